@@ -1,0 +1,151 @@
+/**
+ * The one place that chooses and initialises the TensorFlow.js backend.
+ *
+ *   import { initBackend, tf } from './lib/backend';
+ *   const info = await initBackend();          // e.g. {backend: 'wasm', threads: 1, ...}
+ *
+ * Order: @tensorflow/tfjs-node-gpu → @tensorflow/tfjs-node → wasm → cpu, unless `DEVISE_BACKEND`
+ * (or `opts.backend`) names one of `tensorflow | wasm | cpu`. The native bindings are optional
+ * (their install downloads libtensorflow, impossible offline), so they are probed at run time.
+ */
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { customKernels, installedKernels, registerCustomKernels } from './kernels';
+
+export { tf };
+export { fileLoadHandler, fileSaveHandler, loadLayersModel, saveLayersModel } from './io';
+export { customKernels, registerCustomKernels } from './kernels';
+
+export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** What `initBackend` chose, and why the better candidates were not used. */
+export interface BackendInfo {
+  backend: BackendName;
+  /** The npm package that provides the backend. */
+  provider: string;
+  threads: number;
+  simd: boolean | null;
+  tfjs: string;
+  versions: Record<string, string>;
+  /** Candidates tried before the chosen one, each with the reason it was not used. */
+  skipped: { provider: string; why: string }[];
+  /** Custom kernels installed over the backend (`backend/kernel`). */
+  kernels: string[];
+}
+
+export interface BackendOptions {
+  /** Force a backend; defaults to `process.env.DEVISE_BACKEND`, else the best available. */
+  backend?: BackendName;
+}
+
+interface Candidate {
+  provider: string;
+  backend: BackendName;
+  /** Makes the backend available or returns why it is not. */
+  prepare: () => string | null;
+}
+
+const requireHere = createRequire(__filename);
+
+/** Loads a native tfjs binding and checks that it really registered the `tensorflow` backend. */
+function prepareNative(pkg: string): string | null {
+  let loaded: unknown;
+  try {
+    loaded = requireHere(pkg);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'MODULE_NOT_FOUND' && e.message.includes(`'${pkg}'`)) {
+      return `not installed (optional: \`npm install ${pkg}\` where libtensorflow can be downloaded)`;
+    }
+    return `failed to load: ${e.message.split('\n')[0]}`;
+  }
+  if (tf.engine().registryFactory['tensorflow'] !== undefined) return null;
+  // danfojs-node's dependency is aliased to plain @tensorflow/tfjs and hoisted, so a require can
+  // succeed without any native code: only a registered `tensorflow` backend proves the binding.
+  const name = (loaded as { version?: { tfjs?: string } })?.version?.tfjs !== undefined
+    ? 'plain @tensorflow/tfjs (an npm alias, e.g. danfojs-node\'s)'
+    : 'a module that registered no backend';
+  return `resolves to ${name}; no native \`tensorflow\` backend registered`;
+}
+
+const CANDIDATES: Candidate[] = [
+  { provider: '@tensorflow/tfjs-node-gpu', backend: 'tensorflow', prepare: () => prepareNative('@tensorflow/tfjs-node-gpu') },
+  { provider: '@tensorflow/tfjs-node', backend: 'tensorflow', prepare: () => prepareNative('@tensorflow/tfjs-node') },
+  { provider: '@tensorflow/tfjs-backend-wasm', backend: 'wasm', prepare: () => null },
+  { provider: '@tensorflow/tfjs-backend-cpu', backend: 'cpu', prepare: () => null },
+];
+
+let current: { requested: BackendName | undefined; info: BackendInfo } | undefined;
+
+function requestedBackend(opts: BackendOptions): BackendName | undefined {
+  const raw = opts.backend ?? (process.env.DEVISE_BACKEND || undefined);
+  if (raw === undefined) return undefined;
+  if (!(BACKENDS as readonly string[]).includes(raw)) {
+    throw new Error(`Unknown backend '${raw}' (from ${opts.backend ? 'options' : 'DEVISE_BACKEND'}); use one of ${BACKENDS.join(', ')}.`);
+  }
+  return raw as BackendName;
+}
+
+/** Chooses, initialises and reports the backend; repeated calls with the same request are free. */
+export async function initBackend(opts: BackendOptions = {}): Promise<BackendInfo> {
+  const requested = requestedBackend(opts);
+  if (current && current.requested === requested && tf.getBackend() === current.info.backend) return current.info;
+
+  const skipped: BackendInfo['skipped'] = [];
+  for (const candidate of CANDIDATES) {
+    if (requested !== undefined && candidate.backend !== requested) continue;
+    const why = candidate.prepare() ?? (await activate(candidate.backend));
+    if (why !== null) {
+      skipped.push({ provider: candidate.provider, why });
+      continue;
+    }
+    registerCustomKernels(customKernels[candidate.backend] ?? []);
+    const info: BackendInfo = {
+      backend: candidate.backend,
+      provider: candidate.provider,
+      threads: threadsOf(candidate.backend),
+      simd: candidate.backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean : null,
+      tfjs: tf.version.tfjs,
+      versions: { ...tf.version, 'tfjs-backend-wasm': wasmBackend.version_wasm, node: process.versions.node },
+      skipped,
+      kernels: installedKernels(),
+    };
+    current = { requested, info };
+    return info;
+  }
+  const reasons = skipped.map((s) => `  - ${s.provider}: ${s.why}`).join('\n');
+  throw new Error(
+    `Backend '${requested}' was requested (${opts.backend ? 'options.backend' : 'DEVISE_BACKEND'}) but is unavailable:\n${reasons}\n` +
+      `Unset DEVISE_BACKEND to use the best available backend, or install what is missing.`,
+  );
+}
+
+/** Switches tfjs to `name`; returns null on success or why it failed. */
+async function activate(name: BackendName): Promise<string | null> {
+  try {
+    return (await tf.setBackend(name)) ? null : `tf.setBackend('${name}') failed to initialise`;
+  } catch (err) {
+    return `failed to initialise: ${(err as Error).message}`;
+  }
+}
+
+function threadsOf(name: BackendName): number {
+  if (name === 'wasm') return wasmBackend.getThreadsCount();
+  // The native binding uses TensorFlow's own intra-op pool (all cores); the cpu backend is one JS thread.
+  return name === 'tensorflow' ? Number(process.env.TF_NUM_INTRAOP_THREADS) || os.cpus().length : 1;
+}
+
+/** Human-readable report of a `BackendInfo`, for `npm run info` and notebooks. */
+export function formatBackendInfo(info: BackendInfo): string {
+  const lines = [
+    `backend   ${info.backend} (${info.provider})`,
+    `threads   ${info.threads}${info.simd === null ? '' : `, SIMD ${info.simd ? 'on' : 'off'}`}`,
+    `tfjs      ${info.tfjs}   node ${info.versions.node}`,
+    `kernels   ${info.kernels.length ? info.kernels.join(', ') : 'none replaced'}`,
+  ];
+  for (const s of info.skipped) lines.push(`not used  ${s.provider}: ${s.why}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,151 @@
+/**
+ * Model save/load on the filesystem in the TF.js layers format (`model.json` + `weights.bin`),
+ * without tfjs-node's `file://` handler.
+ *
+ *   await saveLayersModel(model, 'models/stage1');
+ *   const model = await loadLayersModel('models/stage1');
+ *
+ * A save writes into a temporary sibling folder and renames it into place, so an interrupted save
+ * never leaves a half-written model where a complete one was.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+const MODEL_JSON = 'model.json';
+const WEIGHTS_BIN = 'weights.bin';
+
+/** An IOHandler that writes `model.json` + `weights.bin` into `dir`, atomically replacing it. */
+export function fileSaveHandler(dir: string): tf.io.IOHandler {
+  return tf.io.withSaveHandler(async (artifacts) => {
+    const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0)));
+    const modelJson: tf.io.ModelJSON = {
+      modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+      format: artifacts.format ?? 'layers-model',
+      generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+      convertedBy: artifacts.convertedBy ?? null,
+      weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
+      ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+      ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+    };
+    const json = JSON.stringify(modelJson);
+    writeDirAtomically(dir, { [MODEL_JSON]: json, [WEIGHTS_BIN]: weights });
+    return {
+      modelArtifactsInfo: {
+        dateSaved: new Date(),
+        modelTopologyType: 'JSON',
+        modelTopologyBytes: json.length,
+        weightSpecsBytes: JSON.stringify(modelJson.weightsManifest).length,
+        weightDataBytes: weights.byteLength,
+      },
+    };
+  });
+}
+
+/** An IOHandler that reads a TF.js layers model from `dir` (any number of weight shards). */
+export function fileLoadHandler(dir: string): tf.io.IOHandler {
+  return {
+    load: async () => {
+      recoverInterruptedSave(dir);
+      const jsonPath = path.join(dir, MODEL_JSON);
+      if (!fs.existsSync(jsonPath)) {
+        throw new Error(`No TF.js model in ${dir}: ${jsonPath} does not exist. Save one with saveLayersModel(model, dir) first.`);
+      }
+      let modelJson: tf.io.ModelJSON;
+      try {
+        modelJson = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+      } catch (err) {
+        throw new Error(`${jsonPath} is not valid JSON (${(err as Error).message}); re-save the model.`);
+      }
+      const buffers: Uint8Array[] = [];
+      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+      for (const group of modelJson.weightsManifest ?? []) {
+        const groupBuffers = group.paths.map((p) => fs.readFileSync(path.join(dir, p)));
+        const expected = group.weights.reduce((sum, w) => sum + specBytes(w), 0);
+        const actual = groupBuffers.reduce((sum, b) => sum + b.byteLength, 0);
+        if (expected !== actual) {
+          throw new Error(
+            `Weights of ${dir} are truncated or mismatched: ${group.paths.join(', ')} hold ${actual} bytes, ` +
+              `model.json describes ${expected}. Re-save or re-convert the model.`,
+          );
+        }
+        buffers.push(...groupBuffers);
+        weightSpecs.push(...group.weights);
+      }
+      return {
+        modelTopology: modelJson.modelTopology,
+        format: modelJson.format,
+        generatedBy: modelJson.generatedBy,
+        convertedBy: modelJson.convertedBy,
+        trainingConfig: modelJson.trainingConfig,
+        userDefinedMetadata: modelJson.userDefinedMetadata,
+        weightSpecs,
+        weightData: tf.io.concatenateArrayBuffers(buffers.map((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer)),
+      };
+    },
+  };
+}
+
+/** Saves a layers model (topology, weights, optional optimizer) to `dir`. */
+export async function saveLayersModel(model: tf.LayersModel, dir: string, opts: { includeOptimizer?: boolean } = {}): Promise<void> {
+  await model.save(fileSaveHandler(dir), opts);
+}
+
+/** Loads a layers model saved by `saveLayersModel` (or any TF.js layers model folder). */
+export async function loadLayersModel(dir: string): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(fileLoadHandler(dir));
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, float16: 2, complex64: 8 };
+
+function specBytes(spec: tf.io.WeightsManifestEntry): number {
+  const count = spec.shape.reduce((a, b) => a * b, 1);
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  const bytes = DTYPE_BYTES[dtype];
+  if (bytes === undefined) throw new Error(`Unsupported weight dtype '${dtype}' for ${spec.name}.`);
+  return count * bytes;
+}
+
+/**
+ * Writes `files` into a fresh temporary sibling of `dir`, then swaps it into place. At every instant
+ * either the old or the new complete folder exists under `dir` or `<dir>.old-*`.
+ */
+export function writeDirAtomically(dir: string, files: Record<string, string | Uint8Array>): void {
+  const parent = path.dirname(path.resolve(dir));
+  fs.mkdirSync(parent, { recursive: true });
+  const stamp = `${process.pid}-${Date.now()}`;
+  const tmp = `${dir}.tmp-${stamp}`;
+  fs.mkdirSync(tmp);
+  try {
+    for (const [name, data] of Object.entries(files)) {
+      const fd = fs.openSync(path.join(tmp, name), 'w');
+      try {
+        fs.writeFileSync(fd, data);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    const old = `${dir}.old-${stamp}`;
+    const hadOld = fs.existsSync(dir);
+    if (hadOld) fs.renameSync(dir, old);
+    fs.renameSync(tmp, dir);
+    if (hadOld) fs.rmSync(old, { recursive: true, force: true });
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Repairs what a save killed between its two renames leaves: no `dir`, but the previous complete
+ * model at `<dir>.old-*`, which is moved back. (`<dir>.tmp-*` folders of killed saves are left for the
+ * user to delete: one may belong to a save still running in another process.)
+ */
+export function recoverInterruptedSave(dir: string): void {
+  const parent = path.dirname(path.resolve(dir));
+  if (!fs.existsSync(parent)) return;
+  const base = path.basename(path.resolve(dir));
+  const olds = fs.readdirSync(parent).filter((n) => n.startsWith(`${base}.old-`)).sort();
+  if (!fs.existsSync(dir) && olds.length > 0) fs.renameSync(path.join(parent, olds[olds.length - 1]!), dir);
+}

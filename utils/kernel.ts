@@ -1,0 +1,62 @@
+/**
+ * Registers the tslab TypeScript kernel with Jupyter, pointing at this project's own tslab and Node,
+ * with `node_modules/.bin` on the kernel's PATH.
+ *
+ *   npm run kernel                       # for this user (Jupyter's data dir)
+ *   npm run kernel -- --prefix ~/venv    # into <prefix>/share/jupyter/kernels (a venv's JupyterLab)
+ *   npm run kernel -- --dir /tmp/k       # into an explicit kernels folder (tests)
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const KERNEL_NAME = 'tslab';
+const ROOT = path.resolve(__dirname, '..');
+
+/** The kernel.json content for this checkout. */
+export function kernelSpec(): Record<string, unknown> {
+  const bin = path.join(ROOT, 'node_modules', '.bin');
+  return {
+    argv: [process.execPath, path.join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'), 'kernel', '--config-path', '{connection_file}'],
+    display_name: 'TypeScript',
+    language: 'typescript',
+    // jupyter_client expands ${PATH} from the launching environment.
+    env: { PATH: `${bin}${path.delimiter}${path.dirname(process.execPath)}${path.delimiter}\${PATH}` },
+  };
+}
+
+/** Writes the kernelspec into `kernelsDir/tslab/kernel.json`; returns that folder. */
+export function writeKernelSpec(kernelsDir: string): string {
+  const dir = path.join(kernelsDir, KERNEL_NAME);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'kernel.json'), JSON.stringify(kernelSpec(), null, 2) + '\n');
+  return dir;
+}
+
+/** Jupyter's per-user data dir: `jupyter --data-dir` when Jupyter is on PATH, else the platform default. */
+function userDataDir(): string {
+  if (process.env.JUPYTER_DATA_DIR) return process.env.JUPYTER_DATA_DIR;
+  try {
+    return execFileSync('jupyter', ['--data-dir'], { encoding: 'utf8' }).trim();
+  } catch {
+    if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Jupyter');
+    if (process.platform === 'win32') return path.join(process.env.APPDATA ?? os.homedir(), 'jupyter');
+    return path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'jupyter');
+  }
+}
+
+function main(argv: string[]): void {
+  if (argv.includes('--help')) {
+    console.log('usage: npm run kernel [-- --prefix <dir> | --dir <kernels dir>]');
+    return;
+  }
+  const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const prefix = flag('--prefix');
+  const kernelsDir = flag('--dir') ?? (prefix ? path.join(prefix, 'share', 'jupyter', 'kernels') : path.join(userDataDir(), 'kernels'));
+  const dir = writeKernelSpec(kernelsDir);
+  console.log(`Installed the TypeScript kernel '${KERNEL_NAME}' in ${dir}`);
+  console.log('Open the notebooks with: jupyter lab notebooks/   (or: jupyter notebook notebooks/)');
+}
+
+if (require.main === module) main(process.argv.slice(2));

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond npm, then the npm dependencies: Debian's Jupyter (to run notebooks
+# with the real tslab kernel), PyTorch/torchvision (the model oracle and speed reference) and Chromium
+# (rendering figures, browser tests). Idempotent: only missing Debian packages are installed.
+#
+#   npm run deps
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-nbformat
+          python3-torch python3-torchvision chromium fonts-dejavu-core)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "Installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+npm ci --no-audit --no-fund
