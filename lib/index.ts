@@ -4,3 +4,4 @@
  *   import { initBackend } from './lib';
  */
 export * from './backend/index';
+export * from './preprocessing';
