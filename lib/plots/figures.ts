@@ -1,0 +1,247 @@
+/**
+ * Pure builders of plotly figure objects ({data, layout, frames?}) from plain arrays: no browser, no IO.
+ *
+ *   import { confusionMatrixFigure, lrFinderFigure } from './lib/plots/figures';
+ *   const fig = confusionMatrixFigure(cm, classes);   // then show(fig) or exportFigure(fig, 'cm.png')
+ *
+ * Figures of images (top losses, search strips, CAM) are in images.ts.
+ */
+import { projectEpochs, type ProjectEpochsOptions, type Rows } from '../pca';
+
+/** One plotly trace: `type` plus plotly's attributes. */
+export interface Trace { type: string; name?: string; [attribute: string]: unknown }
+/** A plotly layout object. */
+export type Layout = Record<string, unknown>;
+/** One animation frame: the traces that replace the figure's data when the frame plays. */
+export interface Frame { name: string; data: Trace[]; layout?: Layout }
+/** A plotly figure, as Plotly.newPlot / Plotly.toImage take it. */
+export interface Figure { data: Trace[]; layout: Layout; frames?: Frame[] }
+
+/** plotly's default (D3 category10) colours; more classes get evenly spaced hues. */
+const CATEGORY10 = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+/** A distinct colour for class `i` of `n`. */
+export function classColor(i: number, n: number): string {
+  return n <= CATEGORY10.length ? CATEGORY10[i] : `hsl(${Math.round((360 * i) / n)}, 65%, 45%)`;
+}
+
+// ---------------------------------------------------------------------------------------------- PCA
+
+/** One frame of a PCA scatter: 2-D points with class indices, and optionally one 2-D point per class vector. */
+export interface PcaFrameInput {
+  name: string;
+  points: number[][];
+  labels: number[];
+  classPoints?: number[][];
+}
+
+/** Options for {@link pcaScatterFigure}. */
+export interface PcaScatterOptions {
+  title?: string;
+  /** Shown in the axis titles, e.g. "PC1 (41.2%)". */
+  explainedVarianceRatio?: number[];
+  /** Milliseconds per frame when playing. */
+  frameDuration?: number;
+}
+
+/** PCA scatter: images as dots and class vectors as triangles, per-class colours, one animation frame per input frame with a slider. */
+export function pcaScatterFigure(classes: string[], frames: PcaFrameInput[], opts: PcaScatterOptions = {}): Figure {
+  if (frames.length === 0) throw new Error('pcaScatterFigure: no frames given');
+  frames.forEach((f) => {
+    if (f.points.length !== f.labels.length) throw new Error(`pcaScatterFigure: frame "${f.name}" has ${f.points.length} points but ${f.labels.length} labels`);
+    const bad = f.labels.find((l) => !(l >= 0 && l < classes.length));
+    if (bad !== undefined) throw new Error(`pcaScatterFigure: frame "${f.name}" has label ${bad}, outside 0..${classes.length - 1}`);
+  });
+  const n = classes.length;
+  const traces = (f: PcaFrameInput): Trace[] => {
+    const dots: Trace[] = classes.map((name, c) => {
+      const pts = f.points.filter((_, i) => f.labels[i] === c);
+      return { type: 'scatter', mode: 'markers', name, legendgroup: name, x: pts.map((p) => p[0]), y: pts.map((p) => p[1]), marker: { color: classColor(c, n), size: 7, opacity: 0.75, symbol: 'circle' } };
+    });
+    if (!f.classPoints) return dots;
+    return [...dots, {
+      type: 'scatter', mode: 'markers+text', name: 'class vectors', x: f.classPoints.map((p) => p[0]), y: f.classPoints.map((p) => p[1]),
+      text: classes, textposition: 'top center',
+      marker: { symbol: 'triangle-up', size: 16, color: classes.map((_, c) => classColor(c, n)), line: { color: '#000', width: 1 } },
+    }];
+  };
+  // Fixed axes across frames (a shared PCA projection only reads right if the axes do not move).
+  const all = frames.flatMap((f) => [...f.points, ...(f.classPoints ?? [])]);
+  const range = (k: 0 | 1) => {
+    const lo = Math.min(...all.map((p) => p[k]));
+    const hi = Math.max(...all.map((p) => p[k]));
+    const pad = (hi - lo || 1) * 0.08;
+    return [lo - pad, hi + pad];
+  };
+  const axisTitle = (k: number) => `PC${k + 1}${opts.explainedVarianceRatio ? ` (${(100 * opts.explainedVarianceRatio[k]).toFixed(1)}%)` : ''}`;
+  const layout: Layout = {
+    title: { text: opts.title ?? 'PCA of embeddings' },
+    xaxis: { title: { text: axisTitle(0) }, range: range(0), zeroline: false },
+    yaxis: { title: { text: axisTitle(1) }, range: range(1), zeroline: false },
+    legend: { orientation: 'h', y: -0.15 },
+  };
+  const fig: Figure = { data: traces(frames[0]), layout };
+  if (frames.length > 1) {
+    const duration = opts.frameDuration ?? 800;
+    fig.frames = frames.map((f) => ({ name: f.name, data: traces(f), layout: { title: { text: `${opts.title ?? 'PCA of embeddings'}: ${f.name}` } } }));
+    layout.title = { text: `${opts.title ?? 'PCA of embeddings'}: ${frames[0].name}` };
+    layout.updatemenus = [{
+      type: 'buttons', showactive: false, x: 0, y: 1.15, xanchor: 'left',
+      buttons: [
+        { label: 'Play', method: 'animate', args: [null, { frame: { duration, redraw: true }, transition: { duration: 0 }, fromcurrent: true }] },
+        { label: 'Pause', method: 'animate', args: [[null], { mode: 'immediate', frame: { duration: 0 } }] },
+      ],
+    }];
+    layout.sliders = [{
+      active: 0, currentvalue: { prefix: 'Frame: ' }, pad: { t: 40 },
+      steps: frames.map((f) => ({ label: f.name, method: 'animate', args: [[f.name], { mode: 'immediate', frame: { duration: 0, redraw: true }, transition: { duration: 0 } }] })),
+    }];
+  }
+  return fig;
+}
+
+/** Options for {@link pcaAnimationFigure}. */
+export interface PcaAnimationOptions extends PcaScatterOptions {
+  /** Frame names (default "epoch 1", "epoch 2", ...). */
+  names?: string[];
+  /** Which epoch defines the shared axes (default 'last'); see projectEpochs. */
+  fitOn?: ProjectEpochsOptions['fitOn'];
+  /** L2-normalise embeddings and class vectors first (default true, as the DeViSE plots). */
+  normalize?: boolean;
+}
+
+/** The original's animated PCA: per-epoch image embeddings (same images each epoch) and fixed class vectors, projected into shared axes. */
+export function pcaAnimationFigure(classes: string[], embeddingsPerEpoch: Rows[], labels: number[], classVectors: Rows, opts: PcaAnimationOptions = {}): Figure {
+  if (classVectors.length !== classes.length) throw new Error(`pcaAnimationFigure: ${classVectors.length} class vectors for ${classes.length} classes`);
+  const proj = projectEpochs(embeddingsPerEpoch, { fitOn: opts.fitOn, normalize: opts.normalize ?? true, extra: classVectors });
+  const frames = proj.map((p, e) => ({ name: opts.names?.[e] ?? `epoch ${e + 1}`, points: p.points, labels, classPoints: p.extra }));
+  // With shared axes every frame has the same variance split; with 'each' the last fit is shown.
+  return pcaScatterFigure(classes, frames, { explainedVarianceRatio: proj[proj.length - 1].pca.explainedVarianceRatio, ...opts });
+}
+
+/** One figure per animation frame (the frame's traces and title, no slider): for GIF/PNG export of each epoch. */
+export function frameFigures(fig: Figure): Figure[] {
+  if (!fig.frames?.length) return [fig];
+  const { updatemenus: _u, sliders: _s, ...layout } = fig.layout;
+  return fig.frames.map((f) => ({ data: f.data, layout: { ...layout, ...(f.layout ?? {}) } }));
+}
+
+// ------------------------------------------------------------------------------------------ metrics
+
+/** Confusion-matrix heatmap (rows = actual, columns = predicted) with the counts written in each cell. */
+export function confusionMatrixFigure(cm: number[][], classes: string[], opts: { title?: string; normalize?: boolean } = {}): Figure {
+  if (cm.length !== classes.length || cm.some((r) => r.length !== classes.length)) {
+    throw new Error(`confusionMatrixFigure: matrix must be ${classes.length}×${classes.length} to match the classes`);
+  }
+  // Colour by row share when normalising (so rare classes are readable) but always print the counts.
+  const z = opts.normalize ? cm.map((r) => { const s = r.reduce((a, b) => a + b, 0); return r.map((v) => (s ? v / s : 0)); }) : cm;
+  return {
+    data: [{
+      type: 'heatmap', z, x: classes, y: classes, text: cm.map((r) => r.map(String)), texttemplate: '%{text}',
+      colorscale: 'Blues', reversescale: true, showscale: true, hovertemplate: 'actual %{y}<br>predicted %{x}<br>count %{text}<extra></extra>',
+    }],
+    layout: {
+      title: { text: opts.title ?? 'Confusion matrix' },
+      xaxis: { title: { text: 'Predicted' }, type: 'category', side: 'bottom' },
+      yaxis: { title: { text: 'Actual' }, type: 'category', autorange: 'reversed' },
+    },
+  };
+}
+
+/** A table figure from column names and rows of cells. */
+export function tableFigure(columns: string[], rows: (string | number)[][], opts: { title?: string } = {}): Figure {
+  rows.forEach((r, i) => { if (r.length !== columns.length) throw new Error(`tableFigure: row ${i} has ${r.length} cells for ${columns.length} columns`); });
+  return {
+    data: [{
+      type: 'table',
+      header: { values: columns.map((c) => `<b>${c}</b>`), fill: { color: '#dbe4f0' }, align: 'left' },
+      cells: { values: columns.map((_, j) => rows.map((r) => r[j])), align: 'left' },
+    }],
+    layout: { title: { text: opts.title ?? '' }, margin: { t: opts.title ? 50 : 10, l: 10, r: 10, b: 10 } },
+  };
+}
+
+/** The `mostConfused` pairs as a table (actual, predicted, count). */
+export function mostConfusedFigure(pairs: { actual: string; predicted: string; count: number }[], opts: { title?: string } = {}): Figure {
+  return tableFigure(['Actual', 'Predicted', 'Count'], pairs.map((p) => [p.actual, p.predicted, p.count]), { title: opts.title ?? 'Most confused' });
+}
+
+/** Zero-shot results as a table: one row per record; non-integer numbers shown as percentages unless `percent: false`. */
+export function zeroShotTableFigure(rows: Record<string, string | number>[], opts: { title?: string; percent?: boolean } = {}): Figure {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const fmt = (v: string | number | undefined) => {
+    if (v === undefined) return '';
+    if (typeof v === 'string' || Number.isInteger(v)) return String(v);
+    return opts.percent === false ? v.toFixed(4) : `${(100 * v).toFixed(1)}%`;
+  };
+  return tableFigure(columns, rows.map((r) => columns.map((c) => fmt(r[c]))), { title: opts.title ?? 'Zero-shot results' });
+}
+
+// ----------------------------------------------------------------------------------------- training
+
+/** LR-finder curve (loss vs learning rate, log x) with the suggested learning rate marked. */
+export function lrFinderFigure(lrs: number[], losses: number[], opts: { suggestion?: number; title?: string } = {}): Figure {
+  if (lrs.length !== losses.length || lrs.length === 0) throw new Error(`lrFinderFigure: ${lrs.length} learning rates for ${losses.length} losses`);
+  const data: Trace[] = [{ type: 'scatter', mode: 'lines', name: 'loss', x: lrs, y: losses, line: { color: '#1f77b4' } }];
+  const layout: Layout = {
+    title: { text: opts.title ?? 'Learning rate finder' },
+    xaxis: { title: { text: 'Learning rate' }, type: 'log', exponentformat: 'e' },
+    yaxis: { title: { text: 'Loss' } },
+    showlegend: false,
+  };
+  if (opts.suggestion !== undefined) {
+    const s = opts.suggestion;
+    // Mark the loss at the recorded learning rate closest (in log space) to the suggestion.
+    let best = 0;
+    lrs.forEach((lr, i) => { if (Math.abs(Math.log(lr / s)) < Math.abs(Math.log(lrs[best] / s))) best = i; });
+    data.push({ type: 'scatter', mode: 'markers', name: 'suggestion', x: [s], y: [losses[best]], marker: { color: '#d62728', size: 12, symbol: 'circle' } });
+    layout.annotations = [{ x: Math.log10(s), y: losses[best], text: `suggested ${s.toExponential(1)}`, showarrow: true, arrowhead: 2, ax: 40, ay: -40 }];
+  }
+  return { data, layout };
+}
+
+/** One training stage's losses: per-batch train loss and per-epoch valid loss. */
+export interface StageLosses { name: string; train: number[]; valid: number[]; batchesPerEpoch?: number }
+
+/** Train/valid loss curves across stages (e.g. frozen then unfrozen) with the stage boundaries marked. */
+export function lossCurvesFigure(stages: StageLosses[], opts: { title?: string } = {}): Figure {
+  const trainX: number[] = [];
+  const trainY: number[] = [];
+  const validX: number[] = [];
+  const validY: number[] = [];
+  const shapes: Layout[] = [];
+  const annotations: Layout[] = [];
+  let offset = 0;
+  stages.forEach((st, s) => {
+    const per = st.batchesPerEpoch ?? (st.valid.length ? st.train.length / st.valid.length : st.train.length);
+    st.train.forEach((v, i) => { trainX.push(offset + i + 1); trainY.push(v); });
+    st.valid.forEach((v, e) => { validX.push(offset + Math.round((e + 1) * per)); validY.push(v); });
+    annotations.push({ x: offset + st.train.length / 2, y: 1, yref: 'paper', yanchor: 'bottom', text: st.name, showarrow: false });
+    offset += st.train.length;
+    if (s < stages.length - 1) {
+      shapes.push({ type: 'line', x0: offset + 0.5, x1: offset + 0.5, y0: 0, y1: 1, yref: 'paper', line: { dash: 'dash', color: '#7f7f7f' } });
+    }
+  });
+  return {
+    data: [
+      { type: 'scatter', mode: 'lines', name: 'train', x: trainX, y: trainY, line: { color: '#1f77b4' } },
+      { type: 'scatter', mode: 'lines+markers', name: 'valid', x: validX, y: validY, line: { color: '#ff7f0e' } },
+    ],
+    layout: {
+      title: { text: opts.title ?? 'Losses' }, shapes, annotations,
+      xaxis: { title: { text: 'Batches processed' } }, yaxis: { title: { text: 'Loss' } },
+    },
+  };
+}
+
+/** Model size comparison bars (MB on disk), with parameter counts in the labels when given. */
+export function modelSizeFigure(models: { name: string; sizeMB: number; params?: number }[], opts: { title?: string } = {}): Figure {
+  return {
+    data: [{
+      type: 'bar', name: 'size', x: models.map((m) => m.name), y: models.map((m) => m.sizeMB),
+      text: models.map((m) => `${m.sizeMB.toFixed(1)} MB${m.params !== undefined ? ` · ${(m.params / 1e6).toFixed(2)} M params` : ''}`),
+      textposition: 'outside', marker: { color: models.map((_, i) => classColor(i, models.length)) },
+    }],
+    layout: { title: { text: opts.title ?? 'Model size' }, xaxis: { title: { text: 'Model' } }, yaxis: { title: { text: 'Size (MB)' } }, showlegend: false },
+  };
+}
