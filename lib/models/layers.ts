@@ -1,0 +1,108 @@
+/**
+ * Layer building blocks that reproduce PyTorch semantics with standard tf.layers.
+ *
+ *   const y = conv(x, { name: 'conv1', filters: 64, kernel: 7, stride: 2, pad: 3, bias: false }, seed);
+ *   const z = batchNorm(y, 'bn1');     // eps 1e-5, torch momentum 0.1, unbiased running variance
+ *
+ * PyTorch pads symmetrically while tfjs 'same' pads the extra pixel bottom/right for stride 2, so
+ * padded convolutions and pools are an explicit zeroPadding2d followed by a 'valid' op.
+ */
+import { tf } from '../backend/index';
+
+type Sym = tf.SymbolicTensor;
+
+const BatchNormBase = Object.getPrototypeOf(tf.layers.batchNormalization({})).constructor as {
+  new (args: Record<string, unknown>): tf.layers.Layer;
+};
+
+/**
+ * BatchNormalization as torch.nn.BatchNorm: in training mode the running variance is updated with the
+ * unbiased batch variance (tfjs/Keras use the biased one); normalisation itself uses the biased one.
+ */
+export class TorchBatchNorm extends BatchNormBase {
+  static className = 'TorchBatchNorm';
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+    if (!kwargs['training']) return super.call(inputs, kwargs);
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const self = this as unknown as BnInternals;
+      const axes = [...Array(x.rank - 1).keys()]; // channels-last: reduce all but the last axis
+      const { mean, variance } = tf.moments(x, axes);
+      const out = tf.batchNorm(x, mean, variance, self.beta.read(), self.gamma.read(), self.epsilon);
+      const n = x.size / x.shape[x.rank - 1]!;
+      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+      const decay = 1 - self.momentum;
+      for (const [v, value] of [[self.movingMean, mean], [self.movingVariance, unbiased]] as const) {
+        const old = v.read();
+        v.write(tf.sub(old, tf.mul(tf.sub(old, value), decay)));
+      }
+      return out;
+    });
+  }
+}
+tf.serialization.registerClass(TorchBatchNorm as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
+
+interface BnInternals {
+  beta: { read(): tf.Tensor };
+  gamma: { read(): tf.Tensor };
+  movingMean: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  epsilon: number;
+  momentum: number;
+}
+
+/** torch.nn.BatchNorm2d/1d defaults: eps 1e-5, momentum 0.1 (Keras momentum 0.9). */
+export function batchNorm(x: Sym, name: string): Sym {
+  return new TorchBatchNorm({ name, epsilon: 1e-5, momentum: 0.9 }).apply(x) as Sym;
+}
+
+export interface ConvSpec {
+  name: string;
+  filters: number;
+  kernel: number;
+  stride?: number;
+  pad?: number;
+  bias?: boolean;
+}
+
+/** A torch Conv2d: symmetric zero padding, then a 'valid' convolution (He-normal init, seeded). */
+export function conv(x: Sym, s: ConvSpec, seed: number): Sym {
+  const padded = s.pad ? zeroPad(x, s.pad, `${s.name}_pad`) : x;
+  return tf.layers.conv2d({
+    name: s.name,
+    filters: s.filters,
+    kernelSize: s.kernel,
+    strides: s.stride ?? 1,
+    padding: 'valid',
+    useBias: s.bias ?? true,
+    kernelInitializer: tf.initializers.heNormal({ seed }),
+  }).apply(padded) as Sym;
+}
+
+/** Zero padding: `pad` on all sides, or [[top, bottom], [left, right]]. */
+export function zeroPad(x: Sym, pad: number | [[number, number], [number, number]], name: string): Sym {
+  return tf.layers.zeroPadding2d({ name, padding: typeof pad === 'number' ? [[pad, pad], [pad, pad]] : pad }).apply(x) as Sym;
+}
+
+/**
+ * torch MaxPool2d(k, s, padding, ceil_mode) applied to non-negative inputs (always after a ReLU here),
+ * where zero padding is exact: a window always holds at least one real value ≥ 0.
+ */
+export function maxPool(x: Sym, name: string, k: number, s: number, pad = 0, ceil = false): Sym {
+  const [h, w] = [x.shape[1]!, x.shape[2]!];
+  const extra = (len: number) => {
+    if (!ceil) return 0;
+    let out = Math.ceil((len + 2 * pad - k) / s) + 1;
+    if ((out - 1) * s >= len + pad) out--; // torch: the last window must start inside the input
+    return Math.max(0, (out - 1) * s + k - (len + 2 * pad));
+  };
+  const [eh, ew] = [extra(h), extra(w)];
+  const padded = pad || eh || ew ? zeroPad(x, [[pad, pad + eh], [pad, pad + ew]], `${name}_pad`) : x;
+  return tf.layers.maxPooling2d({ name, poolSize: k, strides: s, padding: 'valid' }).apply(padded) as Sym;
+}
+
+/** ReLU as its own named layer. */
+export function relu(x: Sym, name: string): Sym {
+  return tf.layers.reLU({ name }).apply(x) as Sym;
+}
