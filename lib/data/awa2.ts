@@ -1,0 +1,69 @@
+/**
+ * Reader for the Animals with Attributes 2 layout as downloaded:
+ * `JPEGImages/<class>/<class>_<id>.jpg`, `classes.txt` (`<index>\t<name>` lines, leading spaces),
+ * `trainclasses.txt` (40 seen classes) and `testclasses.txt` (10 unseen, zero-shot classes).
+ *
+ *   const awa = readAwa2('data_samples');   // or the real AWA2 root
+ *   awa.classes.length;                     // 50
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type Item, listDirs, listImages } from './items';
+
+export interface Awa2Dataset {
+  root: string;
+  /** All classes in `classes.txt` order. */
+  classes: string[];
+  /** Seen classes (`trainclasses.txt` order). */
+  trainClasses: string[];
+  /** Unseen classes (`testclasses.txt` order). */
+  testClasses: string[];
+  /** Every image under `JPEGImages/` of a train or test class; split 'train' or 'test' by class. */
+  items: Item[];
+}
+
+/** Reads a class list: one name per line, optionally prefixed by an index (`   1\tantelope`). */
+export function readClassList(file: string): string[] {
+  if (!fs.existsSync(file)) throw new Error(`class list not found: ${file}`);
+  const names: string[] = [];
+  fs.readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      const m = /^\s*(?:\d+\s+)?(\S+)\s*$/.exec(line);
+      if (!m) throw new Error(`${file}:${i + 1}: expected '<name>' or '<index> <name>', got '${line}'`);
+      names.push(m[1]!);
+    });
+  if (new Set(names).size !== names.length) throw new Error(`${file}: duplicate class names`);
+  return names;
+}
+
+/** Reads an AWA2 root; the image folder is optional (metadata-only roots give no items). */
+export function readAwa2(root: string): Awa2Dataset {
+  const classes = readClassList(path.join(root, 'classes.txt'));
+  const trainClasses = readClassList(path.join(root, 'trainclasses.txt'));
+  const testClasses = readClassList(path.join(root, 'testclasses.txt'));
+  const known = new Set(classes);
+  for (const c of [...trainClasses, ...testClasses]) {
+    if (!known.has(c)) throw new Error(`${root}: class '${c}' of trainclasses/testclasses.txt is not in classes.txt`);
+  }
+  const overlap = trainClasses.filter((c) => testClasses.includes(c));
+  if (overlap.length) throw new Error(`${root}: classes in both trainclasses.txt and testclasses.txt: ${overlap.join(', ')}`);
+
+  const imagesDir = path.join(root, 'JPEGImages');
+  const items: Item[] = [];
+  const present = new Set(listDirs(imagesDir));
+  for (const [split, list] of [['train', trainClasses], ['test', testClasses]] as const) {
+    for (const label of list) {
+      if (!present.has(label)) continue;
+      const dir = path.join(imagesDir, label);
+      for (const f of listImages(dir)) items.push({ path: path.join(dir, f), label, split });
+    }
+  }
+  return { root, classes, trainClasses, testClasses, items };
+}
+
+/** True when `root` looks like an AWA2 root (has `classes.txt`) rather than folder-per-class. */
+export function isAwa2Root(root: string): boolean {
+  return fs.existsSync(path.join(root, 'classes.txt')) && fs.existsSync(path.join(root, 'trainclasses.txt'));
+}

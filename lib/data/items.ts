@@ -1,0 +1,72 @@
+/**
+ * The labelled-file records every reader produces and every loader consumes.
+ *
+ *   const { train, valid } = splitItems(items, 0.2, 42);   // per-class, seeded
+ *   displayName('grizzly+bear');                            // 'grizzly bear'
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Rng, deriveSeed, hashString } from './rng';
+
+export type Split = 'train' | 'valid' | 'test';
+
+/** One image file and its class name (AWA2 spelling, `+` kept). */
+export interface Item {
+  path: string;
+  label: string;
+  split: Split;
+}
+
+/** Extensions the pipeline decodes; anything else in a class folder is ignored. */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp'];
+
+/** Human-readable class name: AWA2 joins words with `+` (`grizzly+bear` → `grizzly bear`). */
+export function displayName(label: string): string {
+  return label.replace(/\+/g, ' ');
+}
+
+/** Image files directly inside `dir`, sorted by name (so every later random choice is reproducible). */
+export function listImages(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Subfolders of `dir`, sorted; [] when `dir` does not exist. */
+export function listDirs(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Seeded per-class split (fastai `split_by_rand_pct`, but stratified so every class keeps train images). */
+export function splitItems(items: readonly Item[], validPct: number, seed = 0): { train: Item[]; valid: Item[] } {
+  if (!(validPct >= 0 && validPct < 1)) throw new Error(`validPct must be in [0, 1), got ${validPct}`);
+  const byLabel = groupBy(items, (it) => it.label);
+  const train: Item[] = [];
+  const valid: Item[] = [];
+  for (const [label, group] of byLabel) {
+    const sorted = group.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const shuffled = new Rng(deriveSeed(seed, hashString(label))).shuffle(sorted);
+    const k = Math.round(shuffled.length * validPct);
+    shuffled.forEach((it, i) => (i < k ? valid : train).push({ ...it, split: i < k ? 'valid' : 'train' }));
+  }
+  return { train, valid };
+}
+
+/** Groups values by key, keeping first-seen key order. */
+export function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const g = out.get(k);
+    if (g) g.push(x);
+    else out.set(k, [x]);
+  }
+  return out;
+}

@@ -1,0 +1,239 @@
+/**
+ * Batches of normalised image tensors with shuffling, seeded augmentation and prefetch, plus the
+ * `imageDataBunch` factory (fastai `ImageDataBunch.from_folder`) over folder-per-class or AWA2 roots.
+ *
+ *   const data = await imageDataBunch({ root: 'data_samples', size: 224, bs: 16, preprocessing: m.preprocessing });
+ *   data.train.setEpoch(0);
+ *   for await (const { x, y } of data.train) { ...; tf.dispose([x, y]); }   // the consumer disposes
+ *
+ * Prefetch: while the consumer trains on batch k, batches k+1..k+prefetch decode in libvips' own
+ * threads (sharp is asynchronous; the JS geometry pass runs when the main thread is free); at most
+ * `prefetch + 1` batches of pixels exist at once. Tensors are
+ * created only when a batch is handed out, so an abandoned loop leaks none. Unreadable files are
+ * reported once by path and skipped; nothing is ever deleted.
+ */
+import * as path from 'node:path';
+import { tf } from '../backend/index';
+import { type Preprocessing, normalizeInto } from '../preprocessing';
+import { type AugmentOptions, CENTER, applyTransforms, decodeImage, getTransforms, sampleParams } from './augment';
+import { isAwa2Root, readAwa2 } from './awa2';
+import { readFolders } from './folders';
+import { type Item, splitItems } from './items';
+import { Rng, deriveSeed } from './rng';
+
+export interface Batch {
+  x: tf.Tensor4D;
+  /** int32 index into the loader's classes. */
+  y: tf.Tensor1D;
+  items: Item[];
+}
+
+export interface DataLoader extends AsyncIterable<Batch> {
+  /** Batches per epoch. */
+  readonly length: number;
+  readonly items: Item[];
+  /** Reseeds shuffle and augmentation deterministically per (seed, epoch). */
+  setEpoch(epoch: number): void;
+}
+
+export interface DataBunch {
+  /** Classes the train/valid labels index into. */
+  classes: string[];
+  train: DataLoader;
+  valid: DataLoader;
+  test?: DataLoader;
+  /** Classes the test labels index into (unseen classes for zero-shot). */
+  testClasses?: string[];
+  size: number;
+  batchSize: number;
+  preprocessing: Preprocessing;
+}
+
+export interface LoaderOptions {
+  classes: string[];
+  size: number;
+  bs: number;
+  preprocessing: Preprocessing;
+  shuffle?: boolean;
+  /** Drop a last partial batch (fastai does for training). */
+  dropLast?: boolean;
+  /** Augmentation, or null for center crop only. */
+  augment?: Required<AugmentOptions> | null;
+  seed?: number;
+  /** Batches decoded ahead of the one being consumed. */
+  prefetch?: number;
+  /** Shared record of unreadable files (path → reason), so each is reported once across loaders. */
+  badFiles?: Map<string, string>;
+  /** Called once per unreadable file; default prints a warning. */
+  onBadFile?: (file: string, reason: string) => void;
+}
+
+interface Prepared {
+  pixels: Float32Array;
+  labels: Int32Array;
+  items: Item[];
+}
+
+/** A DataLoader over image files. */
+export class ImageLoader implements DataLoader {
+  readonly items: Item[];
+  readonly badFiles: Map<string, string>;
+  /** Batches whose decoding has started (this epoch's loop); shows how far prefetch runs ahead. */
+  batchesStarted = 0;
+  private readonly opts: Required<Omit<LoaderOptions, 'badFiles'>>;
+  private readonly index: Map<string, number>;
+  private epoch = 0;
+
+  constructor(items: Item[], opts: LoaderOptions) {
+    this.items = items;
+    this.badFiles = opts.badFiles ?? new Map();
+    this.opts = {
+      classes: opts.classes,
+      size: opts.size,
+      bs: opts.bs,
+      preprocessing: opts.preprocessing,
+      shuffle: opts.shuffle ?? false,
+      dropLast: opts.dropLast ?? false,
+      augment: opts.augment ?? null,
+      seed: opts.seed ?? 0,
+      prefetch: opts.prefetch ?? 2,
+      onBadFile: opts.onBadFile ?? ((file, reason) => console.warn(`skipping unreadable image ${file}: ${reason}`)),
+    };
+    this.index = new Map(opts.classes.map((c, i) => [c, i]));
+    const stray = items.find((it) => !this.index.has(it.label));
+    if (stray) throw new Error(`${stray.path}: label '${stray.label}' is not one of the ${opts.classes.length} classes`);
+  }
+
+  get length(): number {
+    const n = this.items.length;
+    return this.dropsLast() ? Math.floor(n / this.opts.bs) : Math.ceil(n / this.opts.bs);
+  }
+
+  setEpoch(epoch: number): void {
+    this.epoch = epoch;
+  }
+
+  /** Item indices in this epoch's order. */
+  order(): number[] {
+    const idx = this.items.map((_, i) => i);
+    return this.opts.shuffle ? new Rng(deriveSeed(this.opts.seed, this.epoch, 0x5f)).shuffle(idx) : idx;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Batch> {
+    const { bs, size, prefetch } = this.opts;
+    const order = this.order();
+    const epoch = this.epoch;
+    const pending: Promise<Prepared>[] = [];
+    let next = 0;
+    this.batchesStarted = 0;
+    // While batch k is consumed, batches k+1..k+prefetch decode: prefetch + 1 batches of pixels at most.
+    const fill = () => {
+      while (pending.length < Math.max(1, prefetch) && next < this.length) {
+        pending.push(this.prepare(order.slice(next * bs, (next + 1) * bs), epoch));
+        next++;
+        this.batchesStarted = next;
+      }
+    };
+    fill();
+    while (pending.length) {
+      const b = await pending.shift()!;
+      fill();
+      if (b.items.length === 0) continue; // every file of this batch was unreadable
+      yield { x: tf.tensor4d(b.pixels, [b.items.length, size, size, 3]), y: tf.tensor1d(b.labels, 'int32'), items: b.items };
+    }
+  }
+
+  private dropsLast(): boolean {
+    return this.opts.dropLast && this.items.length > this.opts.bs;
+  }
+
+  /** Decodes and augments one batch; unreadable files are recorded and left out (never thrown). */
+  private async prepare(indices: number[], epoch: number): Promise<Prepared> {
+    const { size, augment, seed, preprocessing } = this.opts;
+    const decoded = await Promise.all(
+      indices.map(async (i) => {
+        const item = this.items[i]!;
+        if (this.badFiles.has(item.path)) return null;
+        try {
+          const img = await decodeImage(item.path, size);
+          const params = augment ? sampleParams(new Rng(deriveSeed(seed, epoch, i)), augment) : CENTER;
+          return { item, rgb: applyTransforms(img, size, params) };
+        } catch (err) {
+          this.reportBad(item.path, (err as Error).message);
+          return null;
+        }
+      }),
+    );
+    const ok = decoded.filter((d): d is { item: Item; rgb: Uint8Array } => d !== null);
+    const per = size * size * 3;
+    const pixels = new Float32Array(ok.length * per);
+    ok.forEach((d, k) => normalizeInto(d.rgb, pixels, k * per, preprocessing));
+    return { pixels, labels: Int32Array.from(ok, (d) => this.index.get(d.item.label)!), items: ok.map((d) => d.item) };
+  }
+
+  private reportBad(file: string, reason: string): void {
+    if (this.badFiles.has(file)) return;
+    this.badFiles.set(file, reason);
+    this.opts.onBadFile(file, reason);
+  }
+}
+
+/** Builds train/valid(/test) loaders from a folder-per-class root or an AWA2 root (fastai `ImageDataBunch`). */
+export async function imageDataBunch(opts: {
+  root: string;
+  size?: number;
+  bs?: number;
+  validPct?: number;
+  seed?: number;
+  preprocessing: Preprocessing;
+  augment?: boolean | AugmentOptions;
+  classes?: string[];
+  prefetch?: number;
+  onBadFile?: (file: string, reason: string) => void;
+}): Promise<DataBunch> {
+  const { root, size = 224, bs = 64, validPct = 0.2, seed = 0, preprocessing, augment = true } = opts;
+  let classes: string[];
+  let testClasses: string[];
+  let train: Item[];
+  let valid: Item[];
+  let test: Item[];
+  let where: (label: string) => string;
+  if (isAwa2Root(root)) {
+    const awa = readAwa2(root);
+    classes = opts.classes ?? awa.trainClasses;
+    testClasses = awa.testClasses;
+    ({ train, valid } = splitItems(awa.items.filter((it) => it.split === 'train'), validPct, seed));
+    test = awa.items.filter((it) => it.split === 'test');
+    where = (label) => path.join(root, 'JPEGImages', label);
+  } else {
+    const ds = readFolders(root);
+    classes = opts.classes ?? ds.classes;
+    testClasses = ds.testClasses;
+    train = ds.items.filter((it) => it.split === 'train');
+    valid = ds.items.filter((it) => it.split === 'valid');
+    if (valid.length === 0) ({ train, valid } = splitItems(train, validPct, seed));
+    test = ds.items.filter((it) => it.split === 'test');
+    where = (label) => path.join(root, 'train', label);
+  }
+  const wanted = new Set(classes);
+  train = train.filter((it) => wanted.has(it.label));
+  valid = valid.filter((it) => wanted.has(it.label));
+  const counts = new Map<string, number>();
+  for (const it of train) counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
+  const missing = classes.filter((c) => !counts.get(c));
+  if (missing.length) throw new Error(`no training images for class${missing.length > 1 ? 'es' : ''} ${missing.map((c) => `'${c}' (${where(c)})`).join(', ')}: the folder is missing or empty; add images or leave the class out with { classes }`);
+
+  const badFiles = new Map<string, string>();
+  const common = { size, bs, preprocessing, seed, badFiles, prefetch: opts.prefetch, onBadFile: opts.onBadFile };
+  const aug = augment === false ? null : getTransforms(augment === true ? {} : augment);
+  return {
+    classes,
+    train: new ImageLoader(train, { ...common, classes, shuffle: true, dropLast: true, augment: aug }),
+    valid: new ImageLoader(valid, { ...common, classes }),
+    test: test.length ? new ImageLoader(test, { ...common, classes: testClasses }) : undefined,
+    testClasses: test.length ? testClasses : undefined,
+    size,
+    batchSize: bs,
+    preprocessing,
+  };
+}
