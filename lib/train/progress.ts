@@ -1,0 +1,185 @@
+/**
+ * Live training progress: in a tslab notebook one display updated in place (a bar with ETA above a
+ * fastai-style epoch table); in a terminal a single-line bar with ETA plus one line per epoch.
+ *
+ *   const p = createProgress('auto');   // 'notebook' | 'terminal' | 'none'
+ *   p.begin({ epochs: 3, totalIterations: 300, metricNames: ['accuracy'] });
+ *   p.batch(1, 2.31); ...; p.epoch(record); p.end();
+ *
+ * tslab is required lazily and guardedly, so the library runs in plain Node. The notebook display is
+ * HTML whose last update is what nbconvert/nbclient saves (update_display_data by display id).
+ */
+import { createRequire } from 'node:module';
+import type { EpochRecord } from './callbacks';
+
+export interface ProgressInfo {
+  epochs: number;
+  totalIterations: number;
+  metricNames: string[];
+  /** Iterations already done (a resumed run). */
+  startIteration?: number;
+  title?: string;
+}
+
+/** Receives the loop's events; implementations render them. */
+export interface Progress {
+  begin(info: ProgressInfo): void;
+  /** `done` iterations of this fit are finished; `smoothLoss` is the running training loss. */
+  batch(done: number, smoothLoss: number): void;
+  epoch(row: EpochRecord): void;
+  end(message?: string): void;
+}
+
+export type ProgressMode = 'auto' | 'notebook' | 'terminal' | 'none';
+
+interface TslabDisplay {
+  html(s: string): void;
+}
+
+/** tslab's `newDisplay()` when running inside a tslab kernel, else undefined. */
+function tslabDisplay(): TslabDisplay | undefined {
+  try {
+    const tslab = createRequire(__filename)('tslab') as { newDisplay(): TslabDisplay };
+    const d = tslab.newDisplay();
+    d.html(''); // throws "Not ready" outside a kernel
+    return d;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `mm:ss` (or `h:mm:ss`). */
+export function formatTime(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--:--';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(6) : String(v));
+
+/** Progress display for `mode` ('auto': notebook inside tslab, terminal otherwise). */
+export function createProgress(mode: ProgressMode = 'auto'): Progress {
+  if (mode === 'none') return { begin() {}, batch() {}, epoch() {}, end() {} };
+  const display = mode === 'terminal' ? undefined : tslabDisplay();
+  if (mode === 'notebook' && !display) throw new Error("createProgress('notebook') needs a tslab kernel; use 'auto' or 'terminal' elsewhere.");
+  return display ? new NotebookProgress(display) : new TerminalProgress(process.stderr);
+}
+
+/** Shared bookkeeping: counts, timing, ETA. */
+abstract class BaseProgress implements Progress {
+  protected info: ProgressInfo = { epochs: 0, totalIterations: 0, metricNames: [] };
+  protected rows: EpochRecord[] = [];
+  protected done = 0;
+  protected loss = NaN;
+  protected t0 = 0;
+  private lastDraw = 0;
+
+  begin(info: ProgressInfo): void {
+    this.info = info;
+    this.rows = [];
+    this.done = info.startIteration ?? 0;
+    this.t0 = Date.now();
+    this.draw(false);
+  }
+
+  batch(done: number, smoothLoss: number): void {
+    this.done = done;
+    this.loss = smoothLoss;
+    // Redraw at most 5×/s: each notebook update is a message to the front end.
+    if (Date.now() - this.lastDraw >= 200) this.draw(false);
+  }
+
+  epoch(row: EpochRecord): void {
+    this.rows.push(row);
+    this.draw(false);
+  }
+
+  end(message?: string): void {
+    this.draw(true, message);
+  }
+
+  protected status(): { pct: number; text: string } {
+    const total = Math.max(1, this.info.totalIterations);
+    const start = this.info.startIteration ?? 0;
+    const elapsed = (Date.now() - this.t0) / 1000;
+    const eta = this.done > start ? (elapsed / (this.done - start)) * (total - this.done) : NaN;
+    const pct = Math.min(100, (100 * this.done) / total);
+    const loss = Number.isFinite(this.loss) ? ` loss ${this.loss.toFixed(4)}` : '';
+    return { pct, text: `${pct.toFixed(0)}% [${this.done}/${total} ${formatTime(elapsed)}<${formatTime(eta)}${loss}]` };
+  }
+
+  protected header(): string[] {
+    return ['epoch', 'train_loss', 'valid_loss', ...this.info.metricNames, 'time'];
+  }
+
+  protected cells(r: EpochRecord): string[] {
+    return [String(r.epoch), fmt(r.trainLoss), fmt(r.validLoss), ...this.info.metricNames.map((m) => fmt(r.metrics[m] ?? NaN)), formatTime(r.seconds)];
+  }
+
+  private draw(final: boolean, message?: string): void {
+    this.lastDraw = Date.now();
+    this.render(final, message);
+  }
+
+  protected abstract render(final: boolean, message?: string): void;
+}
+
+const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+
+/** One tslab display: bar + table, rewritten on each update. */
+class NotebookProgress extends BaseProgress {
+  constructor(private readonly display: TslabDisplay) {
+    super();
+  }
+
+  protected render(final: boolean, message?: string): void {
+    const { pct, text } = this.status();
+    const head = this.header().map((h) => `<th>${h}</th>`).join('');
+    const body = this.rows.map((r) => `<tr>${this.cells(r).map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
+    const bar = final
+      ? ''
+      : `<div><progress value="${pct.toFixed(1)}" max="100" style="width:300px;height:20px;vertical-align:middle;"></progress> ${esc(text)}</div>`;
+    const note = message ? `<div><b>${esc(message)}</b></div>` : '';
+    const title = this.info.title ? `<div>${esc(this.info.title)}</div>` : '';
+    this.display.html(`${title}${bar}<table border="1" class="dataframe"><thead><tr style="text-align:left;">${head}</tr></thead><tbody>${body}</tbody></table>${note}`);
+  }
+}
+
+/** A `\r`-rewritten bar on a TTY; epoch rows as lines (also the only output when not a TTY). */
+class TerminalProgress extends BaseProgress {
+  private printedRows = 0;
+  private barShown = false;
+
+  constructor(private readonly out: NodeJS.WriteStream) {
+    super();
+  }
+
+  override begin(info: ProgressInfo): void {
+    this.printedRows = 0;
+    super.begin(info);
+  }
+
+  protected render(final: boolean, message?: string): void {
+    const widths = this.header().map((h) => Math.max(h.length, 10));
+    const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+    if (this.printedRows === 0 && (this.rows.length > 0 || final)) this.write(`${this.info.title ? `${this.info.title}\n` : ''}${line(this.header())}\n`);
+    while (this.printedRows < this.rows.length) this.write(`${line(this.cells(this.rows[this.printedRows++]!))}\n`);
+    if (message) this.write(`${message}\n`);
+    if (!final && this.out.isTTY) {
+      const { pct, text } = this.status();
+      const width = 30;
+      const filled = Math.round((pct / 100) * width);
+      this.out.write(`\r${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${text}\x1b[K`);
+      this.barShown = true;
+    }
+  }
+
+  private write(s: string): void {
+    if (this.barShown) this.out.write('\r\x1b[K');
+    this.barShown = false;
+    this.out.write(s);
+  }
+}

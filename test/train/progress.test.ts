@@ -1,0 +1,104 @@
+/**
+ * Progress display: the terminal renderer's lines, and in a real tslab kernel (nbclient) one display
+ * updated in place whose saved final state is the fastai-style epoch table.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createProgress, formatTime } from '../../lib/train/progress';
+import { ROOT, tempDir } from '../helpers';
+import { executeNotebook, joinText, outputsOf, privateJupyterPath } from '../notebooks/jupyter';
+
+const tmp = tempDir('devise-progress-');
+afterAll(() => tmp.cleanup());
+
+describe('progress', () => {
+  it('terminal: header and one line per epoch on a non-TTY stream; outside tslab auto = terminal', () => {
+    expect(formatTime(75)).toBe('01:15');
+    expect(formatTime(3725)).toBe('1:02:05');
+    const writes: string[] = [];
+    const orig = process.stderr.write.bind(process.stderr);
+    (process.stderr as unknown as { write: (s: string) => boolean }).write = (s: string) => (writes.push(s), true);
+    try {
+      const p = createProgress('auto');
+      p.begin({ epochs: 2, totalIterations: 4, metricNames: ['accuracy'] });
+      p.batch(2, 1.5);
+      p.epoch({ epoch: 0, trainLoss: 1.5, validLoss: 1.2, metrics: { accuracy: 0.5 }, seconds: 3 });
+      p.end('stopped: test');
+    } finally {
+      (process.stderr as unknown as { write: typeof orig }).write = orig;
+    }
+    const text = writes.join('');
+    expect(text).toMatch(/epoch\s+train_loss\s+valid_loss\s+accuracy\s+time/);
+    expect(text).toMatch(/0\s+1\.500000\s+1\.200000\s+0\.500000\s+00:03/);
+    expect(text).toContain('stopped: test');
+    expect(() => createProgress('notebook')).toThrow(/tslab kernel/);
+  });
+
+  it('tslab: one display updated in place; nbclient saves the final table', () => {
+    fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
+    const served = fs.mkdtempSync(path.join(ROOT, '.cache', 'progress-'));
+    fs.symlinkSync(path.join(ROOT, 'lib'), path.join(served, 'lib'));
+    const source = [
+      "import { initBackend, tf } from './lib/backend/index';",
+      "import { crossEntropy } from './lib/losses';",
+      "import { Learner } from './lib/train/learner';",
+      "import { accuracy } from './lib/train/metrics';",
+      "await initBackend({ backend: 'cpu' });",
+      'const x = tf.input({ shape: [4] });',
+      "const out = tf.layers.dense({ units: 2, name: 'head' }).apply(x) as tf.SymbolicTensor;",
+      'const model = { model: tf.model({ inputs: x, outputs: out }), layerGroups: [[\'head\']] };',
+      'const rows = Array.from({ length: 64 }, (_, i) => [i % 2, (i % 3) / 3, 1 - (i % 2), 0.5]);',
+      'const loader = { length: 4, setEpoch() {}, async *[Symbol.asyncIterator]() {',
+      '  for (let b = 0; b < 64; b += 16) yield { x: tf.tensor2d(rows.slice(b, b + 16)), y: tf.tensor1d(rows.slice(b, b + 16).map((r) => r[0]), \'int32\') };',
+      '} };',
+      "const learn = new Learner({ model, data: { classes: ['a', 'b'], train: loader, valid: loader }, loss: crossEntropy, metrics: [accuracy] });",
+      'await learn.fitOneCycle(3, 0.1);',
+    ].join('\n');
+    const nb = {
+      cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source }],
+      metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    };
+    fs.writeFileSync(path.join(served, 'progress.ipynb'), JSON.stringify(nb));
+    try {
+      const run = executeNotebook(path.join(served, 'progress.ipynb'), path.join(tmp.dir, 'out.ipynb'), { cwd: served, jupyterPath: privateJupyterPath(tmp.dir), env: { PATH: '/usr/bin:/bin' }, timeoutS: 120 });
+      const outputs = run.executed ? outputsOf(run.executed) : [];
+      expect(run.status, `${run.log}\n${JSON.stringify(outputs).slice(0, 3000)}`).toBe(0);
+      expect(outputs.filter((o) => o.output_type === 'error')).toEqual([]);
+      const displays = outputs.filter((o) => o.data?.['text/html'] !== undefined);
+      expect(displays).toHaveLength(1); // updated in place, not appended
+      const html = joinText(displays[0]!.data!['text/html']);
+      expect(html).toMatch(/<th>epoch<\/th><th>train_loss<\/th><th>valid_loss<\/th><th>accuracy<\/th><th>time<\/th>/);
+      expect(html.match(/<tr><td>/g)).toHaveLength(3);
+      expect(html).not.toContain('<progress'); // the final state replaces the bar
+    } finally {
+      fs.rmSync(served, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('interrupt in a real tslab kernel', () => {
+  it("the kernel's interrupt (SIGINT) stops the loop at the next batch and writes a checkpoint", () => {
+    fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
+    const served = fs.mkdtempSync(path.join(ROOT, '.cache', 'interrupt-'));
+    fs.symlinkSync(path.join(ROOT, 'lib'), path.join(served, 'lib'));
+    try {
+      const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'test', 'train', 'fixtures', 'interrupt-kernel.py'), served], {
+        encoding: 'utf8',
+        env: { ...process.env, JUPYTER_PATH: privateJupyterPath(tmp.dir), PATH: '/usr/bin:/bin' },
+        timeout: 180_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { fitError: string | null; first: { batches: number; checkpoint: boolean }; second: { batches: number } };
+      expect(res.first.batches).toBeGreaterThan(0);
+      expect(res.first.batches).toBeLessThan(4 * 1000);
+      expect(res.second.batches).toBe(res.first.batches); // the loop really stopped, not just the awaited promise
+      expect(res.first.checkpoint).toBe(true);
+    } finally {
+      fs.rmSync(served, { recursive: true, force: true });
+    }
+  });
+});
