@@ -1,7 +1,52 @@
 /**
  * devise-ts: the library's public entry. Notebooks, utils and benches import from here.
  *
- *   import { initBackend } from './lib';
+ *   import { deviseConfig, prepareRun, show } from './lib/index';   // from notebooks/ (via the lib symlink)
  */
 export * from './backend/index';
 export * from './preprocessing';
+
+export * from './models/index';
+export { readTorchStateDict, parseTorchStateDict, type TorchTensor } from './weights/torch';
+export { readHdf5Weights, type Hdf5Weight } from './weights/hdf5';
+export { downloadFile, type DownloadOptions } from './weights/download';
+
+export * from './data/rng';
+export * from './data/items';
+export * from './data/awa2';
+export * from './data/folders';
+export * from './data/transfer';
+export * from './data/augment';
+export * from './data/loader';
+export * from './data/frame';
+
+export * from './losses';
+export * from './train/schedule';
+export * from './train/optimizer';
+export * from './train/callbacks';
+export * from './train/metrics';
+export * from './train/progress';
+export * from './train/checkpoint';
+export * from './train/learner';
+export * from './train/recipe';
+export * from './train/hypersearch';
+
+export * from './vectors/vec';
+export * from './vectors/labels';
+export * from './vectors/attributes';
+export * from './vectors/wordnet';
+export * from './search';
+export * from './metrics';
+
+export * from './pca';
+export * from './plots/figures';
+export * from './plots/images';
+export * from './plots/render';
+export * from './plots/gif';
+export * from './plots/display';
+export * from './plots/cam';
+
+export * from './pipeline/config';
+export * from './pipeline/steps';
+export * from './pipeline/run';
+export * from './pipeline/report';

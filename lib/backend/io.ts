@@ -113,11 +113,13 @@ function specBytes(spec: tf.io.WeightsManifestEntry): number {
 export function writeDirAtomically(dir: string, files: Record<string, string | Uint8Array>): void {
   const parent = path.dirname(path.resolve(dir));
   fs.mkdirSync(parent, { recursive: true });
-  const stamp = `${process.pid}-${Date.now()}`;
+  // Timestamp first: recovery picks the newest `.old-*` by it.
+  const stamp = `${Date.now()}-${process.pid}`;
   const tmp = `${dir}.tmp-${stamp}`;
   fs.mkdirSync(tmp);
   try {
     for (const [name, data] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(tmp, name)), { recursive: true });
       const fd = fs.openSync(path.join(tmp, name), 'w');
       try {
         fs.writeFileSync(fd, data);
@@ -146,6 +148,20 @@ export function recoverInterruptedSave(dir: string): void {
   const parent = path.dirname(path.resolve(dir));
   if (!fs.existsSync(parent)) return;
   const base = path.basename(path.resolve(dir));
-  const olds = fs.readdirSync(parent).filter((n) => n.startsWith(`${base}.old-`)).sort();
+  const savedAt = (n: string) => Number(n.slice(base.length + 5).split('-')[0]) || 0;
+  const olds = fs.readdirSync(parent).filter((n) => n.startsWith(`${base}.old-`)).sort((a, b) => savedAt(a) - savedAt(b));
   if (!fs.existsSync(dir) && olds.length > 0) fs.renameSync(path.join(parent, olds[olds.length - 1]!), dir);
+}
+
+/** Writes one file via a temporary sibling and a rename, so readers never see it half-written. */
+export function writeFileAtomically(file: string, content: Uint8Array | string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    fs.writeFileSync(tmp, content);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
 }

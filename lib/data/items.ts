@@ -29,9 +29,16 @@ export function displayName(label: string): string {
 export function listImages(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
+    .filter((e) => isKind(dir, e, 'file') && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
     .map((e) => e.name)
     .sort();
+}
+
+/** Whether a directory entry is a file / folder, following symbolic links (a linked dataset counts). */
+function isKind(dir: string, e: fs.Dirent, kind: 'file' | 'dir'): boolean {
+  if (!e.isSymbolicLink()) return kind === 'file' ? e.isFile() : e.isDirectory();
+  const st = fs.statSync(path.join(dir, e.name), { throwIfNoEntry: false });
+  return st !== undefined && (kind === 'file' ? st.isFile() : st.isDirectory());
 }
 
 /** Subfolders of `dir`, sorted; [] when `dir` does not exist. */
@@ -39,7 +46,7 @@ export function listDirs(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => isKind(dir, e, 'dir') && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
 }

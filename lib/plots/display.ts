@@ -11,6 +11,7 @@
  * session (no CDN); later figures wait for it. Without a browser the interactive part still works
  * and the static part is replaced by a message saying why.
  */
+import { figureGif } from './gif';
 import * as fs from 'node:fs';
 import type { Figure } from './figures';
 import { plotlyBundlePath, renderFigure, RenderUnavailableError } from './render';
@@ -123,4 +124,14 @@ function scriptSafe(js: string): string {
 
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** `show` for notebook cells: displays the figure and returns nothing, so the cell prints no object. */
+export async function plot(fig: Figure, opts: ShowOptions = {}): Promise<void> {
+  await show(fig, opts);
+}
+
+/** Displays an animated figure (e.g. the PCA per epoch) as a GIF in the notebook, one frame per animation frame. */
+export async function plotGif(fig: Figure, opts: { width?: number; height?: number } = {}): Promise<void> {
+  showGif(await figureGif(fig, opts));
 }

@@ -9,7 +9,8 @@
  */
 import sharp from 'sharp';
 import { frameFigures, type Figure } from './figures';
-import { renderFigure, writeFileAtomically, type FigureRenderer } from './render';
+import { writeFileAtomically } from '../backend/io';
+import { renderFigure, type FigureRenderer } from './render';
 
 /** The part of gifenc's (untyped) API we use. */
 interface Gifenc {

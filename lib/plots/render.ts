@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeFileAtomically } from '../backend/io';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Figure } from './figures';
 
@@ -169,15 +170,3 @@ export async function exportFigure(fig: Figure, file: string, opts: Omit<RenderO
   writeFileAtomically(file, out);
 }
 
-/** Writes bytes or text to a temp name beside `file`, then renames it into place. */
-export function writeFileAtomically(file: string, content: Buffer | string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    fs.writeFileSync(tmp, content);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}

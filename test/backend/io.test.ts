@@ -53,10 +53,12 @@ describe('filesystem model IO', () => {
     const dir = path.join(tmp.dir, 'killed');
     const model = smallModel(3);
     await saveLayersModel(model, dir);
-    fs.renameSync(dir, `${dir}.old-123-456`); // the state a kill after the first rename leaves
+    // The state kills after the first rename leave; the newest save wins, whatever the pids sort as.
+    fs.renameSync(dir, `${dir}.old-1700000000500-99`);
+    await saveLayersModel(smallModel(5), `${dir}.old-1700000000400-12345`);
     const loaded = await loadLayersModel(dir);
     expect(Array.from(loaded.getWeights()[0]!.dataSync())).toEqual(Array.from(model.getWeights()[0]!.dataSync()));
-    expect(fs.existsSync(`${dir}.old-123-456`)).toBe(false);
+    expect(fs.existsSync(`${dir}.old-1700000000500-99`)).toBe(false);
   });
 
   it('rejects truncated weights and missing folders with errors that name the files', async () => {

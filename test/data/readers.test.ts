@@ -50,6 +50,18 @@ describe('readFolders / splitItems / displayName', () => {
     expect(() => readFolders(path.join(dir, 'nowhere'))).toThrow(/no train\/ folder/);
   });
 
+  it.skipIf(!fs.existsSync(path.join(SHARED, 'data', 'cifar10-sample')))('reads <root>/<class>/*.jpg with no split folders (the real CIFAR-10 sample), also through a symlink', () => {
+    const cifar = path.join(SHARED, 'data', 'cifar10-sample');
+    const ds = readFolders(cifar);
+    expect(ds.classes).toEqual(['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']);
+    expect(ds.items).toHaveLength(1500);
+    expect(ds.items.every((it) => it.split === 'train')).toBe(true);
+    const linked = path.join(dir, 'linked');
+    fs.mkdirSync(linked);
+    fs.symlinkSync(path.join(cifar, 'cat'), path.join(linked, 'cat'));
+    expect(readFolders(linked).items).toHaveLength(150);
+  });
+
   it('splitItems is stratified, seeded and deterministic', () => {
     const items = ['a', 'b'].flatMap((label) => Array.from({ length: 20 }, (_, i) => ({ path: `/x/${label}/${i}.jpg`, label, split: 'train' as const })));
     const s1 = splitItems(items, 0.2, 1);

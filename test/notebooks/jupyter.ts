@@ -10,6 +10,10 @@ import { chromium, type Browser } from 'playwright-core';
 import { writeKernelSpec } from '../../utils/kernel';
 import { ROOT } from '../helpers';
 
+// The page functions below run in the browser; the project compiles without the DOM library.
+declare const window: any;
+declare const document: any;
+
 export interface NotebookOutput { output_type: string; name?: string; text?: string | string[]; data?: Record<string, string | string[]>; ename?: string }
 export interface NotebookJson { cells: { cell_type: string; source: string | string[]; outputs?: NotebookOutput[] }[]; metadata: Record<string, unknown> }
 
@@ -104,21 +108,21 @@ export async function runAllInBrowser(browser: Browser, url: string, notebookPat
   try {
     await page.goto(`${url}notebooks/${notebookPath}`);
     await page.waitForFunction(() => {
-      const J = (window as any).Jupyter;
+      const J = window.Jupyter;
       return J?.notebook?.kernel?.is_connected?.() && document.querySelector('#kernel_indicator_icon')?.classList.contains('kernel_idle_icon');
     }, undefined, { timeout: 60_000 });
-    await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
+    await page.evaluate(() => window.Jupyter.notebook.execute_all_cells());
     await page.waitForFunction(() => {
-      const cells = (window as any).Jupyter.notebook.get_cells().filter((c: any) => c.cell_type === 'code');
+      const cells = window.Jupyter.notebook.get_cells().filter((c: any) => c.cell_type === 'code');
       const done = cells.every((c: any) => typeof c.input_prompt_number === 'number' || c.get_text().trim() === '');
       return done && document.querySelector('#kernel_indicator_icon')?.classList.contains('kernel_idle_icon');
     }, undefined, { timeout: timeoutMs, polling: 500 });
     return await page.evaluate(() => ({
-      errors: [...document.querySelectorAll('.output_error')].map((e) => (e as HTMLElement).innerText),
-      stderr: [...document.querySelectorAll('.output_stderr')].map((e) => (e as HTMLElement).innerText),
-      images: [...document.querySelectorAll('.output_area img')].map((i) => (i as HTMLImageElement).naturalWidth),
-      plotlySvgs: document.querySelectorAll('.output_area svg.main-svg').length,
-      html: document.querySelector('#notebook-container')?.innerHTML ?? '',
+      errors: Array.from(document.querySelectorAll('.output_error'), (e: any) => e.innerText as string),
+      stderr: Array.from(document.querySelectorAll('.output_stderr'), (e: any) => e.innerText as string),
+      images: Array.from(document.querySelectorAll('.output_area img'), (i: any) => i.naturalWidth as number),
+      plotlySvgs: document.querySelectorAll('.output_area svg.main-svg').length as number,
+      html: (document.querySelector('#notebook-container')?.innerHTML ?? '') as string,
       consoleErrors: [] as string[],
     })).then((r) => ({ ...r, consoleErrors }));
   } finally {

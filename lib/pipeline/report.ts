@@ -1,0 +1,158 @@
+/**
+ * Figures and files of a DeViSE run: `reportFigures` builds every plotly figure from the results (the
+ * notebooks show them one by one); `writeReport` writes `index.html`, `metrics.json`, PNGs and the PCA GIFs.
+ *
+ *   await writeReport('reports/2026-11-22T12-00-00', results);
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomically } from '../backend/io';
+import { figureGif } from '../plots/gif';
+import { figureHtml } from '../plots/display';
+import { confusionMatrixFigure, type Figure, lossCurvesFigure, lrFinderFigure, modelSizeFigure, mostConfusedFigure, pcaAnimationFigure, tableFigure, zeroShotTableFigure } from '../plots/figures';
+import { searchStripFigure, topLossesFigure } from '../plots/images';
+import { openRenderer, RenderUnavailableError } from '../plots/render';
+import type { DeviseResults } from './run';
+import { thumbnail } from './steps';
+
+const pct = (v: number) => Math.round(v * 1000) / 10;
+
+/** The headline numbers of a run, as written to metrics.json. */
+export function runMetrics(r: DeviseResults): Record<string, unknown> {
+  const zs = (protocol: string, metric: string) => r.zeroShot.find((m) => m.protocol === protocol && m.metric === metric)?.value ?? null;
+  const own = r.sizes.find((s) => s.name === r.cfg.arch);
+  return {
+    backend: r.backend.backend,
+    threads: r.backend.threads,
+    model: r.cfg.arch,
+    pretrained: r.cfg.weights,
+    data: r.cfg.data,
+    labels: r.cfg.labels,
+    imageSize: r.cfg.size,
+    batchSize: r.cfg.bs,
+    epochs: r.cfg.epochs,
+    classes: { seen: r.classes.length, unseen: r.testClasses.length },
+    images: r.counts,
+    lrFindSuggestion: r.lrFind.suggestion,
+    stage1Accuracy: r.stage1.interpretation.accuracy,
+    stage2Top1: r.stage2.top1,
+    stage2Top5: r.stage2.top5,
+    stage2CosineLoss: r.stage2.cosineLoss,
+    zeroShotPerClassTop1: zs('zsl', 'per-class top-1'),
+    zeroShotTop5: zs('zsl', 'hit@5'),
+    gzsl: { u: zs('gzsl', 'u'), s: zs('gzsl', 's'), H: zs('gzsl', 'H') },
+    evaluation: r.zeroShot,
+    modelSizeMB: own?.sizeMB ?? null,
+    modelSizes: r.sizes,
+    seconds: r.seconds,
+  };
+}
+
+const toLosses = (name: string, epochs: DeviseResults['stage1']['epochs']) => ({ name, train: epochs.map((e) => e.trainLoss), valid: epochs.map((e) => e.validLoss) });
+
+/** fastai's `plot_top_losses` grid for stage-1 results. */
+export async function topLossesFigureOf(interp: DeviseResults['stage1']['interpretation']): Promise<Figure> {
+  return topLossesFigure(await Promise.all(interp.topLossItems.map(async (t) => ({ image: await thumbnail(t.path), predicted: t.predicted, actual: t.actual, loss: t.loss, probability: t.probability }))));
+}
+
+/** The three example searches as figures: image → image strip, image → text table, text → image strip. */
+export async function searchFiguresOf(ex: DeviseResults['examples'], unseen: string[]): Promise<Record<'image_to_image' | 'image_to_text' | 'text_to_image', Figure>> {
+  return {
+    image_to_image: searchStripFigure({ image: await thumbnail(ex.queryPath) }, await strip(ex.imageToImage), { title: 'image → image' }),
+    image_to_text: tableFigure(['label', 'cosine'], ex.imageToText.map((h) => [h.label, Math.round(h.score * 1000) / 1000]), { title: 'image → text (nearest class vectors)' }),
+    text_to_image: searchStripFigure({ word: ex.word }, await strip(ex.textToImage), { title: `text → image: '${ex.word}'${unseen.includes(ex.word) ? ' (unseen class)' : ''}` }),
+  };
+}
+
+/** The animated PCA of one stage-2 phase ('2a' or '2b'), one frame per epoch, in the axes of the last epoch. */
+export function pcaFigureOf(pca: DeviseResults['pca'], phase: string): Figure {
+  const series = pca.series[phase];
+  if (!series?.length) throw new Error(`No PCA snapshots for stage ${phase}: run that stage first (its epochs record them).`);
+  return pcaAnimationFigure(pca.classes, series, pca.labels, pca.classVectors, { title: `PCA of image embeddings, stage ${phase}` });
+}
+
+/** The zero-shot / nearest-label evaluation table. */
+export function zeroShotFigureOf(rows: DeviseResults['zeroShot']): Figure {
+  return zeroShotTableFigure(rows.map((m) => ({ protocol: m.protocol, metric: m.metric, value: m.value, n: m.n })), { title: 'Nearest-label evaluation (seen, zero-shot, generalized)', percent: true });
+}
+
+/** Every figure of the report, keyed by file name (without extension). */
+export async function reportFigures(r: DeviseResults): Promise<Record<string, Figure>> {
+  const arch = r.cfg.arch === 'squeezenet1_1' ? 'Squeezenet' : 'Resnet34';
+  const interp = r.stage1.interpretation;
+  const figs: Record<string, Figure> = {
+    lr_find: lrFinderFigure(r.lrFind.lrs, r.lrFind.losses, { suggestion: r.lrFind.suggestion.steepest, title: 'LR finder (stage 1, frozen body)' }),
+    losses: lossCurvesFigure([toLosses('stage 1', r.stage1.epochs), toLosses('stage 2a', r.stage2.epochs2a), toLosses('stage 2b', r.stage2.epochs2b)], { title: 'Train / valid loss per epoch' }),
+    confusion_matrix: confusionMatrixFigure(interp.confusion, r.classes, { title: `Stage 1 confusion matrix (accuracy ${pct(interp.accuracy)}%)` }),
+    most_confused: mostConfusedFigure(interp.mostConfused.slice(0, 15)),
+    top_losses: await topLossesFigureOf(interp),
+    zero_shot: zeroShotFigureOf(r.zeroShot),
+    ...(await searchFiguresOf(r.examples, r.testClasses)),
+    model_size: modelSizeFigure(r.sizes, { title: 'Model size with the 300-d embedding head (fp32)' }),
+  };
+  for (const [phase, series] of Object.entries(r.pca.series)) {
+    if (series.length) figs[`PCA_${arch}_${phase}_Epochs1to${series.length}`] = pcaFigureOf(r.pca, phase);
+  }
+  return figs;
+}
+
+async function strip(hits: { label: string; score: number; path?: string }[]) {
+  return Promise.all(hits.map(async (h) => ({ image: h.path ? await thumbnail(h.path) : '', label: h.label, score: h.score })));
+}
+
+/**
+ * Writes the report folder: `index.html` (interactive figures with PNG fallbacks, plotly inlined, no CDN),
+ * `metrics.json`, `figures/*.png` and the animated PCA GIFs. Without a browser the HTML keeps the
+ * interactive figures and says why there are no images.
+ */
+export async function writeReport(dir: string, r: DeviseResults): Promise<{ dir: string; files: string[] }> {
+  const figs = await reportFigures(r);
+  const files: Record<string, string | Uint8Array> = { 'metrics.json': JSON.stringify(runMetrics(r), null, 2) + '\n' };
+  const pngs: Record<string, Uint8Array> = {};
+  let message: string | undefined;
+  try {
+    const renderer = await openRenderer();
+    try {
+      for (const [name, fig] of Object.entries(figs)) {
+        pngs[name] = await renderer.render(fig, { format: 'png' });
+        files[`figures/${name}.png`] = pngs[name];
+        if (name.startsWith('PCA_')) files[`${name}.gif`] = await figureGif(fig, { renderer });
+      }
+    } finally {
+      await renderer.close();
+    }
+  } catch (err) {
+    if (!(err instanceof RenderUnavailableError)) throw err;
+    message = `Static images unavailable: ${err.message}`;
+  }
+  const sections = Object.entries(figs).map(([name, fig], i) => `<section><h2>${name.replace(/_/g, ' ')}</h2>\n${figureHtml(fig, { png: pngs[name], message, includeBundle: i === 0 })}</section>`);
+  files['index.html'] = page(r, sections);
+  // File by file (each atomic): the run's checkpoints may live inside the same folder.
+  for (const [name, content] of Object.entries(files)) writeFileAtomically(path.join(dir, name), content);
+  return { dir, files: Object.keys(files).sort() };
+}
+
+function page(r: DeviseResults, sections: string[]): string {
+  const m = runMetrics(r);
+  const rows = Object.entries({ backend: m.backend, model: m.model, pretrained: m.pretrained ?? 'none (random init)', data: m.data, labels: m.labels, 'stage-1 accuracy': `${pct(r.stage1.interpretation.accuracy)}%`, 'stage-2 top-1 / top-5': `${pct(r.stage2.top1)}% / ${pct(r.stage2.top5)}%`, 'zero-shot per-class top-1': m.zeroShotPerClassTop1 === null ? 'n/a' : `${pct(m.zeroShotPerClassTop1 as number)}%`, 'model size': `${m.modelSizeMB} MB` })
+    .map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(String(v))}</td></tr>`).join('\n');
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>DeViSE ${r.cfg.arch} report</title>
+<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}th{text-align:left;padding-right:1em}section{margin:2em 0}</style></head>
+<body><h1>DeViSE run: ${r.cfg.arch}</h1>
+<table>${rows}</table>
+${sections.join('\n')}
+</body></html>
+`;
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+/** A fresh report folder name under `root`: reports/<timestamp>. */
+export function reportDir(root: string, now = new Date()): string {
+  const dir = path.join(root, now.toISOString().replace(/[:.]/g, '-').replace('Z', ''));
+  fs.mkdirSync(root, { recursive: true });
+  return dir;
+}

@@ -1,0 +1,82 @@
+/**
+ * The whole DeViSE pipeline in one call (what `npm run demo` runs): stage 1 with the LR finder, stage 2a/2b
+ * with PCA snapshots, search indices, zero-shot evaluation, the three example searches, model sizes.
+ *
+ *   const results = await runDevise(deviseConfig({ smoke: true }));
+ *   await writeReport('reports/x', results);
+ */
+import { type BackendInfo, initBackend } from '../backend/index';
+import type { EpochRecord } from '../train/callbacks';
+import type { LrFindResult } from '../train/learner';
+import type { MetricRow } from '../metrics';
+import type { DeviseConfig } from './config';
+import { buildSearch, findLr, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, zeroShotEvaluation } from './steps';
+
+/** Everything the report shows, as plain data. */
+export interface DeviseResults {
+  cfg: DeviseConfig;
+  backend: BackendInfo;
+  classes: string[];
+  testClasses: string[];
+  counts: { train: number; valid: number; test: number };
+  lrFind: LrFindResult;
+  stage1: { epochs: EpochRecord[]; batchesPerEpoch: number; interpretation: Awaited<ReturnType<typeof interpretStage1>> };
+  stage2: { epochs2a: EpochRecord[]; epochs2b: EpochRecord[]; top1: number; top5: number; cosineLoss: number };
+  zeroShot: MetricRow[];
+  examples: ReturnType<typeof searchExamples>;
+  sizes: { name: string; sizeMB: number; params: number }[];
+  pca: ReturnType<typeof pcaData>;
+  seconds: Record<string, number>;
+}
+
+async function timed<T>(run: DeviseRun, name: string, step: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await step();
+  } finally {
+    run.seconds[name] = (Date.now() - t0) / 1000;
+  }
+}
+
+/** Runs every step in order and returns the results (checkpoints and indices are written under `cfg.out`). */
+export async function runDevise(cfg: DeviseConfig, log: (line: string) => void = console.log): Promise<DeviseResults> {
+  const backend = await initBackend();
+  log(`backend ${backend.backend} (${backend.threads} thread${backend.threads > 1 ? 's' : ''}); model ${cfg.arch}; data ${cfg.data}; labels ${cfg.labels}`);
+  const run = await prepareRun(cfg);
+  const { data, recipe } = run;
+  log(`${data.classes.length} seen classes (${data.train.items.length} train, ${data.valid.items.length} valid), ${data.testClasses?.length ?? 0} unseen (${data.test?.items.length ?? 0} images)`);
+
+  const lrFind = await timed(run, 'lrFind', () => findLr(run));
+  log(`lr_find suggestion: ${lrFind.suggestion.steepest.toExponential(2)} (steepest), ${lrFind.suggestion.minOver10.toExponential(2)} (min/10)`);
+  const stage1Fits = await timed(run, 'stage1', () => recipe.stage1());
+  const interpretation = await interpretStage1(run);
+  log(`stage 1 valid accuracy ${(interpretation.accuracy * 100).toFixed(1)}%`);
+
+  recipe.toEmbedding();
+  run.pca.startPhase('2a');
+  const fit2a = await timed(run, 'stage2a', () => recipe.stage2a());
+  run.pca.startPhase('2b');
+  const fit2b = await timed(run, 'stage2b', () => recipe.stage2b());
+  const stage2 = await recipe.evaluateEmbedding();
+  log(`stage 2 nearest-label top-1 ${(stage2.top1 * 100).toFixed(1)}%, top-5 ${(stage2.top5 * 100).toFixed(1)}%`);
+
+  const space = await buildSearch(run);
+  const zeroShot = zeroShotEvaluation(run, space);
+  const examples = searchExamples(run, space);
+  const sizes = await modelSizes(run.labelVectors.dim);
+  return {
+    cfg,
+    backend,
+    classes: data.classes,
+    testClasses: data.testClasses ?? [],
+    counts: { train: data.train.items.length, valid: data.valid.items.length, test: data.test?.items.length ?? 0 },
+    lrFind,
+    stage1: { epochs: stage1Fits.flatMap((f) => f.epochs), batchesPerEpoch: data.train.length, interpretation },
+    stage2: { epochs2a: fit2a.epochs, epochs2b: fit2b.epochs, ...stage2 },
+    zeroShot,
+    examples,
+    sizes,
+    pca: pcaData(run),
+    seconds: run.seconds,
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * The DeViSE pipeline as steps: data + model + label vectors → stage 1 → stage 2 (with a PCA snapshot of
+ * chosen classes after every epoch) → embeddings of every image → hnswlib indices → zero-shot evaluation.
+ * The notebooks call these one per cell; `runDevise` (lib/pipeline/run.ts) calls them in order.
+ *
+ *   const run = await prepareRun(deviseConfig());
+ *   const lr = await findLr(run);  await run.recipe.stage1();  const s1 = await interpretStage1(run);
+ */
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { tf } from '../backend/index';
+import { isAwa2Root, readAwa2 } from '../data/awa2';
+import { applyTransforms, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
+import { readFolders } from '../data/folders';
+import type { Item } from '../data/items';
+import { type DataBunch, ImageLoader, imageDataBunch } from '../data/loader';
+import { evaluate, interpret, type Interpretation, type MetricRow } from '../metrics';
+import { bodyOutputLayer, type CnnModel, createModel, modelSummary } from '../models/index';
+import { camOverlay, classActivationMap } from '../plots/cam';
+import { normalizeInto } from '../preprocessing';
+import { Rng } from '../data/rng';
+import { ImageIndex, LabelIndex, type SearchHit } from '../search';
+import type { Callback } from '../train/callbacks';
+import type { LrFindResult } from '../train/learner';
+import { twoStageRecipe, type TwoStageRecipe } from '../train/recipe';
+import { slice } from '../train/schedule';
+import { attributeSource } from '../vectors/attributes';
+import type { LabelEmbeddings, LabelSource } from '../vectors/labels';
+import { wordVectorSource } from '../vectors/labels';
+import { openVectors } from '../vectors/vec';
+import { AWA2_WORDNET, hopMatrix, wordnetSource } from '../vectors/wordnet';
+import type { DeviseConfig } from './config';
+
+/** Everything a run builds up, step by step. */
+export interface DeviseRun {
+  cfg: DeviseConfig;
+  data: DataBunch;
+  source: LabelSource;
+  /** Word vectors of `data.classes` (the stage-2 regression targets). */
+  labelVectors: LabelEmbeddings;
+  recipe: TwoStageRecipe;
+  pca: PcaSnapshots;
+  /** Wall seconds per step, for the report. */
+  seconds: Record<string, number>;
+}
+
+/** Train/valid classes of a dataset root (AWA2 layout or folder-per-class), without reading images. */
+export function datasetClasses(root: string): string[] {
+  return isAwa2Root(root) ? readAwa2(root).trainClasses : readFolders(root).classes;
+}
+
+/** The label source named by `cfg.labels`: 'wordnet', 'attributes' or a `.vec` path. */
+export async function labelSource(cfg: DeviseConfig): Promise<LabelSource> {
+  if (cfg.labels === 'wordnet') return wordnetSource({ ...AWA2_WORDNET, seed: cfg.seed });
+  if (cfg.labels === 'attributes') return attributeSource(cfg.awa2Meta);
+  return wordVectorSource(await openVectors(cfg.labels), { name: path.basename(cfg.labels) });
+}
+
+/** Builds the model (pretrained when `cfg.weights` is set), the data in the model's preprocessing, and the recipe. */
+export async function prepareRun(cfg: DeviseConfig, opts: { callbacks?: Callback[] } = {}): Promise<DeviseRun> {
+  const t0 = Date.now();
+  if (!cfg.weights) {
+    console.warn(`WARNING: no pretrained ${cfg.arch} weights found (looked for DEVISE_WEIGHTS, models/pretrained/, ../shared): training from RANDOM initialisation, ` +
+      'so accuracy will be far below the paper. Fetch them with `npm run weights -- download ' + cfg.arch + '`.');
+  }
+  const classes = datasetClasses(cfg.data);
+  const model = await createModel(cfg.arch, { head: 'classifier', classes: classes.length, weights: cfg.weights ?? undefined, inputSize: cfg.size, seed: cfg.seed });
+  const data = await imageDataBunch({ root: cfg.data, size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed, preprocessing: model.preprocessing, classes });
+  const source = await labelSource(cfg);
+  const labelVectors = source.embed(data.classes);
+  const pca = new PcaSnapshots(pcaItems(data, cfg.pcaClasses), data);
+  const e = cfg.epochs;
+  const recipe = twoStageRecipe({
+    model,
+    data,
+    labelVectors,
+    path: cfg.out,
+    stage1: { epochs: e.stage1, lr: slice(3e-3) },
+    stage1Unfrozen: { epochs: e.stage1Unfrozen, lr: slice(1e-6, 1e-4) },
+    stage2a: { epochs: e.stage2a, lr: slice(3e-3) },
+    stage2b: { epochs: e.stage2b, lr: slice(1e-6, 1e-4) },
+    callbacks: [pca.callback, ...(opts.callbacks ?? [])],
+  });
+  return { cfg, data, source, labelVectors, recipe, pca, seconds: { prepare: (Date.now() - t0) / 1000 } };
+}
+
+/** fastai's `lr_find()` on the frozen stage-1 model (weights restored afterwards). */
+export async function findLr(run: DeviseRun): Promise<LrFindResult> {
+  run.recipe.learner.freeze();
+  return run.recipe.learner.lrFind({ numIt: run.cfg.lrFindIterations });
+}
+
+/** Stage-1 results on the validation set: accuracy, confusion matrix, most confused pairs, top losses (with image paths). */
+export async function interpretStage1(run: DeviseRun, k = 9): Promise<Interpretation & { topLossItems: (Interpretation['topLosses'][number] & { path: string })[] }> {
+  const { preds, targets } = await run.recipe.learner.getPreds(run.data.valid);
+  const probs = tf.tidy(() => tf.softmax(preds));
+  const rows = (await probs.array()) as number[][];
+  tf.dispose([preds, probs]);
+  const result = interpret(rows, targets, run.data.classes, { k });
+  const items = run.data.valid.items;
+  return { ...result, topLossItems: result.topLosses.map((t) => ({ ...t, path: items[t.index]!.path })) };
+}
+
+/** Valid images of the PCA classes; the train images too when a class has fewer than 5 there (tiny sample sets). */
+function pcaItems(data: DataBunch, classes: string[]): Item[] {
+  const wanted = classes.filter((c) => data.classes.includes(c));
+  return wanted.flatMap((c) => {
+    const valid = data.valid.items.filter((it) => it.label === c);
+    return valid.length >= 5 ? valid : [...valid, ...data.train.items.filter((it) => it.label === c)];
+  });
+}
+
+/** Embeds a fixed set of images after every stage-2 epoch, one series per phase ('2a', '2b'), for the PCA animation. */
+export class PcaSnapshots {
+  readonly classes: string[];
+  /** Index into `classes` of each snapshot row. */
+  readonly labels: number[];
+  readonly series: Record<string, Float32Array[][]> = {};
+  private phase = '2a';
+  private readonly loader: ImageLoader;
+
+  constructor(readonly items: Item[], data: DataBunch) {
+    this.classes = [...new Set(items.map((it) => it.label))];
+    this.labels = items.map((it) => this.classes.indexOf(it.label));
+    this.loader = new ImageLoader(items, { classes: data.classes, size: data.size, bs: data.batchSize, preprocessing: data.preprocessing });
+  }
+
+  /** Names the series the next epochs go to. */
+  startPhase(name: string): void {
+    this.phase = name;
+  }
+
+  readonly callback: Callback = {
+    onEpochEnd: async (s) => {
+      if (s.learner.model.head?.kind !== 'embedding' || this.items.length === 0) return;
+      const { preds } = await s.learner.getPreds(this.loader);
+      const flat = preds.dataSync() as Float32Array;
+      const dim = preds.shape[1];
+      preds.dispose();
+      (this.series[this.phase] ??= []).push(Array.from({ length: this.items.length }, (_, i) => flat.slice(i * dim, (i + 1) * dim)));
+    },
+  };
+}
+
+/** The PCA snapshots with the class word vectors of the drawn classes (what the PCA figures need). */
+export function pcaData(run: DeviseRun): { classes: string[]; labels: number[]; series: Record<string, Float32Array[][]>; classVectors: Float32Array[] } {
+  const { dim, vectors, labels } = run.labelVectors;
+  const classVectors = run.pca.classes.map((c) => vectors.slice(labels.indexOf(c) * dim, (labels.indexOf(c) + 1) * dim));
+  return { classes: run.pca.classes, labels: run.pca.labels, series: run.pca.series, classVectors };
+}
+
+/** Model outputs for `items` (no augmentation, center crop), as rows. */
+export async function embedItems(run: DeviseRun, items: Item[], classes: string[]): Promise<Float32Array[]> {
+  const loader = new ImageLoader(items, { classes, size: run.data.size, bs: run.data.batchSize, preprocessing: run.data.preprocessing });
+  const { preds } = await run.recipe.learner.getPreds(loader);
+  const flat = preds.dataSync() as Float32Array;
+  const dim = preds.shape[1];
+  preds.dispose();
+  return Array.from({ length: flat.length / dim }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+}
+
+/** The stage-2 search space: every image embedded, an image index, and a label index over seen + unseen classes. */
+export interface SearchSpace {
+  images: ImageIndex;
+  labels: LabelIndex;
+  /** Embeddings of the valid (seen) and test (unseen) images, with their items, for evaluation. */
+  evalItems: Item[];
+  evalEmbeddings: Float32Array[];
+  allClasses: string[];
+}
+
+/** Embeds train, valid and test images, builds and saves both hnswlib indices under `<out>/search`. */
+export async function buildSearch(run: DeviseRun): Promise<SearchSpace> {
+  const t0 = Date.now();
+  const { data } = run;
+  const testItems = data.test?.items ?? [];
+  const allClasses = [...data.classes, ...(data.testClasses ?? [])];
+  const seen = await embedItems(run, [...data.train.items, ...data.valid.items], data.classes);
+  const unseen = testItems.length ? await embedItems(run, testItems, data.testClasses!) : [];
+  const items = [...data.train.items, ...data.valid.items, ...testItems];
+  const images = new ImageIndex(seen[0]!.length);
+  images.add([...seen, ...unseen].map((r) => Array.from(r)), items.map((it) => ({ label: it.label, path: it.path })));
+  const labels = LabelIndex.fromSource(run.source, allClasses);
+  images.save(path.join(run.cfg.out, 'search', 'images'));
+  labels.save(path.join(run.cfg.out, 'search', 'labels'));
+  const nTrain = data.train.items.length;
+  run.seconds.search = (Date.now() - t0) / 1000;
+  return { images, labels, evalItems: [...data.valid.items, ...testItems], evalEmbeddings: [...seen.slice(nTrain), ...unseen], allClasses };
+}
+
+/** Nearest-label evaluation: seen top-1/top-5, zero-shot per-class top-1 on unseen classes, GZSL s/u/H, hp@k. */
+export function zeroShotEvaluation(run: DeviseRun, space: SearchSpace): MetricRow[] {
+  const { data } = run;
+  let hops: number[][] | undefined;
+  try {
+    hops = hopMatrix(space.allClasses, AWA2_WORDNET);
+  } catch {
+    hops = undefined; // classes outside WordNet's mammals (e.g. CIFAR-10): no hierarchical precision
+  }
+  return evaluate({
+    embeddings: space.evalEmbeddings.map((r) => Array.from(r)),
+    actual: space.evalItems.map((it) => it.label),
+    classes: run.source.embed(space.allClasses),
+    seen: data.classes,
+    unseen: data.testClasses,
+    hops,
+  });
+}
+
+/** The three searches of the paper on one example each: image→image, image→text, text→image (an unseen word). */
+export function searchExamples(run: DeviseRun, space: SearchSpace, k = 5): { queryPath: string; word: string; imageToImage: SearchHit[]; imageToText: SearchHit[]; textToImage: SearchHit[] } {
+  const queryIndex = run.data.train.items.length + run.data.valid.items.length; // the first unseen-class image, if any
+  const id = Math.min(queryIndex, space.images.size - 1);
+  const word = run.data.testClasses?.[0] ?? run.data.classes[0]!;
+  return {
+    queryPath: space.images.rows[id]!.path!,
+    word,
+    imageToImage: space.images.imageToImage(id, k + 1).filter((h) => h.id !== id).slice(0, k),
+    imageToText: space.images.imageToText(id, space.labels, k),
+    textToImage: space.images.textToImage(word, run.source, k),
+  };
+}
+
+/** Parameters and fp32 MB of SqueezeNet 1.1 and ResNet34, each with the run's 300-d embedding head. */
+export async function modelSizes(dim: number): Promise<{ name: string; sizeMB: number; params: number }[]> {
+  const out: { name: string; sizeMB: number; params: number }[] = [];
+  for (const arch of ['squeezenet1_1', 'resnet34'] as const) {
+    const m: CnnModel = await createModel(arch, { head: 'embedding', dim, inputSize: 64 });
+    const s = modelSummary(m);
+    out.push({ name: arch, sizeMB: s.sizeMB, params: s.params });
+    m.model.dispose();
+  }
+  return out;
+}
+
+/** A small JPEG data URI of an image file (for top-loss grids and search strips). */
+export async function thumbnail(file: string, size = 96): Promise<string> {
+  const jpeg = await sharp(file).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer();
+  return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+}
+
+/** fastai's `show_batch`: `n` training images with seeded default augmentation, as an HTML grid with labels. */
+export async function batchPreview(run: DeviseRun, n = 8, seed = run.cfg.seed): Promise<string> {
+  const rng = new Rng(seed);
+  const tfms = getTransforms();
+  const cells = await Promise.all(run.data.train.items.slice(0, n).map(async (it) => {
+    const img = await decodeImage(it.path, run.data.size);
+    const rgb = applyTransforms(img, run.data.size, sampleParams(rng, tfms));
+    const png = await sharp(Buffer.from(rgb), { raw: { width: run.data.size, height: run.data.size, channels: 3 } }).png().toBuffer();
+    return `<figure style="display:inline-block;margin:4px;text-align:center"><img src="data:image/png;base64,${png.toString('base64')}" width="128" height="128"><figcaption>${displayLabel(it.label)}</figcaption></figure>`;
+  }));
+  return `<div>${cells.join('')}</div>`;
+}
+
+const displayLabel = (label: string) => label.replace(/\+/g, ' ');
+
+/**
+ * The class-activation heatmap (fastai lesson 6: mean activation of the last conv block) of the current model
+ * for one image, overlaid on it; PNG bytes and what the model predicted.
+ */
+export async function heatmap(run: DeviseRun, item: Item, method: 'mean' | 'gradcam' = 'mean'): Promise<{ png: Buffer; predicted: string; actual: string }> {
+  const size = run.data.size;
+  const rgb = applyTransforms(await decodeImage(item.path, size), size, CENTER);
+  const pixels = new Float32Array(size * size * 3);
+  normalizeInto(rgb, pixels, 0, run.data.preprocessing);
+  const model = run.recipe.learner.model as CnnModel;
+  const x = tf.tensor3d(pixels, [size, size, 3]);
+  const cam = classActivationMap(model.model, bodyOutputLayer(model), x, { method });
+  x.dispose();
+  const image = await sharp(Buffer.from(rgb), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+  return { png: await camOverlay(image, cam.heat), predicted: run.data.classes[cam.classIndex ?? 0]!, actual: item.label };
+}
