@@ -51,7 +51,7 @@ export function chromiumPath(): string {
 
 /** Path of the locally installed plotly bundle (no CDN anywhere). */
 export function plotlyBundlePath(): string {
-  return require.resolve('plotly.js-dist/plotly.js');
+  return require.resolve('plotly.js-dist-min/plotly.min.js');
 }
 
 /** Whether a browser executable exists at the given (default) path. */
