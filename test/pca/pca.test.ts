@@ -1,17 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { l2normalize, pca, projectEpochs, transform } from '../../lib/pca';
+import { Rng } from '../../lib/data/rng';
 
-/** Seeded uniform RNG (mulberry32) so the random data is the same every run. */
+/** A seeded uniform [0, 1) stream: the library's own mulberry32 (lib/data/rng.ts). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Correlated random data: n rows of d dims with decaying per-direction scales. */

@@ -5,17 +5,12 @@
  */
 import { tf } from '../../lib/backend/index';
 import type { TrainData, TrainLoader, TrainModel } from '../../lib/train/types';
+import { Rng } from '../../lib/data/rng';
 
-/** mulberry32, for seeded synthetic data and shuffles. */
+/** A seeded uniform [0, 1) stream: the library's own mulberry32 (lib/data/rng.ts). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** A dense net `in → body(dense+BN+relu) → head(dense)`; groups [[body_fc, body_bn], [head_fc]]. */
