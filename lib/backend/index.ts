@@ -7,12 +7,14 @@
  * Order: @tensorflow/tfjs-node-gpu → @tensorflow/tfjs-node → wasm → cpu, unless `DEVISE_BACKEND`
  * (or `opts.backend`) names one of `tensorflow | wasm | cpu`. The native bindings are optional
  * (their install downloads libtensorflow, impossible offline), so they are probed at run time.
+ * wasm runs XNNPACK on every core (up to 4) unless `DEVISE_WASM_THREADS=1` (see ./threads.ts).
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { customKernels, installedKernels, registerCustomKernels } from './kernels';
+import { withWasmThreads } from './threads';
 
 export { tf };
 export { fileLoadHandler, fileSaveHandler, loadLayersModel, saveLayersModel } from './io';
@@ -126,7 +128,9 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
 /** Switches tfjs to `name`; returns null on success or why it failed. */
 async function activate(name: BackendName): Promise<string | null> {
   try {
-    return (await tf.setBackend(name)) ? null : `tf.setBackend('${name}') failed to initialise`;
+    // wasm's first initialisation loads its threaded build (lib/backend/threads.ts, DEVISE_WASM_THREADS).
+    const ok = name === 'wasm' ? await withWasmThreads(() => tf.setBackend(name)) : await tf.setBackend(name);
+    return ok ? null : `tf.setBackend('${name}') failed to initialise`;
   } catch (err) {
     return `failed to initialise: ${(err as Error).message}`;
   }

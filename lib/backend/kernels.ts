@@ -6,10 +6,11 @@
  * itself lives in `registerCustomKernels`, which `initBackend` calls, so it happens exactly once.
  */
 import * as tf from '@tensorflow/tfjs';
+import { wasmTrainingKernels } from './wasm-kernels/index';
 
 /** Kernels to install per backend name (empty lists mean "use the backend's own"). */
 export const customKernels: Record<string, tf.KernelConfig[]> = {
-  wasm: [],
+  wasm: [...wasmTrainingKernels],
 };
 
 const installed = new Set<string>();

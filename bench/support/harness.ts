@@ -1,0 +1,55 @@
+/**
+ * Shared parts of bench/train.ts and bench/infer.ts: model choice, timing, per-kernel profile, and the
+ * PyTorch side (bench/torch_bench.py, run with Debian's /usr/bin/python3 on the same shapes/threads).
+ *
+ *   const model = await benchModel('squeezenet1_1', 224);
+ *   const ms = await timeSteps(step, 1, 5);             // median step time
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { tf } from '../../lib/backend/index';
+import { ARCHS, createModel, type Arch } from '../../lib/models/index';
+
+export const TORCH_PYTHON = process.env.DEVISE_TORCH_PYTHON ?? '/usr/bin/python3';
+
+/** The project's model (lib/models) with torchvision's own 1000-class top: the PyTorch side's architecture. */
+export async function benchModel(arch: string, size: number): Promise<tf.LayersModel> {
+  if (!(arch in ARCHS)) throw new Error(`--model '${arch}' is not known; use one of ${Object.keys(ARCHS).join(', ')}`);
+  return (await createModel(arch as Arch, { head: 'imagenet', classes: 1000, inputSize: size, seed: 1 })).model;
+}
+
+/** Runs `warmup` untimed then `steps` timed calls; returns the median step time in ms. */
+export async function timeSteps(step: () => Promise<void>, warmup: number, steps: number): Promise<number> {
+  for (let i = 0; i < warmup; i++) await step();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await step();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** Kernel time per kernel name (ms) for one call of `step`, largest first. */
+export async function kernelProfile(step: () => Promise<void>): Promise<Record<string, number>> {
+  const info = await tf.profile(async () => { await step(); });
+  const byName = new Map<string, number>();
+  for (const k of info.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+  const sorted = [...byName].sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(sorted.map(([name, ms]) => [name, Math.round(ms)]));
+}
+
+/** Times the same model/shapes in PyTorch; null when torch is not installed (no Debian python3-torch). */
+export function torchBench(mode: 'train' | 'infer', arch: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number; stepMs: number } | null {
+  if (process.env.DEVISE_BENCH_NO_TORCH || !fs.existsSync(TORCH_PYTHON)) return null;
+  const script = path.join(__dirname, '..', 'torch_bench.py');
+  const r = spawnSync(TORCH_PYTHON, [script, mode, arch, String(batch), String(size), String(threads), String(steps)],
+    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) } });
+  if (r.status !== 0) {
+    if (/No module named 'torch/.test(r.stderr)) return null;
+    throw new Error(`torch_bench.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number; stepMs: number };
+}

@@ -1,0 +1,106 @@
+/**
+ * Multi-threaded wasm (XNNPACK thread pool) under Node.
+ *
+ *   await withWasmThreads(() => tf.setBackend('wasm'));   // DEVISE_WASM_THREADS=1 opts out
+ *
+ * tfjs-backend-wasm ships a threaded-SIMD build but turns it off in Node (tfjs#3830) because its
+ * pthread workers are started from `blob:` URLs, which Node's worker_threads cannot load. Nothing in
+ * node_modules is changed; at run time this module:
+ *  - writes the worker script (the package's own `wasmWorkerContents`, plus a 2-line shim) to a
+ *    content-addressed file in the OS temp folder (write temp + rename, so concurrent processes agree);
+ *  - answers `URL.createObjectURL` for exactly that worker blob with the file's path;
+ *  - in the worker, answers it for the main-script blob with the package's threaded-simd .js file;
+ *  - sets WASM_HAS_MULTITHREAD_SUPPORT, and sizes XNNPACK's pool. The pool is created by a static
+ *    constructor as emscripten_num_logical_cores() / 2 (capped at 4; `setThreadsCount` does not reach
+ *    it, measured), and that count is `os.cpus().length` under Node, so `os.cpus()` reports 2×N
+ *    entries while the module initialises, and is restored right after.
+ * The pool's workers are unref'd after start-up, so the process still exits when its work is done.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+
+/** What `prepareWasmThreads` decided. */
+export interface WasmThreads {
+  /** Threads asked of XNNPACK (1 = the single-threaded SIMD build). */
+  requested: number;
+  /** Why threads are off, when they are. */
+  why?: string;
+}
+
+let decided: WasmThreads | undefined;
+
+/** Threads wanted: DEVISE_WASM_THREADS, else every core up to XNNPACK's cap of 4. */
+function threadsWanted(): number {
+  const raw = process.env.DEVISE_WASM_THREADS;
+  if (raw === undefined || raw === '') return Math.min(4, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 4) throw new Error(`DEVISE_WASM_THREADS must be a whole number 1–4 (1 turns threads off; XNNPACK's pool caps at 4), got '${raw}'`);
+  return n;
+}
+
+/**
+ * Makes the next wasm backend initialisation use the threaded-SIMD build with `threadsWanted()`
+ * threads. Idempotent; only the first call before the backend starts has an effect.
+ */
+export function prepareWasmThreads(): WasmThreads {
+  if (decided) return decided;
+  const requested = threadsWanted();
+  if (requested === 1) return (decided = { requested, why: 'DEVISE_WASM_THREADS=1' });
+  if (typeof SharedArrayBuffer === 'undefined') return (decided = { requested: 1, why: 'no SharedArrayBuffer in this Node' });
+  const pkgDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  const mainScript = path.join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { wasmWorkerContents } = require(path.join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
+  // tfjs escapes newlines the same way before making its blob: the template literal unescaped them.
+  const workerSource = wasmWorkerContents.replace(/\n/g, '\\n');
+  const shim = `URL.createObjectURL=function(){return ${JSON.stringify(mainScript)}};URL.revokeObjectURL=function(){};\n`;
+  const workerFile = writeOnce(shim + workerSource);
+  const workerBlobSize = Buffer.byteLength(workerSource);
+  const original = URL.createObjectURL.bind(URL);
+  URL.createObjectURL = (obj: Parameters<typeof URL.createObjectURL>[0]): string =>
+    obj instanceof Blob && obj.type === 'application/javascript' && obj.size === workerBlobSize ? workerFile : original(obj);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  wasmBackend.setThreadsCount(requested);
+  return (decided = { requested });
+}
+
+/** Runs `init` (the first wasm backend initialisation) with the thread pool sized as decided above. */
+export async function withWasmThreads<T>(init: () => Promise<T>): Promise<T> {
+  const { requested } = prepareWasmThreads();
+  if (requested === 1) return init();
+  // The real module object (a namespace import would be a copy): emscripten calls require("os").cpus().
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeOs = require('node:os') as typeof os;
+  const cpus = nodeOs.cpus;
+  nodeOs.cpus = () => {
+    const one = cpus()[0]!;
+    return Array.from({ length: 2 * requested }, () => one);
+  };
+  let result: T;
+  try {
+    result = await init();
+  } finally {
+    nodeOs.cpus = cpus;
+  }
+  // Emscripten ref()s a worker while its pthread runs, and XNNPACK's pool threads never end, so the
+  // process would never exit. They only ever work inside a synchronous kernel call of the main
+  // thread, so nothing is lost when they stop with the process: unref them.
+  const module = (tf.findBackend('wasm') as unknown as { wasm?: { PThread?: { runningWorkers: { unref(): void }[] } } } | undefined)?.wasm;
+  for (const worker of module?.PThread?.runningWorkers ?? []) worker.unref();
+  return result;
+}
+
+/** Writes `source` to a temp file named by its hash (once per content), returns the path. */
+function writeOnce(source: string): string {
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const file = path.join(os.tmpdir(), `devise-tfjs-wasm-${wasmBackend.version_wasm}-${hash}.worker.js`);
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === source) return file;
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, source);
+  fs.renameSync(tmp, file);
+  return file;
+}

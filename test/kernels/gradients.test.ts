@@ -1,0 +1,174 @@
+/**
+ * Every kernel lib/backend/wasm-kernels registers, against the cpu backend on random shapes drawn
+ * per run (batch 1–8, kernels 1/3/5/7, strides 1/2, same/valid/explicit padding, non-square inputs,
+ * channels 1–64), fresh non-zero data, relative error < 1e-4. Reproduce a failure with the printed
+ * DEVISE_TEST_SEED.
+ */
+import { describe, expect, it } from 'vitest';
+import { initBackend, tf } from '../../lib/backend/index';
+import { wasmTrainingKernels } from '../../lib/backend/wasm-kernels/index';
+import { compare, data, int, pick, relError, rng, runOn, SEED } from './support';
+
+const TOL = 1e-4;
+const CASES = 24;
+console.log(`wasm kernel tests: DEVISE_TEST_SEED=${SEED}`);
+
+type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+
+interface ConvCase { x: number[]; f: number[]; stride: number; pad: Pad; dy: number[] }
+
+/** A random conv shape whose cpu-backend cost stays small (≤ ~20 MFLOP). */
+function convCase(r: () => number): ConvCase {
+  for (;;) {
+    const k = pick(r, [1, 3, 5, 7]);
+    const stride = pick(r, [1, 2]);
+    const n = int(r, 1, 8);
+    const h = int(r, k, 20);
+    const w = int(r, k, 20);
+    const ci = pick(r, [1, 2, 3, int(r, 4, 16), int(r, 17, 64)]);
+    const co = pick(r, [1, 3, int(r, 4, 16), int(r, 17, 64)]);
+    const kind = pick(r, ['same', 'valid', 'explicit'] as const);
+    const pad: Pad = kind !== 'explicit' ? kind : [[0, 0], [int(r, 0, k), int(r, 0, k)], [int(r, 0, k), int(r, 0, k)], [0, 0]];
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], [k, k, ci, co], stride, 1, pad);
+    if (info.outHeight < 1 || info.outWidth < 1 || h === w) continue;
+    if (2 * n * info.outHeight * info.outWidth * k * k * ci * co > 20e6) continue;
+    return { x: [n, h, w, ci], f: [k, k, ci, co], stride, pad, dy: info.outShape };
+  }
+}
+
+const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+const label = (c: object): string => JSON.stringify(c);
+
+describe('wasm training kernels match the cpu backend', () => {
+  it('registers the kernels it tests', () => {
+    const names = wasmTrainingKernels.map((k) => k.kernelName);
+    expect(names).toEqual(expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'SplitV', 'Concat', 'Identity']));
+  });
+
+  it(`Conv2DBackpropFilter and Conv2DBackpropInput on ${CASES} random shapes`, async () => {
+    const r = rng(SEED);
+    const seen = { k: new Set<number>(), stride: new Set<number>(), pad: new Set<string>() };
+    for (let i = 0; i < CASES; i++) {
+      const c = convCase(r);
+      seen.k.add(c.f[0]!);
+      seen.stride.add(c.stride);
+      seen.pad.add(typeof c.pad === 'string' ? c.pad : 'explicit');
+      const x = { shape: c.x, values: data(r, size(c.x)) };
+      const filter = { shape: c.f, values: data(r, size(c.f)) };
+      const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+      const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+      const dW = await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f });
+      expect(dW.wasm, label(c)).toEqual([c.f]);
+      expect(dW.err, `dW ${label(c)}`).toBeLessThan(TOL);
+      const dX = await compare('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x });
+      expect(dX.wasm, label(c)).toEqual([c.x]);
+      expect(dX.err, `dX ${label(c)}`).toBeLessThan(TOL);
+    }
+    // The draw is random; make sure this run still covered strides and padding kinds.
+    expect(seen.stride.size + seen.pad.size, JSON.stringify([...seen.pad])).toBeGreaterThanOrEqual(4);
+  });
+
+  it('the 1×1, strided-1×1 and large-padding special cases', async () => {
+    const r = rng(SEED + 1);
+    const cases: ConvCase[] = [
+      { x: [3, 9, 6, 40], f: [1, 1, 40, 24], stride: 1, pad: 'valid', dy: [3, 9, 6, 24] },
+      { x: [2, 9, 8, 12], f: [1, 1, 12, 33], stride: 2, pad: 'same', dy: [2, 5, 4, 33] },
+      { x: [2, 7, 10, 5], f: [1, 1, 5, 6], stride: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]], dy: [2, 10, 11, 6] },
+      { x: [1, 9, 12, 4], f: [3, 3, 4, 5], stride: 2, pad: [[0, 0], [4, 0], [3, 5], [0, 0]], dy: [1, 6, 9, 5] },
+      { x: [6, 3, 16, 2], f: [1, 1, 2, 3], stride: 2, pad: [[0, 0], [0, 0], [0, 1], [0, 0]], dy: [6, 2, 9, 3] },
+    ];
+    for (const c of cases) {
+      const x = { shape: c.x, values: data(r, size(c.x)) };
+      const filter = { shape: c.f, values: data(r, size(c.f)) };
+      const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+      const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+      expect((await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f })).err, label(c)).toBeLessThan(TOL);
+      expect((await compare('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x })).err, label(c)).toBeLessThan(TOL);
+    }
+  });
+
+  it('MaxPoolGrad on random pools, including ties', async () => {
+    const r = rng(SEED + 2);
+    for (let i = 0; i < CASES; i++) {
+      const k = pick(r, [2, 3, 5]);
+      const stride = pick(r, [1, 2]);
+      const pad = pick(r, ['same', 'valid'] as const);
+      const shape = [int(r, 1, 8), int(r, k, 24), int(r, k, 24), int(r, 1, 64)];
+      const values = data(r, size(shape));
+      // Repeated values make ties inside windows: the gradient must go to the same cell as on cpu.
+      if (i % 3 === 0) for (let j = 0; j < values.length; j++) values[j] = Math.round(values[j]! * 2) / 2 || 0.5;
+      const input = { shape, values };
+      const y = await runOutput('MaxPool', { x: input }, { filterSize: k, strides: stride, pad });
+      const dy = { shape: y.shape, values: data(r, size(y.shape)) };
+      const res = await compare('MaxPoolGrad', { dy, input, output: y }, { filterSize: k, strides: stride, pad });
+      expect(res.err, label({ shape, k, stride, pad })).toBeLessThan(TOL);
+    }
+  });
+
+  it('Sum and Mean over leading axes (bias grads, batch-norm moments) and other axes, with keepDims', async () => {
+    const r = rng(SEED + 3);
+    const shape = [int(r, 1, 8), int(r, 2, 20), int(r, 2, 20), int(r, 1, 64)];
+    const x = { shape, values: data(r, size(shape)) };
+    for (const kernel of ['Sum', 'Mean']) {
+      for (const axis of [[0, 1, 2], [0], [0, 1], [1, 2], [3], [0, 1, 2, 3], [2, 0, 1]]) {
+        for (const keepDims of [false, true]) {
+          const res = await compare(kernel, { x }, { axis, keepDims });
+          expect(res.wasm).toEqual(res.cpu);
+          expect(res.err, label({ kernel, shape, axis, keepDims })).toBeLessThan(TOL);
+        }
+      }
+    }
+  });
+
+  it('Tile: the batch-norm [1,1,1,C] → [N,H,W,C] broadcast and random reps, float32 and int32', async () => {
+    const r = rng(SEED + 5);
+    const c = int(r, 1, 64);
+    const cases: [number[], number[]][] = [
+      [[1, 1, 1, c], [int(r, 1, 8), int(r, 1, 20), int(r, 1, 20), 1]],
+      [[int(r, 1, 4), int(r, 1, 5), int(r, 1, 6)], [int(r, 1, 3), int(r, 1, 3), int(r, 1, 3)]],
+      [[int(r, 1, 9)], [int(r, 1, 9)]],
+      [[2, 3], [1, 1]],
+    ];
+    for (const [shape, reps] of cases) {
+      const res = await compare('Tile', { x: { shape, values: data(r, size(shape)) } }, { reps });
+      expect(res.wasm).toEqual(res.cpu);
+      expect(res.err, label({ shape, reps })).toBe(0);
+    }
+    await initBackend({ backend: 'wasm' });
+    const t = tf.tile(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), [2, 3]);
+    expect(t.arraySync()).toEqual([[1, 2, 1, 2, 1, 2], [3, 4, 3, 4, 3, 4], [1, 2, 1, 2, 1, 2], [3, 4, 3, 4, 3, 4]]);
+    t.dispose();
+  });
+
+  it('SplitV and Concat on every axis', async () => {
+    const r = rng(SEED + 4);
+    const shape = [int(r, 1, 8), int(r, 2, 12), int(r, 2, 12), int(r, 2, 64)];
+    const x = { shape, values: data(r, size(shape)) };
+    for (let axis = 0; axis < 4; axis++) {
+      const first = int(r, 1, shape[axis]! - 1);
+      const split = await compare('SplitV', { x }, { numOrSizeSplits: [first, shape[axis]! - first], axis });
+      expect(split.wasm).toEqual(split.cpu);
+      expect(split.err).toBe(0);
+      const other = shape.map((d, i) => (i === axis ? int(r, 1, 5) : d));
+      const res = await compareConcat([x, { shape: other, values: data(r, size(other)) }, x], axis);
+      expect(res.err).toBe(0);
+    }
+  });
+});
+
+async function runOutput(kernel: string, inputs: Record<string, { shape: number[]; values: Float32Array }>, attrs: object): Promise<{ shape: number[]; values: Float32Array }> {
+  const out = await runOn('cpu', kernel, inputs, attrs);
+  return { shape: out.shapes[0]!, values: out.values[0]! };
+}
+
+async function compareConcat(parts: { shape: number[]; values: Float32Array }[], axis: number): Promise<{ err: number }> {
+  const run = async (backend: 'wasm' | 'cpu'): Promise<Float32Array> => {
+    await initBackend({ backend });
+    const ts = parts.map((p) => tf.tensor(p.values, p.shape));
+    const out = tf.engine().runKernel('Concat', ts as unknown as tf.NamedTensorMap, { axis }) as tf.Tensor;
+    const v = out.dataSync() as Float32Array;
+    tf.dispose([out, ...ts]);
+    return v;
+  };
+  return { err: relError(await run('wasm'), await run('cpu')) };
+}

@@ -1,0 +1,58 @@
+/**
+ * Helpers for the wasm-kernel tests: a seeded RNG drawn fresh per run (printed, and reproducible with
+ * DEVISE_TEST_SEED), random non-zero data, and "run this kernel on wasm and on cpu, compare".
+ */
+import { initBackend, tf } from '../../lib/backend/index';
+import { Rng } from '../../lib/data/rng';
+
+/** This run's seed: DEVISE_TEST_SEED, else new every run. */
+export const SEED = Number(process.env.DEVISE_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+/** A seeded uniform [0, 1) stream: the library's own mulberry32 (lib/data/rng.ts). */
+export function rng(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}
+
+export const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+export const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+
+/** Values in ±[0.1, 1): random sign and magnitude, never zero. */
+export function data(r: () => number, size: number): Float32Array {
+  const out = new Float32Array(size);
+  for (let i = 0; i < size; i++) out[i] = (r() < 0.5 ? -1 : 1) * (0.1 + 0.9 * r());
+  return out;
+}
+
+/** max|a−b| / max|b|: the relative error the issue bounds by 1e-4. */
+export function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i]! - b[i]!));
+    den = Math.max(den, Math.abs(b[i]!));
+  }
+  return den === 0 ? num : num / den;
+}
+
+export interface KernelRun { values: Float32Array[]; shapes: number[][] }
+
+/** Runs `kernel` with fresh tensors made from `inputs` on `backend`, returns outputs, frees everything. */
+export async function runOn(backend: 'wasm' | 'cpu', kernel: string, inputs: Record<string, { shape: number[]; values: Float32Array }>, attrs: object): Promise<KernelRun> {
+  await initBackend({ backend });
+  const ts = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tf.tensor(v.values, v.shape)]));
+  const out = tf.engine().runKernel(kernel, ts, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+  const outs = Array.isArray(out) ? out : [out];
+  const result = { values: outs.map((t) => t.dataSync() as Float32Array), shapes: outs.map((t) => t.shape) };
+  tf.dispose([...outs, ...Object.values(ts)]);
+  return result;
+}
+
+/** Runs the kernel on wasm and cpu, returns the worst relative error and both output shapes. */
+export async function compare(kernel: string, inputs: Record<string, { shape: number[]; values: Float32Array }>, attrs: object): Promise<{ err: number; wasm: number[][]; cpu: number[][] }> {
+  const w = await runOn('wasm', kernel, inputs, attrs);
+  const c = await runOn('cpu', kernel, inputs, attrs);
+  const err = Math.max(...w.values.map((v, i) => relError(v, c.values[i]!)));
+  return { err, wasm: w.shapes, cpu: c.shapes };
+}

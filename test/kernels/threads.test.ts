@@ -1,0 +1,40 @@
+/**
+ * Threaded wasm under Node (lib/backend/threads.ts): the default uses every core (up to 4),
+ * DEVISE_WASM_THREADS=1 turns threads off, a bad value is named, and a process that trained on
+ * the thread pool still exits by itself.
+ */
+import * as os from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { runTs } from '../helpers';
+
+const cores = Math.min(4, os.availableParallelism?.() ?? os.cpus().length);
+
+function info(env: NodeJS.ProcessEnv): { threads: number; backend: string; skipped: { why: string }[] } {
+  const r = runTs('utils/info.ts', ['--json'], { DEVISE_BACKEND: '', ...env });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; backend: string; skipped: { why: string }[] };
+}
+
+describe('wasm threads', () => {
+  it('default: one XNNPACK thread per core (≤ 4); DEVISE_WASM_THREADS=1: one', () => {
+    expect(info({ DEVISE_WASM_THREADS: '' }).threads).toBe(cores);
+    expect(info({ DEVISE_WASM_THREADS: '1' }).threads).toBe(1);
+  });
+
+  it('a bad DEVISE_WASM_THREADS is reported with the fix', () => {
+    const got = info({ DEVISE_WASM_THREADS: 'lots' });
+    expect(got.backend).not.toBe('wasm');
+    expect(got.skipped.map((s) => s.why).join('\n')).toMatch(/DEVISE_WASM_THREADS must be a whole number 1–4/);
+  });
+
+  it('a train step on the thread pool, then the process exits on its own', () => {
+    const t0 = Date.now();
+    const r = runTs('bench/index.ts', ['train', '--model', 'squeezenet1_1', '--batch', '2', '--size', '64', '--steps', '1', '--json'],
+      { DEVISE_BENCH_NO_TORCH: '1', DEVISE_BACKEND: 'wasm', DEVISE_WASM_THREADS: '' });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { threads: number; numTensorsDelta: number };
+    expect(out.threads).toBe(cores);
+    expect(out.numTensorsDelta).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+  });
+});
