@@ -8,7 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tf } from '../../lib/backend/index';
+import { initBackend, tf } from '../../lib/backend/index';
+import { flag, hasFlag, numberFlag, rssMB } from '../flags';
 import { ARCHS, createModel, type Arch } from '../../lib/models/index';
 
 export const TORCH_PYTHON = process.env.DEVISE_TORCH_PYTHON ?? '/usr/bin/python3';
@@ -52,4 +53,47 @@ export function torchBench(mode: 'train' | 'infer', arch: string, batch: number,
     throw new Error(`torch_bench.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   }
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number; stepMs: number };
+}
+
+/** A benchmark step over one model and one random batch, with what to free afterwards. */
+export interface StepSetup {
+  step: () => Promise<void>;
+  dispose: () => void;
+}
+
+const round2 = (v: number): number => Math.round(v * 100) / 100;
+
+/**
+ * The shared body of `bench train` and `bench infer`: reads --model/--batch/--size/--steps/--profile, times
+ * `setup(model, x).step` after one warm-up (which also creates optimizer slots, so the tensor count is
+ * steady-state), runs PyTorch on the same shapes and threads, and returns the JSON fields.
+ */
+export async function modelBench(mode: 'train' | 'infer', argv: string[], setup: (model: tf.LayersModel, x: tf.Tensor4D) => StepSetup): Promise<Record<string, unknown>> {
+  const info = await initBackend();
+  const arch = flag(argv, 'model') ?? 'squeezenet1_1';
+  const batch = numberFlag(argv, 'batch', 16);
+  const size = numberFlag(argv, 'size', 224);
+  const steps = numberFlag(argv, 'steps', 5);
+  const model = await benchModel(arch, size);
+  const x = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const { step, dispose } = setup(model, x);
+  try {
+    await step();
+    const before = tf.memory().numTensors;
+    const stepMs = await timeSteps(step, 1, steps);
+    const numTensorsDelta = tf.memory().numTensors - before;
+    const profile = hasFlag(argv, 'profile') ? await kernelProfile(step) : undefined;
+    const torch = torchBench(mode, arch, batch, size, info.threads, steps);
+    const imgPerSec = (batch / stepMs) * 1000;
+    return {
+      bench: mode, backend: info.backend, threads: info.threads, model: arch, batch, size,
+      imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), rssMB: rssMB(), numTensorsDelta,
+      ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec) }),
+      ...(profile && { profile }),
+    };
+  } finally {
+    dispose();
+    x.dispose();
+    model.dispose();
+  }
 }
