@@ -36,15 +36,15 @@ interface TslabDisplay {
   html(s: string): void;
 }
 
-/** tslab's `newDisplay()` when running inside a tslab kernel, else undefined. */
-function tslabDisplay(): TslabDisplay | undefined {
+const requireHere = createRequire(__filename);
+
+/** Whether this code runs inside a tslab kernel (checked without emitting any output). */
+function inTslabKernel(): boolean {
   try {
-    const tslab = createRequire(__filename)('tslab') as { newDisplay(): TslabDisplay };
-    const d = tslab.newDisplay();
-    d.html(''); // throws "Not ready" outside a kernel
-    return d;
+    // tslab's display functions throw "Not ready" until the kernel has set this writer.
+    return (requireHere('tslab/dist/jupyter') as { lastWriteDisplayData?: unknown }).lastWriteDisplayData != null;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -63,9 +63,9 @@ const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(6) : String(v
 /** Progress display for `mode` ('auto': notebook inside tslab, terminal otherwise). */
 export function createProgress(mode: ProgressMode = 'auto'): Progress {
   if (mode === 'none') return { begin() {}, batch() {}, epoch() {}, end() {} };
-  const display = mode === 'terminal' ? undefined : tslabDisplay();
-  if (mode === 'notebook' && !display) throw new Error("createProgress('notebook') needs a tslab kernel; use 'auto' or 'terminal' elsewhere.");
-  return display ? new NotebookProgress(display) : new TerminalProgress(process.stderr);
+  const inKernel = mode !== 'terminal' && inTslabKernel();
+  if (mode === 'notebook' && !inKernel) throw new Error("createProgress('notebook') needs a tslab kernel; use 'auto' or 'terminal' elsewhere.");
+  return inKernel ? new NotebookProgress() : new TerminalProgress(process.stderr);
 }
 
 /** Shared bookkeeping: counts, timing, ETA. */
@@ -129,10 +129,13 @@ abstract class BaseProgress implements Progress {
 
 const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-/** One tslab display: bar + table, rewritten on each update. */
+/** One tslab display per fit (created when the fit begins, so it shows in the cell running it): bar + table, rewritten on each update. */
 class NotebookProgress extends BaseProgress {
-  constructor(private readonly display: TslabDisplay) {
-    super();
+  private display: TslabDisplay | undefined;
+
+  override begin(info: ProgressInfo): void {
+    this.display = (requireHere('tslab') as { newDisplay(): TslabDisplay }).newDisplay();
+    super.begin(info);
   }
 
   protected render(final: boolean, message?: string): void {
@@ -144,7 +147,7 @@ class NotebookProgress extends BaseProgress {
       : `<div><progress value="${pct.toFixed(1)}" max="100" style="width:300px;height:20px;vertical-align:middle;"></progress> ${esc(text)}</div>`;
     const note = message ? `<div><b>${esc(message)}</b></div>` : '';
     const title = this.info.title ? `<div>${esc(this.info.title)}</div>` : '';
-    this.display.html(`${title}${bar}<table border="1" class="dataframe"><thead><tr style="text-align:left;">${head}</tr></thead><tbody>${body}</tbody></table>${note}`);
+    this.display?.html(`${title}${bar}<table border="1" class="dataframe"><thead><tr style="text-align:left;">${head}</tr></thead><tbody>${body}</tbody></table>${note}`);
   }
 }
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers';
-import { executeNotebook, joinText, launchChromium, type NotebookOutput, outputsOf, privateJupyterPath, runAllInBrowser, startNotebookServer } from './jupyter';
+import { executeNotebook, joinText, launchChromium, type NotebookJson, type NotebookOutput, outputsOf, privateJupyterPath, runAllInBrowser, startNotebookServer } from './jupyter';
 
 const NOTEBOOKS = path.join(ROOT, 'notebooks');
 const SQUEEZENET = 'VisualSemanticModels_Squeezenet1_1.ipynb';
@@ -30,14 +30,20 @@ describe('notebooks in smoke mode, real tslab kernel', { timeout: 900_000 }, () 
   const execute = (name: string) => {
     const run = executeNotebook(path.join(NOTEBOOKS, name), path.join(tmp.dir, name), { cwd: NOTEBOOKS, jupyterPath, env, timeoutS: 900 });
     expect(run.status, run.log).toBe(0);
-    return outputsOf(run.executed!);
+    return run.executed!;
   };
+  /** Outputs of the code cells whose source contains `marker`. */
+  const cellOutputs = (nb: NotebookJson, marker: string) => outputsOf({ ...nb, cells: nb.cells.filter((c) => joinText(c.source).includes(marker)) });
 
   it('SqueezeNet notebook: every section runs and shows the epoch table, PNG figures and the zero-shot table', () => {
-    const outputs = execute(SQUEEZENET);
+    const nb = execute(SQUEEZENET);
+    const outputs = outputsOf(nb);
     expect(problems(outputs)).toEqual([]);
     const html = htmlOf(outputs);
-    expect(html).toMatch(/train_loss[\s\S]*valid_loss/); // the live epoch table's final state
+    // Each fit's live table (final state) sits in the cell that ran it: two fits in stage 1, one each in 2a and 2b.
+    expect(htmlOf(cellOutputs(nb, 'recipe.stage1()')).match(/<th>train_loss<\/th><th>valid_loss<\/th><th>accuracy<\/th>/g)).toHaveLength(2);
+    expect(htmlOf(cellOutputs(nb, 'recipe.stage2a()'))).toMatch(/<th>nearestLabelAccuracy<\/th>/);
+    expect(htmlOf(cellOutputs(nb, 'recipe.stage2b()'))).toMatch(/<th>nearestLabelAccuracy<\/th>/);
     expect(html).toMatch(/<img src="data:image\/png;base64,[A-Za-z0-9+/]{1000}/); // static figures rendered in Chromium
     expect(html).toContain('gzsl'); // the zero-shot table
     expect(outputs.some((o) => o.data?.['image/gif'])).toBe(true); // the PCA animation
@@ -45,13 +51,13 @@ describe('notebooks in smoke mode, real tslab kernel', { timeout: 900_000 }, () 
   });
 
   it('Quickstart notebook: the three searches on the trained run', () => {
-    const outputs = execute('00_Quickstart.ipynb');
+    const outputs = outputsOf(execute('00_Quickstart.ipynb'));
     expect(problems(outputs)).toEqual([]);
     expect(htmlOf(outputs)).toContain('seal');
   });
 
   it('ResNet34 notebook: the same pipeline with the baseline backbone', () => {
-    const outputs = execute('VisualSemanticModels_Resnet34.ipynb');
+    const outputs = outputsOf(execute('VisualSemanticModels_Resnet34.ipynb'));
     expect(problems(outputs)).toEqual([]);
     expect(outputs.map((o) => joinText(o.text)).join('')).toMatch(/resnet34: 87\.9 MB/);
   });
