@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { customKernels, installedKernels, registerCustomKernels } from './kernels';
-import { withWasmThreads } from './threads';
+import { prepareWasmThreads, withWasmThreads } from './threads';
 
 export { tf };
 export { fileLoadHandler, fileSaveHandler, loadLayersModel, saveLayersModel } from './io';
@@ -96,6 +96,8 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   const requested = requestedBackend(opts);
   if (current && current.requested === requested && tf.getBackend() === current.info.backend) return current.info;
 
+  // A bad DEVISE_WASM_THREADS is a configuration error, not a reason to fall back to the ~1000× slower cpu backend.
+  if (requested === undefined || requested === 'wasm') prepareWasmThreads();
   const skipped: BackendInfo['skipped'] = [];
   for (const candidate of CANDIDATES) {
     if (requested !== undefined && candidate.backend !== requested) continue;
