@@ -243,7 +243,10 @@ export async function thumbnail(file: string, size = 96): Promise<string> {
 export async function batchPreview(run: DeviseRun, n = 8, seed = run.cfg.seed): Promise<string> {
   const rng = new Rng(seed);
   const tfms = getTransforms();
-  const cells = await Promise.all(run.data.train.items.slice(0, n).map(async (it) => {
+  const items = run.data.train.items;
+  // Evenly spaced over the (class-ordered) items, so the preview shows several classes.
+  const picked = Array.from({ length: Math.min(n, items.length) }, (_, i) => items[Math.floor((i * items.length) / Math.min(n, items.length))]!);
+  const cells = await Promise.all(picked.map(async (it) => {
     const img = await decodeImage(it.path, run.data.size);
     const rgb = applyTransforms(img, run.data.size, sampleParams(rng, tfms));
     const png = await sharp(Buffer.from(rgb), { raw: { width: run.data.size, height: run.data.size, channels: 3 } }).png().toBuffer();
