@@ -11,13 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { assertNHWC, Composer, heapOffset, Info, reshapeInfo, WasmBackend } from './compose';
 import { subsample } from './spatial';
 
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: string;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-}
+/** tfjs's own attributes of the kernel (dataFormat is checked to be NHWC at run time). */
+type Attrs = tf.Conv2DBackpropFilterAttrs;
 
 function conv2dBackpropFilter(args: { inputs: { x: Info; dy: Info }; backend: WasmBackend; attrs: Attrs }): Info {
   const { inputs: { x, dy }, backend, attrs } = args;

@@ -11,13 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { assertNHWC, Composer, heapF32, Info, WasmBackend } from './compose';
 
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: string;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-}
+/** tfjs's own attributes of the kernel (dataFormat is checked to be NHWC at run time). */
+type Attrs = tf.Conv2DBackpropInputAttrs;
 
 /** One spatial axis of one phase: which taps it uses and how its conv is padded. */
 interface Phase1D {
