@@ -5,6 +5,7 @@
  */
 export * from './backend/index';
 export * from './preprocessing';
+export * from './html';
 
 export * from './models/index';
 export { readTorchStateDict, parseTorchStateDict, type TorchTensor } from './weights/torch';

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import type { DataFrame } from 'danfojs-node';
 import { type Item, displayName } from './items';
+import { escapeHtml } from '../html';
 
 // danfojs loads a second tfjs on import: only pay for it when a frame is actually wanted.
 const requireHere = createRequire(__filename);
@@ -37,9 +38,8 @@ export function frameHtml(df: DataFrame, opts: { limit?: number } = {}): string 
   const limit = opts.limit ?? 20;
   const columns = df.columns as string[];
   const values = (df.values as unknown[][]).slice(0, limit);
-  const esc = (v: unknown) => String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const head = `<tr>${columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
-  const body = values.map((row) => `<tr>${row.map((v) => `<td>${esc(v)}</td>`).join('')}</tr>`).join('');
+  const head = `<tr>${columns.map((c) => `<th>${escapeHtml(String(c))}</th>`).join('')}</tr>`;
+  const body = values.map((row) => `<tr>${row.map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('');
   const caption = `${df.shape[0]} rows${df.shape[0] > limit ? `, first ${limit} shown` : ''}`;
   return `<table class="devise-frame"><caption>${caption}</caption><thead>${head}</thead><tbody>${body}</tbody></table>`;
 }

@@ -14,6 +14,7 @@ import { searchStripFigure, topLossesFigure } from '../plots/images';
 import { openRenderer, RenderUnavailableError } from '../plots/render';
 import type { DeviseResults } from './run';
 import { thumbnail } from './steps';
+import { escapeHtml } from '../html';
 
 const pct = (v: number) => Math.round(v * 1000) / 10;
 
@@ -144,10 +145,6 @@ function page(r: DeviseResults, sections: string[]): string {
 ${sections.join('\n')}
 </body></html>
 `;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
 /** A fresh report folder name under `root`: reports/<timestamp>. */

@@ -60,7 +60,7 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   const stage2 = await recipe.evaluateEmbedding();
   log(`stage 2 nearest-label top-1 ${(stage2.top1 * 100).toFixed(1)}%, top-5 ${(stage2.top5 * 100).toFixed(1)}%`);
 
-  const space = await buildSearch(run);
+  const space = await timed(run, 'search', () => buildSearch(run));
   const zeroShot = zeroShotEvaluation(run, space);
   const examples = searchExamples(run, space);
   const sizes = await modelSizes(run.labelVectors.dim);

@@ -30,6 +30,7 @@ import { wordVectorSource } from '../vectors/labels';
 import { openVectors } from '../vectors/vec';
 import { AWA2_WORDNET, hopMatrix, wordnetSource } from '../vectors/wordnet';
 import type { DeviseConfig } from './config';
+import { dataUri } from '../plots/images';
 
 /** Everything a run builds up, step by step. */
 export interface DeviseRun {
@@ -133,11 +134,7 @@ export class PcaSnapshots {
   readonly callback: Callback = {
     onEpochEnd: async (s) => {
       if (s.learner.model.head?.kind !== 'embedding' || this.items.length === 0) return;
-      const { preds } = await s.learner.getPreds(this.loader);
-      const flat = preds.dataSync() as Float32Array;
-      const dim = preds.shape[1];
-      preds.dispose();
-      (this.series[this.phase] ??= []).push(Array.from({ length: this.items.length }, (_, i) => flat.slice(i * dim, (i + 1) * dim)));
+      (this.series[this.phase] ??= []).push(takeRows((await s.learner.getPreds(this.loader)).preds));
     },
   };
 }
@@ -149,14 +146,18 @@ export function pcaData(run: DeviseRun): { classes: string[]; labels: number[]; 
   return { classes: run.pca.classes, labels: run.pca.labels, series: run.pca.series, classVectors };
 }
 
+/** The rows of a [n, d] prediction tensor as typed arrays; disposes the tensor. */
+function takeRows(preds: tf.Tensor2D): Float32Array[] {
+  const flat = preds.dataSync() as Float32Array;
+  const [n, dim] = preds.shape;
+  preds.dispose();
+  return Array.from({ length: n }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+}
+
 /** Model outputs for `items` (no augmentation, center crop), as rows. */
 export async function embedItems(run: DeviseRun, items: Item[], classes: string[]): Promise<Float32Array[]> {
   const loader = new ImageLoader(items, { classes, size: run.data.size, bs: run.data.batchSize, preprocessing: run.data.preprocessing });
-  const { preds } = await run.recipe.learner.getPreds(loader);
-  const flat = preds.dataSync() as Float32Array;
-  const dim = preds.shape[1];
-  preds.dispose();
-  return Array.from({ length: flat.length / dim }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+  return takeRows((await run.recipe.learner.getPreds(loader)).preds);
 }
 
 /** The stage-2 search space: every image embedded, an image index, and a label index over seen + unseen classes. */
@@ -171,7 +172,6 @@ export interface SearchSpace {
 
 /** Embeds train, valid and test images, builds and saves both hnswlib indices under `<out>/search`. */
 export async function buildSearch(run: DeviseRun): Promise<SearchSpace> {
-  const t0 = Date.now();
   const { data } = run;
   const testItems = data.test?.items ?? [];
   const allClasses = [...data.classes, ...(data.testClasses ?? [])];
@@ -184,7 +184,6 @@ export async function buildSearch(run: DeviseRun): Promise<SearchSpace> {
   images.save(path.join(run.cfg.out, 'search', 'images'));
   labels.save(path.join(run.cfg.out, 'search', 'labels'));
   const nTrain = data.train.items.length;
-  run.seconds.search = (Date.now() - t0) / 1000;
   return { images, labels, evalItems: [...data.valid.items, ...testItems], evalEmbeddings: [...seen.slice(nTrain), ...unseen], allClasses };
 }
 
@@ -235,8 +234,7 @@ export async function modelSizes(dim: number): Promise<{ name: string; sizeMB: n
 
 /** A small JPEG data URI of an image file (for top-loss grids and search strips). */
 export async function thumbnail(file: string, size = 96): Promise<string> {
-  const jpeg = await sharp(file).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer();
-  return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+  return dataUri(await sharp(file).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer());
 }
 
 /** fastai's `show_batch`: `n` training images with seeded default augmentation, as an HTML grid with labels. */

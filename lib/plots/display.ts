@@ -15,6 +15,7 @@ import { figureGif } from './gif';
 import * as fs from 'node:fs';
 import type { Figure } from './figures';
 import { plotlyBundlePath, renderFigure, RenderUnavailableError } from './render';
+import { escapeHtml } from '../html';
 
 /** Options for {@link show} and {@link figureHtml}. */
 export interface ShowOptions {
@@ -120,10 +121,6 @@ function titleOf(fig: Figure): string {
 /** Keeps a `</script` or `<!--` inside inlined JS/JSON (a class called "</script>") from breaking the script element. */
 function scriptSafe(js: string): string {
   return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** `show` for notebook cells: displays the figure and returns nothing, so the cell prints no object. */

@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type { EpochRecord } from './callbacks';
+import { escapeHtml } from '../html';
 
 export interface ProgressInfo {
   epochs: number;
@@ -127,7 +128,6 @@ abstract class BaseProgress implements Progress {
   protected abstract render(final: boolean, message?: string): void;
 }
 
-const esc = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 /** One tslab display per fit (created when the fit begins, so it shows in the cell running it): bar + table, rewritten on each update. */
 class NotebookProgress extends BaseProgress {
@@ -144,9 +144,9 @@ class NotebookProgress extends BaseProgress {
     const body = this.rows.map((r) => `<tr>${this.cells(r).map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
     const bar = final
       ? ''
-      : `<div><progress value="${pct.toFixed(1)}" max="100" style="width:300px;height:20px;vertical-align:middle;"></progress> ${esc(text)}</div>`;
-    const note = message ? `<div><b>${esc(message)}</b></div>` : '';
-    const title = this.info.title ? `<div>${esc(this.info.title)}</div>` : '';
+      : `<div><progress value="${pct.toFixed(1)}" max="100" style="width:300px;height:20px;vertical-align:middle;"></progress> ${escapeHtml(text)}</div>`;
+    const note = message ? `<div><b>${escapeHtml(message)}</b></div>` : '';
+    const title = this.info.title ? `<div>${escapeHtml(this.info.title)}</div>` : '';
     this.display?.html(`${title}${bar}<table border="1" class="dataframe"><thead><tr style="text-align:left;">${head}</tr></thead><tbody>${body}</tbody></table>${note}`);
   }
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { writeKernelSpec } from '../../utils/kernel';
 import { ROOT } from '../helpers';
+import { CHROMIUM_ARGS, chromiumPath } from '../../lib/plots/render';
 
 // The page functions below run in the browser; the project compiles without the DOM library.
 declare const window: any;
@@ -90,11 +91,8 @@ export async function startNotebookServer(dir: string, jupyterPath: string, env:
 
 /** Headless Debian Chromium with the flags this closed network needs. */
 export async function launchChromium(): Promise<Browser> {
-  // Playwright gives each launch a fresh temporary profile.
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  // The library's own Chromium and flags; Playwright gives each launch a fresh temporary profile.
+  return chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS });
 }
 
 /** What a browser session saw after "run all cells" in classic Notebook. */
