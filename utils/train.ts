@@ -14,9 +14,8 @@
 import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
-import { imageDataBunch } from '../lib/data/loader';
+import { datasetClasses, imageDataBunch } from '../lib/data/loader';
 import { type Arch, createModel, loadModel } from '../lib/models/index';
-import { IMAGENET } from '../lib/preprocessing';
 import { slice } from '../lib/train/schedule';
 import { twoStageRecipe } from '../lib/train/recipe';
 import type { FitResult } from '../lib/train/learner';
@@ -68,11 +67,11 @@ async function main(): Promise<void> {
   const classes = a.classes ? a.classes.split(',') : undefined;
   const dataOpts = { root: a.data, size, bs: num('bs'), validPct: num('valid-pct'), seed, classes };
   const from = a.from ? await loadModel(a.from) : undefined;
-  // The class list comes from the data; the preprocessing from the weights (cheap: no images are read here).
-  let data = await imageDataBunch({ ...dataOpts, preprocessing: from?.preprocessing ?? IMAGENET });
-  const model = from ?? (await createModel(a.model as Arch, { classes: data.classes.length, weights: a.weights, inputSize: size, seed }));
-  if (from && from.head.units !== data.classes.length) throw new Error(`--from ${a.from} has ${from.head.units} outputs but the data has ${data.classes.length} classes.`);
-  data = await imageDataBunch({ ...dataOpts, preprocessing: model.preprocessing });
+  // The class list comes from the data (no images read), the preprocessing from the weights.
+  const nClasses = (classes ?? datasetClasses(a.data)).length;
+  const model = from ?? (await createModel(a.model as Arch, { classes: nClasses, weights: a.weights, inputSize: size, seed }));
+  if (from && from.head.units !== nClasses) throw new Error(`--from ${a.from} has ${from.head.units} outputs but the data has ${nClasses} classes.`);
+  const data = await imageDataBunch({ ...dataOpts, preprocessing: model.preprocessing });
 
   let labelVectors: { vectors: Float32Array; dim: number } | undefined;
   if (stage === 2) {

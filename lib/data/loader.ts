@@ -179,6 +179,11 @@ export class ImageLoader implements DataLoader {
 }
 
 /** Builds train/valid(/test) loaders from a folder-per-class root or an AWA2 root (fastai `ImageDataBunch`). */
+/** Train/valid classes of a dataset root (AWA2 layout or folders), as imageDataBunch picks them, without reading images. */
+export function datasetClasses(root: string): string[] {
+  return isAwa2Root(root) ? readAwa2(root).trainClasses : readFolders(root).classes;
+}
+
 export async function imageDataBunch(opts: {
   root: string;
   size?: number;

@@ -9,11 +9,9 @@
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../backend/index';
-import { isAwa2Root, readAwa2 } from '../data/awa2';
 import { applyTransforms, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
-import { readFolders } from '../data/folders';
 import type { Item } from '../data/items';
-import { type DataBunch, ImageLoader, imageDataBunch } from '../data/loader';
+import { type DataBunch, datasetClasses, ImageLoader, imageDataBunch } from '../data/loader';
 import { evaluate, interpret, type Interpretation, type MetricRow } from '../metrics';
 import { bodyOutputLayer, type CnnModel, createModel, modelSummary } from '../models/index';
 import { camOverlay, classActivationMap } from '../plots/cam';
@@ -43,11 +41,6 @@ export interface DeviseRun {
   pca: PcaSnapshots;
   /** Wall seconds per step, for the report. */
   seconds: Record<string, number>;
-}
-
-/** Train/valid classes of a dataset root (AWA2 layout or folder-per-class), without reading images. */
-export function datasetClasses(root: string): string[] {
-  return isAwa2Root(root) ? readAwa2(root).trainClasses : readFolders(root).classes;
 }
 
 /** The label source named by `cfg.labels`: 'wordnet', 'attributes' or a `.vec` path. */
