@@ -22,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { writeFileAtomically } from './io';
 
 /** What `prepareWasmThreads` decided. */
 export interface WasmThreads {
@@ -99,8 +100,6 @@ function writeOnce(source: string): string {
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const file = path.join(os.tmpdir(), `devise-tfjs-wasm-${wasmBackend.version_wasm}-${hash}.worker.js`);
   if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === source) return file;
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, source);
-  fs.renameSync(tmp, file);
+  writeFileAtomically(file, source);
   return file;
 }

@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listDirs, listImages } from './items';
 import { Rng, deriveSeed, hashString } from './rng';
+import { writeFileAtomically } from '../backend/io';
 
 export interface Transfer {
   from: string;
@@ -108,7 +109,7 @@ export function runTransfer(job: TransferJob, opts: { dryRun?: boolean; onProgre
     byLabel.get(op.label)!.planned++;
   }
   const report: TransferReport = { mode: job.mode, dryRun: !!opts.dryRun, resumed, classes: [...byLabel.values()], conflicts: [] };
-  if (!opts.dryRun && !resumed) writeJsonAtomic(journal, { key: job.key, mode: job.mode, ops });
+  if (!opts.dryRun && !resumed) writeFileAtomically(journal, JSON.stringify({ key: job.key, mode: job.mode, ops }));
   const delay = Number(process.env.DEVISE_TRANSFER_DELAY_MS ?? 0); // crash tests slow the job to kill it mid-run
   ops.forEach((op, i) => {
     const r = byLabel.get(op.label)!;
@@ -209,9 +210,3 @@ export function refuseOverlap(a: string, b: string): void {
   if (inside(ra, rb) || inside(rb, ra)) throw new Error(`source and destination overlap (${ra} and ${rb}); choose a destination outside the source`);
 }
 
-function writeJsonAtomic(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value));
-  fs.renameSync(tmp, file);
-}
