@@ -8,7 +8,7 @@
  * A `classifier` head outputs logits (softmax lives in the loss); an `embedding` head outputs the vector.
  */
 import { tf } from '../backend/index';
-import { batchNorm, relu } from './layers';
+import { batchNorm, relu, seededDropout } from './layers';
 
 type Sym = tf.SymbolicTensor;
 
@@ -21,10 +21,10 @@ export function fastaiHead(x: Sym, units: number, seed: number, hidden = 512, ps
   const av = tf.layers.globalAveragePooling2d({ name: 'head_avgpool' }).apply(x) as Sym;
   let y = tf.layers.concatenate({ name: 'head_concat', axis: -1 }).apply([mx, av]) as Sym;
   y = batchNorm(y, 'head_bn1');
-  y = tf.layers.dropout({ name: 'head_drop1', rate: ps[0] }).apply(y) as Sym;
+  y = seededDropout(y, 'head_drop1', ps[0], seed + 2);
   // fastai initialises the head's Linear layers with kaiming_normal_.
   y = tf.layers.dense({ name: 'head_fc1', units: hidden, kernelInitializer: tf.initializers.heNormal({ seed }) }).apply(y) as Sym;
   y = batchNorm(relu(y, 'head_relu'), 'head_bn2');
-  y = tf.layers.dropout({ name: 'head_drop2', rate: ps[1] }).apply(y) as Sym;
+  y = seededDropout(y, 'head_drop2', ps[1], seed + 3);
   return tf.layers.dense({ name: 'head_fc2', units, kernelInitializer: tf.initializers.heNormal({ seed: seed + 1 }) }).apply(y) as Sym;
 }

@@ -17,7 +17,7 @@ import { openWeights, type OpenedWeights } from './pretrained';
 import { ancestorNames, archSpec, buildModel, layerGroupsOf, type AnyHead, type Arch, type ArchSpec, type HeadKind } from './registry';
 
 export { ARCHS, archSpec, type Arch, type HeadKind, type AnyHead } from './registry';
-export { TorchBatchNorm } from './layers';
+export { SeededDropout, setDropoutStep, TorchBatchNorm } from './layers';
 
 export interface CnnModel {
   arch: Arch;
@@ -29,6 +29,8 @@ export interface CnnModel {
   /** Set by the weight source (torchvision = ImageNet mean/std, Keras = caffe BGR). */
   preprocessing: Preprocessing;
   inputSize: number;
+  /** The run seed its initialisers (and a swapped head's) derive from. */
+  seed?: number;
 }
 
 export interface CreateOptions {
@@ -74,7 +76,7 @@ async function assemble(spec: ArchSpec, source: OpenedWeights | undefined, opts:
   const groups = opts.groups ?? spec.defaultGroups;
   const model = buildModel(spec, { inputSize, head: { kind, units }, seed: opts.seed ?? 0 });
   try {
-    const m: CnnModel = { arch: spec.arch, model, head: { kind, units }, layerGroups: layerGroupsOf(model, spec, groups), preprocessing, inputSize };
+    const m: CnnModel = { arch: spec.arch, model, head: { kind, units }, layerGroups: layerGroupsOf(model, spec, groups), preprocessing, inputSize, seed: opts.seed ?? 0 };
     if (source) {
       const saved = source.savedHead;
       const includeTop = kind === 'imagenet' || (saved !== undefined && saved.kind === kind && saved.units === units);
@@ -151,7 +153,7 @@ export function unfreeze(m: CnnModel): void {
  */
 export function swapHead(m: CnnModel, head: { kind: HeadKind; units: number; keepHidden?: boolean; seed?: number }): CnnModel {
   const spec = archSpec(m.arch);
-  const model = buildModel(spec, { inputSize: m.inputSize, head: { kind: head.kind, units: head.units }, seed: head.seed ?? 0 });
+  const model = buildModel(spec, { inputSize: m.inputSize, head: { kind: head.kind, units: head.units }, seed: head.seed ?? m.seed ?? 0 });
   const keep = ancestorNames(model, spec.bodyOutput);
   if (head.keepHidden && m.head.kind !== 'imagenet' && m.head.kind !== 'none') HEAD_HIDDEN.forEach((n) => keep.add(n));
   for (const layer of model.layers) {
@@ -166,7 +168,7 @@ export function swapHead(m: CnnModel, head: { kind: HeadKind; units: number; kee
 /** Saves the whole model (architecture, weights, head, groups, preprocessing) to `dir` atomically. */
 export async function saveModel(m: CnnModel, dir: string): Promise<void> {
   m.model.setUserDefinedMetadata({
-    devise: { arch: m.arch, head: m.head, groups: m.layerGroups.length, preprocessing: m.preprocessing, inputSize: m.inputSize },
+    devise: { arch: m.arch, head: m.head, groups: m.layerGroups.length, preprocessing: m.preprocessing, inputSize: m.inputSize, seed: m.seed },
   });
   await saveLayersModel(m.model, dir);
 }
@@ -174,13 +176,13 @@ export async function saveModel(m: CnnModel, dir: string): Promise<void> {
 /** Loads a model saved by `saveModel` or written by `npm run weights -- convert`. */
 export async function loadModel(dir: string): Promise<CnnModel> {
   const model = await loadLayersModel(dir);
-  const meta = (model.getUserDefinedMetadata() as { devise?: { arch: Arch; head: CnnModel['head']; groups: 2 | 3; preprocessing: Preprocessing; inputSize: number } } | undefined)?.devise;
+  const meta = (model.getUserDefinedMetadata() as { devise?: { arch: Arch; head: CnnModel['head']; groups: 2 | 3; preprocessing: Preprocessing; inputSize: number; seed?: number } } | undefined)?.devise;
   if (!meta) {
     model.dispose();
     throw new Error(`${dir}: a TF.js model without devise metadata; save models with saveModel() or convert weights with \`npm run weights -- convert\`.`);
   }
   const spec = archSpec(meta.arch);
-  return { arch: meta.arch, model, head: meta.head, layerGroups: layerGroupsOf(model, spec, meta.groups), preprocessing: meta.preprocessing, inputSize: meta.inputSize };
+  return { arch: meta.arch, model, head: meta.head, layerGroups: layerGroupsOf(model, spec, meta.groups), preprocessing: meta.preprocessing, inputSize: meta.inputSize, seed: meta.seed };
 }
 
 export interface ModelSummary {

@@ -52,6 +52,50 @@ interface BnInternals {
   momentum: number;
 }
 
+const DropoutBase = Object.getPrototypeOf(tf.layers.dropout({ rate: 0.5 })).constructor as {
+  new (args: Record<string, unknown>): tf.layers.Layer;
+};
+
+/**
+ * Dropout with a fresh, reproducible mask every training step. tfjs's Dropout with a fixed `seed` draws the
+ * same mask on every call, and without one it is unseeded; this layer seeds each mask from (its seed, the
+ * step), where the step is set by the training loop (`setDropoutStep`) so a resumed run redraws the same masks.
+ */
+export class SeededDropout extends DropoutBase {
+  static className = 'SeededDropout';
+  /** The training step whose mask the next training call draws (advances by itself when nobody sets it). */
+  step = 0;
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const { rate, seed } = this as unknown as { rate: number; seed: number };
+    if (!kwargs['training'] || rate <= 0) return tf.clone(x);
+    const mask = stepSeed(seed, this.step++);
+    return tf.tidy(() => tf.dropout(x, rate, undefined, mask));
+  }
+}
+tf.serialization.registerClass(SeededDropout as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
+
+/** A positive 31-bit seed mixed from a layer seed and a step (never 0, which tfjs reads as "unseeded"). */
+function stepSeed(seed: number, step: number): number {
+  let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(step | 0, 0x85ebca77)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  return (h % 0x7ffffffe) + 1;
+}
+
+/** A Dropout layer of `rate` whose masks derive from `seed` and the training step. */
+export function seededDropout(x: Sym, name: string, rate: number, seed: number): Sym {
+  return new SeededDropout({ name, rate, seed }).apply(x) as Sym;
+}
+
+/** Sets the step every SeededDropout of `model` draws its next mask for (call once per training step). */
+export function setDropoutStep(model: tf.LayersModel, step: number): void {
+  for (const layer of model.layers) {
+    if (layer instanceof SeededDropout) layer.step = step;
+    else if ((layer as unknown as { layers?: unknown }).layers) setDropoutStep(layer as unknown as tf.LayersModel, step);
+  }
+}
+
 /** torch.nn.BatchNorm2d/1d defaults: eps 1e-5, momentum 0.1 (Keras momentum 0.9). */
 export function batchNorm(x: Sym, name: string): Sym {
   return new TorchBatchNorm({ name, epsilon: 1e-5, momentum: 0.9 }).apply(x) as Sym;

@@ -82,10 +82,20 @@ export interface BuildOptions {
 /** Builds body + head as one tf.LayersModel with input [null, S, S, 3]. */
 export function buildModel(spec: ArchSpec, o: BuildOptions): tf.LayersModel {
   const input = tf.input({ shape: [o.inputSize, o.inputSize, 3], name: 'input' });
-  const features = spec.body(input, o.seed);
+  const base = initSeed(o.seed);
+  const features = spec.body(input, base);
   const k = o.head.kind;
-  const output = k === 'none' ? features : k === 'imagenet' ? spec.top(features, o.head.units, o.seed + 9000) : fastaiHead(features, o.head.units, o.seed + 9000);
+  const output = k === 'none' ? features : k === 'imagenet' ? spec.top(features, o.head.units, base + 9000) : fastaiHead(features, o.head.units, base + 9000);
   return tf.model({ inputs: input, outputs: output, name: spec.arch });
+}
+
+/**
+ * The base of a model's initialiser seeds for run seed `seed`: never 0 (tfjs reads seed 0 as "unseeded") and
+ * 100,000 apart per run seed, so the per-layer offsets (< 10,000) of two run seeds never coincide.
+ */
+export function initSeed(seed: number): number {
+  if (!Number.isInteger(seed) || seed < 0) throw new Error(`seed ${seed} must be a whole number ≥ 0.`);
+  return 1 + seed * 100_000;
 }
 
 /** Names of the layers that compute `layerName` (inclusive), i.e. the body when given the cut. */

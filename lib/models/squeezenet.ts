@@ -7,7 +7,7 @@
  * maps onto them mechanically. Max-pools use ceil_mode as torchvision does.
  */
 import { tf } from '../backend/index';
-import { conv, maxPool, relu } from './layers';
+import { conv, maxPool, relu, seededDropout } from './layers';
 
 type Sym = tf.SymbolicTensor;
 
@@ -38,7 +38,7 @@ export function squeezenetBody(input: Sym, seed: number): Sym {
 
 /** torchvision's `classifier`: Dropout(0.5) → Conv 1×1 → ReLU → global average pool (the logits). */
 export function squeezenetTop(x: Sym, classes: number, seed: number): Sym {
-  const d = tf.layers.dropout({ name: 'classifier_0', rate: 0.5 }).apply(x) as Sym;
+  const d = seededDropout(x, 'classifier_0', 0.5, seed + 1);
   const c = relu(conv(d, { name: 'classifier_1', filters: classes, kernel: 1 }, seed), 'classifier_2');
   return tf.layers.globalAveragePooling2d({ name: 'classifier_3' }).apply(c) as Sym;
 }

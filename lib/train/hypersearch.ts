@@ -58,7 +58,7 @@ export interface DataFrameLike {
 
 /** Sets the rate of every Dropout layer (fastai `ps`); a number for all or one per Dropout layer in order. */
 export function setDropout(model: tf.LayersModel, ps: number | number[]): void {
-  const drops = model.layers.filter((l) => l.getClassName() === 'Dropout');
+  const drops = model.layers.filter((l) => /Dropout$/.test(l.getClassName()));
   drops.forEach((l, i) => ((l as unknown as { rate: number }).rate = Array.isArray(ps) ? ps[i] ?? ps[ps.length - 1]! : ps));
 }
 

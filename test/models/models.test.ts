@@ -32,9 +32,9 @@ describe('architectures', () => {
     const m = track(await createModel('squeezenet1_1', { head: 'embedding', inputSize: 64 }));
     const head = m.layerGroups[m.layerGroups.length - 1]!.map((n) => m.model.getLayer(n));
     expect(head.map((l) => l.getClassName())).toEqual([
-      'GlobalMaxPooling2D', 'GlobalAveragePooling2D', 'Concatenate', 'TorchBatchNorm', 'Dropout', 'Dense', 'ReLU', 'TorchBatchNorm', 'Dropout', 'Dense',
+      'GlobalMaxPooling2D', 'GlobalAveragePooling2D', 'Concatenate', 'TorchBatchNorm', 'SeededDropout', 'Dense', 'ReLU', 'TorchBatchNorm', 'SeededDropout', 'Dense',
     ]);
-    expect(head.filter((l) => l.getClassName() === 'Dropout').map((l) => (l.getConfig() as { rate: number }).rate)).toEqual([0.25, 0.5]);
+    expect(head.filter((l) => l.getClassName() === 'SeededDropout').map((l) => (l.getConfig() as { rate: number }).rate)).toEqual([0.25, 0.5]);
     expect(m.model.outputs[0]!.shape).toEqual([null, 300]);
     expect(m.head).toEqual({ kind: 'embedding', units: 300 });
     // The concat's first half is the max pool, the second the average pool.

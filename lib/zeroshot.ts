@@ -1,0 +1,188 @@
+/**
+ * Zero-shot evaluation done by the book: Xian et al. 2018 (per-class mean top-1, GZSL u/s/H), Chao et al. 2016
+ * (calibrated stacking: subtract γ from seen-class scores; the seen–unseen accuracy curve over γ and its area,
+ * AUSUC) and hubness reduction for nearest-label search (CSLS, Lample et al. 2018). Pure functions over score rows.
+ *
+ *   const z = zeroShot({ scores, actual, seen, unseen, calibration });   // scores: images × classes (cosine)
+ *   z.gzsl.calibrated.H; z.gzsl.ausuc; z.zsl.perClass['chimpanzee'];
+ *
+ * γ is chosen on held-out images of seen classes only (`calibration`), never on unseen-class test images: the largest
+ * γ that keeps their GZSL accuracy within `maxSeenLoss` (default 10 %) of its uncalibrated value.
+ */
+import { harmonicMean, perClassMeanAccuracy } from './metrics';
+
+type Rows = ArrayLike<number>[];
+
+/** Per-class mean accuracies on seen (`s`) and unseen (`u`) images, H, and how many images each is over. */
+export interface GzslResult {
+  s: number;
+  u: number;
+  H: number;
+  nSeen: number;
+  nUnseen: number;
+}
+
+/** Index of the best class among `cands` for row `row`, after subtracting `gamma` from classes in `seenSet`. */
+function argmaxShifted(row: ArrayLike<number>, cands: number[], seenSet: Set<number>, gamma: number): number {
+  let best = -1;
+  let bestScore = -Infinity;
+  for (const c of cands) {
+    const v = row[c]! - (seenSet.has(c) ? gamma : 0);
+    if (v > bestScore) {
+      bestScore = v;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** Calibrated stacking (Chao et al. 2016): predictions over seen ∪ unseen with γ subtracted from seen scores. */
+export function calibratedPredictions(scores: Rows, seen: number[], unseen: number[], gamma: number): number[] {
+  const cands = [...seen, ...unseen];
+  const seenSet = new Set(seen);
+  return scores.map((row) => argmaxShifted(row, cands, seenSet, gamma));
+}
+
+/** GZSL s/u/H at calibration γ (γ = 0: the plain nearest-label protocol of Xian et al.). */
+export function gzslAt(scores: Rows, actual: ArrayLike<number>, seen: number[], unseen: number[], gamma = 0): GzslResult {
+  const pred = calibratedPredictions(scores, seen, unseen, gamma);
+  const seenSet = new Set(seen);
+  const unseenSet = new Set(unseen);
+  const part = (set: Set<number>) => {
+    const a: number[] = [];
+    const p: number[] = [];
+    for (let i = 0; i < actual.length; i++) if (set.has(actual[i]!)) { a.push(actual[i]!); p.push(pred[i]!); }
+    return { acc: perClassMeanAccuracy(a, p), n: a.length };
+  };
+  const s = part(seenSet);
+  const u = part(unseenSet);
+  return { s: s.acc, u: u.acc, H: harmonicMean(u.acc, s.acc), nSeen: s.n, nUnseen: u.n };
+}
+
+/** Per row: best seen score minus best unseen score, the γ at which its prediction flips from seen to unseen. */
+function flipPoints(scores: Rows, seen: number[], unseen: number[]): number[] {
+  const best = (row: ArrayLike<number>, cs: number[]) => cs.reduce((m, c) => Math.max(m, row[c]!), -Infinity);
+  return scores.map((row) => best(row, seen) - best(row, unseen));
+}
+
+/** The γ values at which some prediction changes, as midpoints between flips, plus one beyond each end. */
+function criticalGammas(flips: number[]): number[] {
+  const u = [...new Set(flips)].sort((a, b) => a - b);
+  if (!u.length) return [0];
+  const mids = u.slice(1).map((v, i) => (v + u[i]!) / 2);
+  return [u[0]! - 1, ...mids, u[u.length - 1]! + 1];
+}
+
+/**
+ * γ from held-out seen-class images only: the largest γ ≥ 0 whose GZSL accuracy on them is at least
+ * (1 − maxSeenLoss) of the accuracy at γ = 0, taken mid-way between the flips around it (accuracy is a step
+ * function of γ, so a threshold on a step is fragile). Never looks at unseen-class images; 0 without held-out images.
+ */
+export function chooseGamma(heldOut: Rows, actual: ArrayLike<number>, seen: number[], unseen: number[], maxSeenLoss = 0.1): number {
+  if (!heldOut.length || !unseen.length) return 0;
+  const seenSet = new Set(seen);
+  for (let i = 0; i < actual.length; i++) {
+    if (!seenSet.has(actual[i]!)) throw new Error(`chooseGamma: held-out image ${i} is of class ${actual[i]}, not a seen class; γ must be chosen on seen-class images only.`);
+  }
+  const accAt = (g: number) => gzslAt(heldOut, actual, seen, unseen, g).s;
+  const floor = (1 - maxSeenLoss) * accAt(0);
+  const candidates = criticalGammas([0, ...flipPoints(heldOut, seen, unseen).filter((f) => f > 0)]).filter((g) => g > 0);
+  let gamma = 0;
+  for (const g of candidates) if (g > gamma && accAt(g) >= floor - 1e-12) gamma = g;
+  return gamma;
+}
+
+/** One point of the seen–unseen accuracy curve. */
+export interface CurvePoint {
+  gamma: number;
+  s: number;
+  u: number;
+}
+
+/** The seen–unseen accuracy curve over γ (Chao et al. 2016), from all-seen (γ → −∞) to all-unseen (γ → +∞). */
+export function seenUnseenCurve(scores: Rows, actual: ArrayLike<number>, seen: number[], unseen: number[]): CurvePoint[] {
+  return criticalGammas(flipPoints(scores, seen, unseen)).map((gamma) => {
+    const r = gzslAt(scores, actual, seen, unseen, gamma);
+    return { gamma, s: r.s, u: r.u };
+  });
+}
+
+/** Area under the seen–unseen curve (trapezoids of u over s), in [0, 1]. */
+export function ausuc(curve: CurvePoint[]): number {
+  const pts = [...curve].sort((a, b) => a.s - b.s || b.u - a.u);
+  let area = 0;
+  for (let i = 1; i < pts.length; i++) area += ((pts[i]!.s - pts[i - 1]!.s) * (pts[i]!.u + pts[i - 1]!.u)) / 2;
+  return area;
+}
+
+/** Top-1 accuracy of each class that has images: class index → {top1, n}. */
+export function perClassTop1(actual: ArrayLike<number>, predicted: ArrayLike<number>): Map<number, { top1: number; n: number }> {
+  const out = new Map<number, { right: number; n: number }>();
+  for (let i = 0; i < actual.length; i++) {
+    const e = out.get(actual[i]!) ?? { right: 0, n: 0 };
+    e.n++;
+    if (predicted[i] === actual[i]) e.right++;
+    out.set(actual[i]!, e);
+  }
+  return new Map([...out].map(([c, e]) => [c, { top1: e.right / e.n, n: e.n }]));
+}
+
+/**
+ * CSLS (cross-domain similarity local scaling) of image→label scores: 2·cos(x, c) − r(c), with r(c) the mean
+ * similarity of label c to its `k` nearest images in the pool. Labels that are near everything ("hubs") lose their
+ * edge; the image-side term is the same for every label of a row, so rankings need only −r(c).
+ */
+export function csls(scores: Rows, k = 10): Float64Array[] {
+  const nClasses = scores[0]?.length ?? 0;
+  const kk = Math.min(k, scores.length);
+  const r = new Float64Array(nClasses);
+  for (let c = 0; c < nClasses; c++) {
+    const col = scores.map((row) => row[c]!).sort((a, b) => b - a);
+    r[c] = col.slice(0, kk).reduce((s, v) => s + v, 0) / Math.max(kk, 1);
+  }
+  return scores.map((row) => Float64Array.from({ length: nClasses }, (_, c) => 2 * row[c]! - r[c]!));
+}
+
+export interface ZeroShotInput {
+  /** Image × class scores (higher = closer), over every class of `seen` ∪ `unseen`. */
+  scores: Rows;
+  /** True class index of each scored image (seen-class images and unseen-class images). */
+  actual: ArrayLike<number>;
+  seen: number[];
+  unseen: number[];
+  /** Held-out seen-class images for choosing γ (their own score rows and classes); default: the seen images of `scores`. */
+  calibration?: { scores: Rows; actual: ArrayLike<number> };
+  maxSeenLoss?: number;
+}
+
+/** Everything the zero-shot section reports, for one score matrix. */
+export interface ZeroShotResult {
+  zsl: { perClassTop1: number; n: number; chance: number; perClass: Map<number, { top1: number; n: number }> };
+  gzsl: GzslResult & { calibrated: GzslResult & { gamma: number }; ausuc: number; curve: CurvePoint[]; chanceU: number };
+}
+
+/** ZSL (unseen images over unseen labels), GZSL uncalibrated and calibrated, the curve and AUSUC. */
+export function zeroShot(input: ZeroShotInput): ZeroShotResult {
+  const { scores, actual, seen, unseen } = input;
+  const unseenSet = new Set(unseen);
+  const seenSet = new Set(seen);
+  const zslIdx = Array.from(actual).flatMap((a, i) => (unseenSet.has(a) ? [i] : []));
+  const zslPred = zslIdx.map((i) => argmaxShifted(scores[i]!, unseen, new Set(), 0));
+  const zslActual = zslIdx.map((i) => actual[i]!);
+  const cal = input.calibration ?? (() => {
+    const idx = Array.from(actual).flatMap((a, i) => (seenSet.has(a) ? [i] : []));
+    return { scores: idx.map((i) => scores[i]!), actual: idx.map((i) => actual[i]!) };
+  })();
+  const gamma = chooseGamma(cal.scores, cal.actual, seen, unseen, input.maxSeenLoss);
+  const curve = seenUnseenCurve(scores, actual, seen, unseen);
+  return {
+    zsl: { perClassTop1: perClassMeanAccuracy(zslActual, zslPred), n: zslIdx.length, chance: unseen.length ? 1 / unseen.length : 0, perClass: perClassTop1(zslActual, zslPred) },
+    gzsl: {
+      ...gzslAt(scores, actual, seen, unseen, 0),
+      calibrated: { ...gzslAt(scores, actual, seen, unseen, gamma), gamma },
+      ausuc: ausuc(curve),
+      curve,
+      chanceU: unseen.length ? 1 / (seen.length + unseen.length) : 0,
+    },
+  };
+}
