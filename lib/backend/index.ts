@@ -8,17 +8,22 @@
  * (or `opts.backend`) names one of `tensorflow | wasm | cpu`. The native bindings are optional
  * (their install downloads libtensorflow, impossible offline), so they are probed at run time.
  * wasm runs XNNPACK on every core (up to 4) unless `DEVISE_WASM_THREADS=1` (see ./threads.ts).
+ * On wasm, the optional native addon (`native/`, oneDNN) takes over the convolutions, MaxPoolGrad and
+ * leading-axis Sum/Mean where it is built (./native-kernels); `DEVISE_NATIVE=0` hides it, and
+ * `info.native.why` says why it is not used. `DEVISE_THREADS` sizes both thread pools (default: cores).
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
-import { customKernels, installedKernels, registerCustomKernels } from './kernels';
+import { installedKernels, kernelsFor, registerCustomKernels } from './kernels';
+import { nativeStatus, type NativeStatus } from './native-kernels/index';
 import { prepareWasmThreads, withWasmThreads } from './threads';
 
 export { tf };
 export { fileLoadHandler, fileSaveHandler, loadLayersModel, saveLayersModel } from './io';
 export { customKernels, registerCustomKernels } from './kernels';
+export { nativeStatus, useNativeKernels, type NativeStatus } from './native-kernels/index';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -36,6 +41,8 @@ export interface BackendInfo {
   skipped: { provider: string; why: string }[];
   /** Custom kernels installed over the backend (`backend/kernel`). */
   kernels: string[];
+  /** On wasm: the kernels the native oneDNN addon serves, or why it is not used; null elsewhere. */
+  native: NativeStatus | null;
 }
 
 export interface BackendOptions {
@@ -106,16 +113,18 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
       skipped.push({ provider: candidate.provider, why });
       continue;
     }
-    registerCustomKernels(customKernels[candidate.backend] ?? []);
+    registerCustomKernels(kernelsFor(candidate.backend));
+    const native = candidate.backend === 'wasm' ? nativeStatus() : null;
     const info: BackendInfo = {
       backend: candidate.backend,
-      provider: candidate.provider,
+      provider: native?.kernels.length ? `${candidate.provider} + devise-native (oneDNN ${native.dnnl}, ${native.isa})` : candidate.provider,
       threads: threadsOf(candidate.backend),
       simd: candidate.backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean : null,
       tfjs: tf.version.tfjs,
       versions: { ...tf.version, 'tfjs-backend-wasm': wasmBackend.version_wasm, node: process.versions.node },
       skipped,
       kernels: installedKernels(),
+      native,
     };
     current = { requested, info };
     return info;
@@ -152,6 +161,8 @@ export function formatBackendInfo(info: BackendInfo): string {
     `tfjs      ${info.tfjs}   node ${info.versions.node}`,
     `kernels   ${info.kernels.length ? info.kernels.join(', ') : 'none replaced'}`,
   ];
+  if (info.native?.kernels.length) lines.push(`native    ${info.native.kernels.join(', ')} (oneDNN ${info.native.dnnl}, ${info.native.isa}, ${info.native.threads} threads)`);
+  else if (info.native?.why) lines.push(`native    not used: ${info.native.why}`);
   for (const s of info.skipped) lines.push(`not used  ${s.provider}: ${s.why}`);
   return lines.join('\n');
 }

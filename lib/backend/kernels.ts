@@ -1,17 +1,28 @@
 /**
  * Custom kernels the project registers on top of a tfjs backend, listed per backend.
  *
- * The wasm backend lacks some training kernels (e.g. Conv2DBackpropFilter) and runs others slowly;
- * the replacements are added to `customKernels.wasm` by the training-kernels work. Registration
- * itself lives in `registerCustomKernels`, which `initBackend` calls, so it happens exactly once.
+ * The wasm backend lacks some training kernels (e.g. Conv2DBackpropFilter) and runs others slowly:
+ * `customKernels.wasm` holds the project's wasm replacements (./wasm-kernels), and `kernelsFor('wasm')`
+ * puts the native oneDNN kernels (./native-kernels) over them by name where the addon is built.
+ * Registration itself lives in `registerCustomKernels`, which `initBackend` calls, so it happens once.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeKernels } from './native-kernels/index';
 import { wasmTrainingKernels } from './wasm-kernels/index';
 
-/** Kernels to install per backend name (empty lists mean "use the backend's own"). */
+/** The project's own (JS/wasm) kernels per backend name (empty lists mean "use the backend's own"). */
 export const customKernels: Record<string, tf.KernelConfig[]> = {
   wasm: [...wasmTrainingKernels],
 };
+
+/** Kernels to install on `backend`: the project's, with native ones replacing them by name when available. */
+export function kernelsFor(backend: string): tf.KernelConfig[] {
+  const own = customKernels[backend] ?? [];
+  if (backend !== 'wasm') return own;
+  const native = nativeKernels();
+  const names = new Set(native.map((k) => k.kernelName));
+  return [...own.filter((k) => !names.has(k.kernelName)), ...native];
+}
 
 const installed = new Set<string>();
 

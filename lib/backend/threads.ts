@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { writeFileAtomically } from './io';
+import { projectThreads } from './native-kernels/addon';
 
 /** What `prepareWasmThreads` decided. */
 export interface WasmThreads {
@@ -34,10 +35,10 @@ export interface WasmThreads {
 
 let decided: WasmThreads | undefined;
 
-/** Threads wanted: DEVISE_WASM_THREADS, else every core up to XNNPACK's cap of 4. */
+/** Threads wanted: DEVISE_WASM_THREADS, else the project's DEVISE_THREADS (default one per core), up to XNNPACK's cap of 4. */
 function threadsWanted(): number {
   const raw = process.env.DEVISE_WASM_THREADS;
-  if (raw === undefined || raw === '') return Math.min(4, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+  if (raw === undefined || raw === '') return Math.min(4, projectThreads());
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 4) throw new Error(`DEVISE_WASM_THREADS must be a whole number 1–4 (1 turns threads off; XNNPACK's pool caps at 4), got '${raw}'`);
   return n;

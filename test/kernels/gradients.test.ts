@@ -2,10 +2,11 @@
  * Every kernel lib/backend/wasm-kernels registers, against the cpu backend on random shapes drawn
  * per run (batch 1–8, kernels 1/3/5/7, strides 1/2, same/valid/explicit padding, non-square inputs,
  * channels 1–64), fresh non-zero data, relative error < 1e-4. Reproduce a failure with the printed
- * DEVISE_TEST_SEED.
+ * DEVISE_TEST_SEED. The native kernels that replace some of these where the addon is built are switched
+ * off here (useNativeKernels(false)), so this file always tests the wasm fallback (native.test.ts tests them).
  */
-import { describe, expect, it } from 'vitest';
-import { initBackend, tf } from '../../lib/backend/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, tf, useNativeKernels } from '../../lib/backend/index';
 import { wasmTrainingKernels } from '../../lib/backend/wasm-kernels/index';
 import { compare, data, int, pick, relError, rng, runOn, SEED } from './support';
 
@@ -40,6 +41,9 @@ const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 const label = (c: object): string => JSON.stringify(c);
 
 describe('wasm training kernels match the cpu backend', () => {
+  beforeAll(() => useNativeKernels(false));
+  afterAll(() => useNativeKernels(true));
+
   it('registers the kernels it tests', () => {
     const names = wasmTrainingKernels.map((k) => k.kernelName);
     expect(names).toEqual(expect.arrayContaining(['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'SplitV', 'Concat', 'Identity']));

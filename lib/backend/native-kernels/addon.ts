@@ -1,0 +1,61 @@
+/**
+ * Loads the optional native addon (`native/`, npm package `devise-native`: oneDNN over N-API) and
+ * sizes its one OpenMP pool.
+ *
+ *   const { addon, why } = loadNative();   // addon undefined → why says what to do
+ *
+ * `DEVISE_NATIVE=0` hides the addon (the suite then runs on plain wasm), `DEVISE_NATIVE=1` makes its
+ * absence an error; unset uses it when it is built. Threads come from the project's one setting,
+ * `DEVISE_THREADS` (default: one per core), the same count the wasm pool gets (./threads.ts).
+ */
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+
+/** The addon's functions (native/src/addon.cc); offsets are float32 element indices into `heap`. */
+export interface NativeAddon {
+  conv2d(heap: Float32Array, dims: Float64Array, x: number, w: number, bias: number, y: number, relu: boolean): void;
+  conv2dBackpropInput(heap: Float32Array, dims: Float64Array, dy: number, w: number, dx: number): void;
+  conv2dBackpropFilter(heap: Float32Array, dims: Float64Array, x: number, dy: number, dw: number): void;
+  maxPoolGrad(heap: Float32Array, dims: Float64Array, x: number, y: number, dy: number, dx: number): void;
+  columnSum(heap: Float32Array, x: number, outer: number, inner: number, scale: number, out: number): void;
+  setThreads(n: number): number;
+  setActivationFormat(format: 'nhwc' | 'any'): void;
+  info(): { dnnl: string; isa: string; threads: number; format: string; cached: number };
+}
+
+/** The build hint every "not available" reason ends with. */
+export const BUILD_HINT = 'install libdnnl-dev (`npm run deps`) and run `npm rebuild devise-native`';
+
+/** The project's thread setting: DEVISE_THREADS, else one per core. */
+export function projectThreads(): number {
+  const raw = process.env.DEVISE_THREADS;
+  if (raw === undefined || raw === '') return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`DEVISE_THREADS must be a whole number ≥ 1, got '${raw}'`);
+  return n;
+}
+
+let loaded: { addon?: NativeAddon; why?: string } | undefined;
+
+/** The addon, loaded once, with its pool sized; or why it is not used. */
+export function loadNative(): { addon?: NativeAddon; why?: string } {
+  if (loaded) return loaded;
+  const mode = process.env.DEVISE_NATIVE ?? '';
+  if (!['', '0', '1'].includes(mode)) throw new Error(`DEVISE_NATIVE must be 0 (hide the native kernels), 1 (require them) or unset, got '${mode}'`);
+  if (mode === '0') return (loaded = { why: 'hidden by DEVISE_NATIVE=0' });
+  const threads = projectThreads();
+  try {
+    const addon = createRequire(__filename)('devise-native') as NativeAddon;
+    addon.setThreads(threads);
+    loaded = { addon };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'MODULE_NOT_FOUND' && /'devise-native'/.test(e.message)
+      ? `native kernels not installed (the optional package devise-native is missing): ${BUILD_HINT}`
+      : e.code === 'DEVISE_NATIVE_NOT_BUILT' ? `native kernels not built: ${BUILD_HINT}`
+        : `native kernels failed to load (${e.message.split('\n')[0]}): ${BUILD_HINT}`;
+    loaded = { why };
+  }
+  if (mode === '1' && loaded.addon === undefined) throw new Error(`DEVISE_NATIVE=1 but ${loaded.why}`);
+  return loaded;
+}

@@ -1,0 +1,175 @@
+/**
+ * Native CPU kernels for the wasm backend: oneDNN convolutions (forward with fused bias/ReLU,
+ * backward-data, backward-weights), MaxPoolGrad and Sum/Mean over leading axes, run by the optional
+ * addon (./addon.ts) directly on the tensors' wasm-heap memory, zero-copy.
+ *
+ *   const kernels = nativeKernels();   // [] when the addon is hidden or not built (see nativeStatus())
+ *   useNativeKernels(false);           // per call: delegate to the wasm kernels (tests compare both)
+ *
+ * Each kernel checks its case (float32, NHWC, ReLU or no activation, shapes oneDNN accepts) and hands
+ * every other case to the kernel it replaced: tfjs's stock wasm kernel, or the project's (../wasm-kernels).
+ * The heap view is taken after the output is allocated, on every call (memory growth detaches views).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type Info, type WasmBackend } from '../wasm-kernels/compose';
+import { conv2DBackpropFilterConfig } from '../wasm-kernels/conv2d-backprop-filter';
+import { conv2DBackpropInputConfig } from '../wasm-kernels/conv2d-backprop-input';
+import { maxPoolGradConfig } from '../wasm-kernels/max-pool-grad';
+import { captureStock } from '../wasm-kernels/stock';
+import { meanConfig, sumConfig } from '../wasm-kernels/sum';
+import { loadNative, type NativeAddon } from './addon';
+
+export { BUILD_HINT, projectThreads } from './addon';
+
+/** What the native path is doing in this process. */
+export interface NativeStatus {
+  /** Kernel names served natively (empty when unavailable). */
+  kernels: string[];
+  /** Why the native kernels are not used, when they are not. */
+  why?: string;
+  dnnl?: string;
+  isa?: string;
+  threads?: number;
+  /** Calls handed to the replaced kernel because the case is not native (dtype, layout, activation...). */
+  delegated: number;
+}
+
+let enabled = true;
+let delegated = 0;
+
+/** Turns the native kernels on or off for later calls (off: every call goes to the replaced kernel). */
+export function useNativeKernels(on: boolean): void {
+  enabled = on;
+}
+
+const dims = new Float64Array(17);
+const poolDims = new Float64Array(12);
+
+const at = (backend: WasmBackend, t: Info): number => {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (data === undefined) throw new Error('tensor has no wasm buffer (disposed?)');
+  return data.memoryOffset >>> 2;
+};
+
+const nhwc = (f: unknown): boolean => f === undefined || f === 'NHWC' || f === 'channelsLast';
+const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** Fills `dims` from tfjs's conv geometry; false when oneDNN cannot express it (then delegate). */
+function convDims(c: tf.backend_util.Conv2DInfo): boolean {
+  const { top, left, bottom, right } = c.padInfo;
+  const spanH = (c.filterHeight - 1) * c.dilationHeight + 1;
+  const spanW = (c.filterWidth - 1) * c.dilationWidth + 1;
+  const consistent = Math.floor((c.inHeight - spanH + top + bottom) / c.strideHeight) + 1 === c.outHeight &&
+    Math.floor((c.inWidth - spanW + left + right) / c.strideWidth) + 1 === c.outWidth;
+  if (!consistent || c.outHeight < 1 || c.outWidth < 1 || c.batchSize * c.inChannels * c.outChannels === 0) return false;
+  dims.set([c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outChannels, c.filterHeight, c.filterWidth, c.outHeight, c.outWidth,
+    c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, top, left, bottom, right]);
+  return true;
+}
+
+type KernelArgs = { inputs: Record<string, Info>; backend: WasmBackend; attrs: Record<string, unknown> };
+
+/** A kernel that runs `native` when it returns an output, else the replaced kernel `fallback`. */
+function nativeKernel(kernelName: string, fallback: () => tf.KernelFunc, native: (addon: NativeAddon, args: KernelArgs) => Info | undefined): tf.KernelConfig {
+  const { addon } = loadNative();
+  const kernelFunc = (args: KernelArgs): Info | Info[] => {
+    const out = enabled && addon ? native(addon, args) : undefined;
+    if (out !== undefined) return out;
+    if (enabled) delegated++;
+    return fallback()(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+  };
+  return { kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };
+}
+
+const stockConv2D = captureStock(tf.Conv2D);
+const stockFusedConv2D = captureStock(tf.FusedConv2D);
+const projectKernel = (config: tf.KernelConfig) => (): tf.KernelFunc => config.kernelFunc;
+
+/** Conv2D and FusedConv2D (bias of shape [Co], activation none/linear/relu). */
+function conv2d(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info | undefined {
+  const { x, filter, bias, preluActivationWeights } = inputs as { x: Info; filter: Info; bias?: Info; preluActivationWeights?: Info };
+  const activation = (attrs.activation as string | undefined) ?? 'linear';
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || !nhwc(attrs.dataFormat) || preluActivationWeights) return undefined;
+  if (activation !== 'linear' && activation !== 'relu') return undefined;
+  const c = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+    attrs.strides as number, attrs.dilations as number, attrs.pad as 'same', attrs.dimRoundingMode as 'floor', false, 'channelsLast');
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== c.outChannels)) return undefined;
+  if (!convDims(c)) return undefined;
+  const out = backend.makeOutput(c.outShape, 'float32');
+  addon.conv2d(backend.wasm.HEAPF32, dims, at(backend, x), at(backend, filter), bias ? at(backend, bias) : -1, at(backend, out), activation === 'relu');
+  return out;
+}
+
+function conv2dBackpropInput(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info | undefined {
+  const { dy, filter } = inputs as { dy: Info; filter: Info };
+  if (dy.dtype !== 'float32' || !nhwc(attrs.dataFormat)) return undefined;
+  const c = tf.backend_util.computeConv2DInfo(attrs.inputShape as [number, number, number, number], filter.shape as [number, number, number, number],
+    attrs.strides as number, 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor');
+  if (!convDims(c)) return undefined;
+  const out = backend.makeOutput(c.inShape, 'float32');
+  addon.conv2dBackpropInput(backend.wasm.HEAPF32, dims, at(backend, dy), at(backend, filter), at(backend, out));
+  return out;
+}
+
+function conv2dBackpropFilter(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info | undefined {
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  if (x.dtype !== 'float32' || !nhwc(attrs.dataFormat)) return undefined;
+  const c = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape as [number, number, number, number],
+    attrs.strides as number, 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor');
+  if (!convDims(c)) return undefined;
+  const out = backend.makeOutput(c.filterShape, 'float32');
+  addon.conv2dBackpropFilter(backend.wasm.HEAPF32, dims, at(backend, x), at(backend, dy), at(backend, out));
+  return out;
+}
+
+function maxPoolGrad(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info | undefined {
+  const { dy, input, output } = inputs as { dy: Info; input: Info; output: Info };
+  if (input.dtype !== 'float32' || size(input.shape) === 0) return undefined;
+  const p = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize as number,
+    attrs.strides as number, 1, attrs.pad as 'same', attrs.dimRoundingMode as 'floor');
+  poolDims.set([p.batchSize, p.inHeight, p.inWidth, p.inChannels, p.outHeight, p.outWidth, p.filterHeight, p.filterWidth,
+    p.strideHeight, p.strideWidth, p.padInfo.top, p.padInfo.left]);
+  const out = backend.makeOutput(input.shape, 'float32');
+  addon.maxPoolGrad(backend.wasm.HEAPF32, poolDims, at(backend, input), at(backend, output), at(backend, dy), at(backend, out));
+  return out;
+}
+
+/** Sum or Mean over leading axes (bias gradients, batch-norm moments); other patterns delegate. */
+const reduceLeading = (mean: boolean) => (addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info | undefined => {
+  const { x } = inputs as { x: Info };
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(attrs.axis as number[], x.shape).sort((a, b) => a - b);
+  if (x.dtype !== 'float32' || axes.length === 0 || axes.length >= rank || !axes.every((a, i) => a === i)) return undefined;
+  const outer = size(x.shape.slice(0, axes.length));
+  const inner = size(x.shape.slice(axes.length));
+  if (outer * inner === 0) return undefined;
+  const shape = attrs.keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+  const out = backend.makeOutput(shape, 'float32');
+  addon.columnSum(backend.wasm.HEAPF32, at(backend, x), outer, inner, mean ? 1 / outer : 1, at(backend, out));
+  return out;
+};
+
+let built: tf.KernelConfig[] | undefined;
+
+/** The native kernel configs for the wasm backend; [] when the addon is hidden or not built. */
+export function nativeKernels(): tf.KernelConfig[] {
+  if (built) return built;
+  if (!loadNative().addon) return (built = []);
+  return (built = [
+    nativeKernel(tf.Conv2D, stockConv2D, conv2d),
+    nativeKernel(tf.FusedConv2D, stockFusedConv2D, conv2d),
+    nativeKernel(tf.Conv2DBackpropInput, projectKernel(conv2DBackpropInputConfig), conv2dBackpropInput),
+    nativeKernel(tf.Conv2DBackpropFilter, projectKernel(conv2DBackpropFilterConfig), conv2dBackpropFilter),
+    nativeKernel(tf.MaxPoolGrad, projectKernel(maxPoolGradConfig), maxPoolGrad),
+    nativeKernel(tf.Sum, projectKernel(sumConfig), reduceLeading(false)),
+    nativeKernel(tf.Mean, projectKernel(meanConfig), reduceLeading(true)),
+  ]);
+}
+
+/** Which kernels run natively and on what, or why none do. */
+export function nativeStatus(): NativeStatus {
+  const { addon, why } = loadNative();
+  if (!addon) return { kernels: [], why, delegated };
+  const info = addon.info();
+  return { kernels: nativeKernels().map((k) => k.kernelName), dnnl: info.dnnl, isa: info.isa, threads: info.threads, delegated };
+}

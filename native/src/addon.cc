@@ -1,0 +1,157 @@
+// N-API surface of devise_native.node. Every kernel takes the wasm heap as a Float32Array plus
+// element offsets into it: the heap's pointer is re-derived on every call (wasm memory growth
+// replaces the buffer and detaches old views), and each tensor's extent is checked against it.
+//
+//   const k = require('devise-native');
+//   k.conv2d(heap, dims, xAt, wAt, biasAt /* -1: none */, yAt, relu);   // dims: Float64Array(17)
+#include <napi.h>
+
+#include "kernels.h"
+
+namespace {
+
+using devise::ConvDims;
+using devise::PoolDims;
+
+struct Heap {
+  float* base;
+  size_t length;
+
+  // A pointer to `count` floats at element `at`, after checking they lie inside the heap.
+  float* at(const Napi::Env& env, const Napi::Value& offset, int64_t count) const {
+    const int64_t i = offset.As<Napi::Number>().Int64Value();
+    if (i < 0 || count < 0 || static_cast<size_t>(i + count) > length) {
+      throw Napi::RangeError::New(env, "tensor outside the wasm heap (offset " + std::to_string(i) + ", " + std::to_string(count) + " floats)");
+    }
+    return base + i;
+  }
+};
+
+Heap heap_of(const Napi::Value& v) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(v.Env(), "expected the wasm heap as a Float32Array");
+  }
+  auto a = v.As<Napi::Float32Array>();
+  return {a.Data(), a.ElementLength()};
+}
+
+// Reads `n` numbers from a Float64Array (the caller reuses one, so no per-call JS allocation).
+template <typename T>
+T dims_of(const Napi::Value& v) {
+  constexpr size_t n = sizeof(T) / sizeof(int64_t);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || v.As<Napi::Float64Array>().ElementLength() < n) {
+    throw Napi::TypeError::New(v.Env(), "expected the dimensions as a Float64Array(" + std::to_string(n) + ")");
+  }
+  const double* src = v.As<Napi::Float64Array>().Data();
+  int64_t out[n];
+  for (size_t i = 0; i < n; i++) out[i] = static_cast<int64_t>(src[i]);
+  T d;
+  std::copy(out, out + n, reinterpret_cast<int64_t*>(&d));
+  return d;
+}
+
+// Runs a kernel, turning C++ exceptions (oneDNN's included) into JS errors.
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F f) {
+  try {
+    f();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("devise-native: ") + e.what());
+  }
+  return info.Env().Undefined();
+}
+
+// conv2d(heap, dims, x, w, bias | -1, y, relu)
+Napi::Value Conv2D(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    auto d = dims_of<ConvDims>(info[1]);
+    const float* x = h.at(info.Env(), info[2], d.n * d.h * d.w * d.ci);
+    const float* w = h.at(info.Env(), info[3], d.kh * d.kw * d.ci * d.co);
+    const bool has_bias = info[4].As<Napi::Number>().Int64Value() >= 0;
+    const float* bias = has_bias ? h.at(info.Env(), info[4], d.co) : nullptr;
+    float* y = h.at(info.Env(), info[5], d.n * d.oh * d.ow * d.co);
+    devise::conv_forward(d, x, w, bias, y, info[6].ToBoolean());
+  });
+}
+
+// conv2dBackpropInput(heap, dims, dy, w, dx)
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    auto d = dims_of<ConvDims>(info[1]);
+    devise::conv_backward_data(d, h.at(info.Env(), info[2], d.n * d.oh * d.ow * d.co), h.at(info.Env(), info[3], d.kh * d.kw * d.ci * d.co),
+                               h.at(info.Env(), info[4], d.n * d.h * d.w * d.ci));
+  });
+}
+
+// conv2dBackpropFilter(heap, dims, x, dy, dw)
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    auto d = dims_of<ConvDims>(info[1]);
+    devise::conv_backward_weights(d, h.at(info.Env(), info[2], d.n * d.h * d.w * d.ci), h.at(info.Env(), info[3], d.n * d.oh * d.ow * d.co),
+                                  h.at(info.Env(), info[4], d.kh * d.kw * d.ci * d.co));
+  });
+}
+
+// maxPoolGrad(heap, dims, x, y, dy, dx)
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    auto d = dims_of<PoolDims>(info[1]);
+    const int64_t in = d.n * d.h * d.w * d.c, out = d.n * d.oh * d.ow * d.c;
+    devise::max_pool_grad(d, h.at(info.Env(), info[2], in), h.at(info.Env(), info[3], out), h.at(info.Env(), info[4], out),
+                          h.at(info.Env(), info[5], in));
+  });
+}
+
+// columnSum(heap, x, outer, inner, scale, out)
+Napi::Value ColumnSum(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    const int64_t outer = info[2].As<Napi::Number>().Int64Value(), inner = info[3].As<Napi::Number>().Int64Value();
+    devise::column_sum(h.at(info.Env(), info[1], outer * inner), outer, inner, info[4].As<Napi::Number>().DoubleValue(),
+                       h.at(info.Env(), info[5], inner));
+  });
+}
+
+// setThreads(n): the OpenMP pool oneDNN and the loops use.
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  devise::set_threads(info[0].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), devise::threads());
+}
+
+// setActivationFormat('nhwc' | 'any')
+Napi::Value SetActivationFormat(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] { devise::set_activation_format(info[0].As<Napi::String>().Utf8Value()); });
+}
+
+// info() → {dnnl, isa, threads, format, cached}
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("dnnl", devise::dnnl_version());
+  o.Set("isa", devise::dnnl_isa());
+  o.Set("threads", devise::threads());
+  o.Set("format", devise::activation_format());
+  o.Set("cached", static_cast<double>(devise::cached_primitives()));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2d", Napi::Function::New(env, Conv2D));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("columnSum", Napi::Function::New(env, ColumnSum));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setActivationFormat", Napi::Function::New(env, SetActivationFormat));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(devise_native, Init)

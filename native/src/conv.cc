@@ -1,0 +1,251 @@
+// Convolutions on oneDNN, cached per shape. tfjs memory is bound to oneDNN "user" memories (NHWC
+// activations, HWIO weights) by pointer on every call; where the primitive prefers another layout
+// (blocked weights, or blocked activations with set_activation_format("any")) a cached reorder moves
+// the data into a buffer the cache entry owns. Scratchpads are owned by the entry too, so a call
+// allocates nothing once its shape has been seen.
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "dnnl.hpp"
+#include "kernels.h"
+
+namespace devise {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& cpu() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& stream() {
+  static dnnl::stream s(cpu());
+  return s;
+}
+
+std::string g_format = "nhwc";
+
+// A tensor as the caller holds it (`user`, bound by pointer per call) and as the primitive wants it
+// (`inner`): the same memory when the layouts agree, else a buffer of the entry plus a reorder.
+struct Port {
+  memory user, inner;
+  std::optional<dnnl::reorder> reorder;
+
+  Port() = default;
+  Port(const memory::desc& user_md, const memory::desc& want, bool input) {
+    user = memory(user_md, cpu(), DNNL_MEMORY_NONE);
+    if (want == user_md) {
+      inner = user;
+    } else {
+      inner = memory(want, cpu());
+      reorder = input ? dnnl::reorder(user, inner) : dnnl::reorder(inner, user);
+    }
+  }
+  // Binds the caller's pointer; for an input, brings the data into the primitive's layout.
+  void in(const void* p) {
+    user.set_data_handle(const_cast<void*>(p));
+    if (reorder) reorder->execute(stream(), user, inner);
+  }
+  void bind_out(void* p) { user.set_data_handle(p); }
+  // For an output, after the primitive ran: moves the result into the caller's layout.
+  void out() {
+    if (reorder) reorder->execute(stream(), inner, user);
+  }
+};
+
+memory::desc act(int64_t n, int64_t c, int64_t h, int64_t w, tag t) { return memory::desc({n, c, h, w}, dt::f32, t); }
+
+struct Geometry {
+  memory::desc src_user, wei_user, dst_user, src_any, wei_any, dst_any;
+  memory::dims strides, dilates, pad_l, pad_r;
+};
+
+Geometry geometry(const ConvDims& d) {
+  tag a = g_format == "any" ? tag::any : tag::nhwc;
+  return {
+      act(d.n, d.ci, d.h, d.w, tag::nhwc), memory::desc({d.co, d.ci, d.kh, d.kw}, dt::f32, tag::hwio),
+      act(d.n, d.co, d.oh, d.ow, tag::nhwc), act(d.n, d.ci, d.h, d.w, a),
+      memory::desc({d.co, d.ci, d.kh, d.kw}, dt::f32, tag::any), act(d.n, d.co, d.oh, d.ow, a),
+      {d.sh, d.sw}, {d.dh - 1, d.dw - 1}, {d.pt, d.pl}, {d.pb, d.pr},
+  };
+}
+
+dnnl::primitive_attr user_scratchpad(const dnnl::post_ops* ops = nullptr) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (ops) attr.set_post_ops(*ops);
+  return attr;
+}
+
+// The forward descriptor the backward passes take as their hint (same shapes and layouts).
+dnnl::convolution_forward::primitive_desc forward_hint(const Geometry& g) {
+  dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                     g.src_any, g.wei_any, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
+  return {fd, cpu()};
+}
+
+using Key = std::tuple<int, std::string, std::vector<int64_t>>;
+
+std::vector<int64_t> key_of(const ConvDims& d, int extra) {
+  return {d.n, d.h, d.w, d.ci, d.co, d.kh, d.kw, d.oh, d.ow, d.sh, d.sw, d.dh, d.dw, d.pt, d.pl, d.pb, d.pr, extra};
+}
+
+struct Forward {
+  dnnl::convolution_forward prim;
+  Port src, wei, dst;
+  memory bias, scratch;
+};
+
+struct BackwardData {
+  dnnl::convolution_backward_data prim;
+  Port diff_dst, wei, diff_src;
+  memory scratch;
+};
+
+struct BackwardWeights {
+  dnnl::convolution_backward_weights prim;
+  Port src, diff_dst, diff_wei;
+  memory scratch;
+};
+
+std::map<Key, std::unique_ptr<Forward>> forwards;
+std::map<Key, std::unique_ptr<BackwardData>> backward_datas;
+std::map<Key, std::unique_ptr<BackwardWeights>> backward_weights;
+
+Forward& forward_for(const ConvDims& d, bool bias, bool relu) {
+  Key key{bias + 2 * relu, g_format, key_of(d, 0)};
+  auto& slot = forwards[key];
+  if (slot) return *slot;
+  Geometry g = geometry(d);
+  memory::desc bias_md({d.co}, dt::f32, tag::x);
+  auto fd = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                   g.src_any, g.wei_any, bias_md, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r)
+                 : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                   g.src_any, g.wei_any, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
+  dnnl::post_ops ops;
+  if (relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  dnnl::convolution_forward::primitive_desc pd(fd, user_scratchpad(&ops), cpu());
+  auto e = std::make_unique<Forward>();
+  e->prim = dnnl::convolution_forward(pd);
+  e->src = Port(g.src_user, pd.src_desc(), true);
+  e->wei = Port(g.wei_user, pd.weights_desc(), true);
+  e->dst = Port(g.dst_user, pd.dst_desc(), false);
+  e->bias = memory(bias_md, cpu(), DNNL_MEMORY_NONE);
+  e->scratch = memory(pd.scratchpad_desc(), cpu());
+  slot = std::move(e);
+  return *slot;
+}
+
+BackwardData& backward_data_for(const ConvDims& d) {
+  Key key{0, g_format, key_of(d, 0)};
+  auto& slot = backward_datas[key];
+  if (slot) return *slot;
+  Geometry g = geometry(d);
+  dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, g.src_any, g.wei_any, g.dst_any,
+                                           g.strides, g.dilates, g.pad_l, g.pad_r);
+  dnnl::convolution_backward_data::primitive_desc pd(bd, user_scratchpad(), cpu(), forward_hint(g));
+  auto e = std::make_unique<BackwardData>();
+  e->prim = dnnl::convolution_backward_data(pd);
+  e->diff_dst = Port(g.dst_user, pd.diff_dst_desc(), true);
+  e->wei = Port(g.wei_user, pd.weights_desc(), true);
+  e->diff_src = Port(g.src_user, pd.diff_src_desc(), false);
+  e->scratch = memory(pd.scratchpad_desc(), cpu());
+  slot = std::move(e);
+  return *slot;
+}
+
+BackwardWeights& backward_weights_for(const ConvDims& d) {
+  Key key{0, g_format, key_of(d, 0)};
+  auto& slot = backward_weights[key];
+  if (slot) return *slot;
+  Geometry g = geometry(d);
+  dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, g.src_any, g.wei_any, g.dst_any,
+                                              g.strides, g.dilates, g.pad_l, g.pad_r);
+  dnnl::convolution_backward_weights::primitive_desc pd(bd, user_scratchpad(), cpu(), forward_hint(g));
+  auto e = std::make_unique<BackwardWeights>();
+  e->prim = dnnl::convolution_backward_weights(pd);
+  e->src = Port(g.src_user, pd.src_desc(), true);
+  e->diff_dst = Port(g.dst_user, pd.diff_dst_desc(), true);
+  e->diff_wei = Port(g.wei_user, pd.diff_weights_desc(), false);
+  e->scratch = memory(pd.scratchpad_desc(), cpu());
+  slot = std::move(e);
+  return *slot;
+}
+
+}  // namespace
+
+void conv_forward(const ConvDims& d, const float* x, const float* w, const float* bias, float* y, bool relu) {
+  Forward& e = forward_for(d, bias != nullptr, relu);
+  e.src.in(x);
+  e.wei.in(w);
+  e.dst.bind_out(y);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.inner}, {DNNL_ARG_WEIGHTS, e.wei.inner},
+                                       {DNNL_ARG_DST, e.dst.inner}, {DNNL_ARG_SCRATCHPAD, e.scratch}};
+  if (bias) {
+    e.bias.set_data_handle(const_cast<float*>(bias));
+    args.emplace(DNNL_ARG_BIAS, e.bias);
+  }
+  e.prim.execute(stream(), args);
+  e.dst.out();
+  stream().wait();
+}
+
+void conv_backward_data(const ConvDims& d, const float* dy, const float* w, float* dx) {
+  BackwardData& e = backward_data_for(d);
+  e.diff_dst.in(dy);
+  e.wei.in(w);
+  e.diff_src.bind_out(dx);
+  e.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, e.diff_dst.inner}, {DNNL_ARG_WEIGHTS, e.wei.inner},
+                            {DNNL_ARG_DIFF_SRC, e.diff_src.inner}, {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  e.diff_src.out();
+  stream().wait();
+}
+
+void conv_backward_weights(const ConvDims& d, const float* x, const float* dy, float* dw) {
+  BackwardWeights& e = backward_weights_for(d);
+  e.src.in(x);
+  e.diff_dst.in(dy);
+  e.diff_wei.bind_out(dw);
+  e.prim.execute(stream(), {{DNNL_ARG_SRC, e.src.inner}, {DNNL_ARG_DIFF_DST, e.diff_dst.inner},
+                            {DNNL_ARG_DIFF_WEIGHTS, e.diff_wei.inner}, {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  e.diff_wei.out();
+  stream().wait();
+}
+
+void set_activation_format(const std::string& format) {
+  if (format != "nhwc" && format != "any") throw std::invalid_argument("activation format must be 'nhwc' or 'any', got '" + format + "'");
+  g_format = format;
+}
+
+std::string activation_format() { return g_format; }
+
+size_t cached_primitives() { return forwards.size() + backward_datas.size() + backward_weights.size(); }
+
+std::string dnnl_version() {
+  const dnnl_version_t* v = ::dnnl_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+}
+
+std::string dnnl_isa() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+
+}  // namespace devise

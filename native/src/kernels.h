@@ -1,0 +1,46 @@
+// The kernels devise_native.node exposes, independent of N-API: plain pointers into the caller's
+// (the tfjs wasm backend's) float32 memory plus shape structs. Layouts are tfjs's: activations NHWC,
+// filters HWIO ([kh, kw, in, out]).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace devise {
+
+// One 2-D convolution's geometry, as tfjs's computeConv2DInfo reports it (dilation 1 = none).
+struct ConvDims {
+  int64_t n, h, w, ci, co, kh, kw, oh, ow, sh, sw, dh, dw, pt, pl, pb, pr;
+};
+
+// One 2-D pooling window geometry (tfjs's computePool2DInfo).
+struct PoolDims {
+  int64_t n, h, w, c, oh, ow, fh, fw, sh, sw, pt, pl;
+};
+
+// y = conv(x, w) (+ bias) (then ReLU when relu); bias may be null.
+void conv_forward(const ConvDims& d, const float* x, const float* w, const float* bias, float* y, bool relu);
+// dx = the gradient of conv(x, w) with respect to x, given dy.
+void conv_backward_data(const ConvDims& d, const float* dy, const float* w, float* dx);
+// dw = the gradient of conv(x, w) with respect to w, given dy.
+void conv_backward_weights(const ConvDims& d, const float* x, const float* dy, float* dw);
+
+// Max-pool gradient: each window's dy goes to the first cell (row-major) equal to the forward output y,
+// the tie rule of tfjs's cpu backend.
+void max_pool_grad(const PoolDims& d, const float* x, const float* y, const float* dy, float* dx);
+// out[j] = scale * sum_i x[i * inner + j] (Sum/Mean over leading axes), double accumulators.
+void column_sum(const float* x, int64_t outer, int64_t inner, double scale, float* out);
+
+// Threads of the one OpenMP pool that oneDNN and the loops above share.
+void set_threads(int n);
+int threads();
+// Activation memory format of the convolutions: "nhwc" (tfjs's own, no reorders) or "any" (oneDNN's
+// choice, usually blocked, with reorders in and out). Applies to primitives created afterwards.
+void set_activation_format(const std::string& format);
+std::string activation_format();
+// oneDNN version and the CPU ISA its JIT uses.
+std::string dnnl_version();
+std::string dnnl_isa();
+// Number of cached convolution primitives.
+size_t cached_primitives();
+
+}  // namespace devise

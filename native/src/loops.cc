@@ -1,0 +1,86 @@
+// The non-convolution kernels as plain loops on the shared OpenMP pool: they are memory-bound, and
+// tfjs's exact semantics (the max-pool tie rule, double-precision sums) matter more than oneDNN here.
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "kernels.h"
+
+namespace devise {
+
+void max_pool_grad(const PoolDims& d, const float* x, const float* y, const float* dy, float* dx) {
+  // Tasks are (image, channel block): windows overlap in space, never across channels, so no two
+  // threads write the same dx cell.
+  const int64_t block = std::min<int64_t>(d.c, 64);
+  const int64_t blocks = (d.c + block - 1) / block;
+#pragma omp parallel for schedule(static)
+  for (int64_t task = 0; task < d.n * blocks; task++) {
+    const int64_t b = task / blocks, c0 = (task % blocks) * block, c1 = std::min(d.c, c0 + block);
+    for (int64_t p = 0; p < d.h * d.w; p++) std::fill(dx + (b * d.h * d.w + p) * d.c + c0, dx + (b * d.h * d.w + p) * d.c + c1, 0.f);
+    for (int64_t i = 0; i < d.oh; i++) {
+      const int64_t r0 = std::max<int64_t>(0, i * d.sh - d.pt), r1 = std::min(d.h, i * d.sh - d.pt + d.fh);
+      for (int64_t j = 0; j < d.ow; j++) {
+        const int64_t q0 = std::max<int64_t>(0, j * d.sw - d.pl), q1 = std::min(d.w, j * d.sw - d.pl + d.fw);
+        const int64_t o = ((b * d.oh + i) * d.ow + j) * d.c;
+        for (int64_t ch = c0; ch < c1; ch++) {
+          const float target = y[o + ch];
+          for (int64_t r = r0; r < r1; r++) {
+            int64_t q = q0;
+            for (; q < q1; q++) {
+              const int64_t at = ((b * d.h + r) * d.w + q) * d.c + ch;
+              if (x[at] == target) {
+                dx[at] += dy[o + ch];
+                break;
+              }
+            }
+            if (q < q1) break;
+          }
+        }
+      }
+    }
+  }
+}
+
+void column_sum(const float* x, int64_t outer, int64_t inner, double scale, float* out) {
+  const int threads = omp_get_max_threads();
+  if (inner >= 256 * threads || outer < 4 * threads) {
+    // Wide rows: each thread owns a range of columns.
+#pragma omp parallel
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int64_t j0 = inner * t / nt, j1 = inner * (t + 1) / nt;
+      std::vector<double> acc(j1 - j0, 0.0);
+      for (int64_t i = 0; i < outer; i++) {
+        const float* row = x + i * inner;
+        for (int64_t j = j0; j < j1; j++) acc[j - j0] += row[j];
+      }
+      for (int64_t j = j0; j < j1; j++) out[j] = static_cast<float>(acc[j - j0] * scale);
+    }
+    return;
+  }
+  // Narrow rows (e.g. 64 channels over N·H·W pixels): each thread sums a range of rows, then the
+  // partial sums are added in thread order (deterministic for a given thread count).
+  std::vector<double> partial(static_cast<size_t>(threads) * inner, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int64_t i0 = outer * t / nt, i1 = outer * (t + 1) / nt;
+    double* acc = partial.data() + t * inner;
+    for (int64_t i = i0; i < i1; i++) {
+      const float* row = x + i * inner;
+      for (int64_t j = 0; j < inner; j++) acc[j] += row[j];
+    }
+  }
+  for (int64_t j = 0; j < inner; j++) {
+    double s = 0;
+    for (int t = 0; t < threads; t++) s += partial[t * inner + j];
+    out[j] = static_cast<float>(s * scale);
+  }
+}
+
+void set_threads(int n) { omp_set_num_threads(std::max(1, n)); }
+
+int threads() { return omp_get_max_threads(); }
+
+}  // namespace devise

@@ -1,0 +1,160 @@
+/**
+ * The native oneDNN kernels (lib/backend/native-kernels) against the cpu backend on random shapes drawn
+ * per run (printed seed; DEVISE_TEST_SEED reproduces): Conv2D/FusedConv2D (bias, ReLU) forward, both
+ * gradients, strides 1/2, same/valid/explicit padding, 1×1/3×3/5×5/7×7, batch 1–16, dilation, MaxPoolGrad
+ * with ties, Sum/Mean over leading axes; relative error < 1e-4, and no call may silently delegate.
+ * Skipped (with the reason printed) where the addon is hidden (DEVISE_NATIVE=0) or not built.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, nativeStatus, tf, useNativeKernels } from '../../lib/backend/index';
+import { compare, data, int, pick, rng, runOn, SEED } from './support';
+
+const TOL = 1e-4;
+const CASES = 24;
+const status = nativeStatus();
+console.log(status.kernels.length ? `native kernel tests: DEVISE_TEST_SEED=${SEED}` : `native kernel tests skipped: ${status.why}`);
+
+type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+interface ConvCase { x: number[]; f: number[]; stride: number; dilation: number; pad: Pad; dy: number[] }
+
+const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+const label = (c: object): string => JSON.stringify(c);
+
+/** A random conv shape whose cpu-backend cost stays small (≤ ~20 MFLOP). */
+function convCase(r: () => number, dilated = false): ConvCase {
+  for (;;) {
+    const k = pick(r, [1, 3, 5, 7]);
+    const stride = dilated ? 1 : pick(r, [1, 2]);
+    const dilation = dilated ? pick(r, [2, 3]) : 1;
+    const n = pick(r, [1, int(r, 2, 8), 16]);
+    const h = int(r, k, 20);
+    const w = int(r, k, 20);
+    const ci = pick(r, [1, 3, int(r, 4, 16), int(r, 17, 64)]);
+    const co = pick(r, [1, 3, int(r, 4, 16), int(r, 17, 64)]);
+    const kind = dilated ? pick(r, ['same', 'valid'] as const) : pick(r, ['same', 'valid', 'explicit'] as const);
+    const pad: Pad = kind !== 'explicit' ? kind : [[0, 0], [int(r, 0, k), int(r, 0, k)], [int(r, 0, k), int(r, 0, k)], [0, 0]];
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], [k, k, ci, co], stride, dilation, pad);
+    if (info.outHeight < 1 || info.outWidth < 1 || h === w) continue;
+    if (2 * n * info.outHeight * info.outWidth * k * k * ci * co > 20e6) continue;
+    return { x: [n, h, w, ci], f: [k, k, ci, co], stride, dilation, pad, dy: info.outShape };
+  }
+}
+
+/** Runs `check` and asserts no call fell back to the kernel the native one replaced. */
+async function allNative(check: () => Promise<void>): Promise<void> {
+  const before = nativeStatus().delegated;
+  await check();
+  expect(nativeStatus().delegated - before, 'calls delegated to the wasm kernels').toBe(0);
+}
+
+describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backend', () => {
+  beforeAll(async () => {
+    useNativeKernels(true);
+    await initBackend({ backend: 'wasm' });
+  });
+
+  it('serves the convolutions, MaxPoolGrad and Sum/Mean', () => {
+    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Mean']));
+  });
+
+  it(`Conv2D, FusedConv2D (bias + ReLU) and both gradients on ${CASES} random shapes`, () => allNative(async () => {
+    const r = rng(SEED + 20);
+    const seen = { k: new Set<number>(), stride: new Set<number>(), pad: new Set<string>() };
+    for (let i = 0; i < CASES; i++) {
+      const c = convCase(r);
+      seen.k.add(c.f[0]!);
+      seen.stride.add(c.stride);
+      seen.pad.add(typeof c.pad === 'string' ? c.pad : 'explicit');
+      const x = { shape: c.x, values: data(r, size(c.x)) };
+      const filter = { shape: c.f, values: data(r, size(c.f)) };
+      const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+      const bias = { shape: [c.f[3]!], values: data(r, c.f[3]!) };
+      const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+      const y = await compare('Conv2D', { x, filter }, { ...common, dilations: 1 });
+      expect(y.wasm, label(c)).toEqual([c.dy]);
+      expect(y.err, `y ${label(c)}`).toBeLessThan(TOL);
+      const activation = pick(r, ['linear', 'relu']);
+      const fused = await compare('FusedConv2D', { x, filter, bias }, { ...common, dilations: 1, activation });
+      expect(fused.err, `fused ${activation} ${label(c)}`).toBeLessThan(TOL);
+      const dW = await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f });
+      expect(dW.wasm, label(c)).toEqual([c.f]);
+      expect(dW.err, `dW ${label(c)}`).toBeLessThan(TOL);
+      const dX = await compare('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x });
+      expect(dX.wasm, label(c)).toEqual([c.x]);
+      expect(dX.err, `dX ${label(c)}`).toBeLessThan(TOL);
+    }
+    expect(seen.stride.size + seen.pad.size, JSON.stringify([...seen.pad])).toBeGreaterThanOrEqual(4);
+  }));
+
+  it('the models\' own shapes: 7×7/2 stem, strided 1×1, 3×3/2 with explicit padding, batch 16; dilated Conv2D', () => allNative(async () => {
+    const r = rng(SEED + 21);
+    const cases: ConvCase[] = [
+      { x: [16, 22, 22, 3], f: [7, 7, 3, 8], stride: 2, dilation: 1, pad: [[0, 0], [3, 3], [3, 3], [0, 0]], dy: [16, 11, 11, 8] },
+      { x: [16, 8, 8, 16], f: [1, 1, 16, 32], stride: 2, dilation: 1, pad: 'valid', dy: [16, 4, 4, 32] },
+      { x: [4, 9, 9, 16], f: [3, 3, 16, 16], stride: 2, dilation: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]], dy: [4, 5, 5, 16] },
+      { x: [2, 13, 13, 64], f: [1, 1, 64, 16], stride: 1, dilation: 1, pad: 'valid', dy: [2, 13, 13, 16] },
+      { x: [3, 9, 11, 4], f: [3, 3, 4, 5], stride: 2, dilation: 1, pad: [[0, 0], [4, 0], [3, 5], [0, 0]], dy: [3, 6, 9, 5] },
+    ];
+    for (let i = 0; i < 4; i++) cases.push(convCase(r, true));
+    for (const c of cases) {
+      expect(c.dy, label(c)).toEqual(tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.stride, c.dilation, c.pad).outShape);
+      const x = { shape: c.x, values: data(r, size(c.x)) };
+      const filter = { shape: c.f, values: data(r, size(c.f)) };
+      const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+      const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+      expect((await compare('Conv2D', { x, filter }, { ...common, dilations: c.dilation })).err, label(c)).toBeLessThan(TOL);
+      if (c.dilation > 1) continue; // tfjs's gradients take no dilation
+      expect((await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f })).err, label(c)).toBeLessThan(TOL);
+      expect((await compare('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x })).err, label(c)).toBeLessThan(TOL);
+    }
+  }));
+
+  it('MaxPoolGrad on random pools, including ties, batch 1–16', () => allNative(async () => {
+    const r = rng(SEED + 22);
+    for (let i = 0; i < CASES; i++) {
+      const k = pick(r, [2, 3, 5]);
+      const stride = pick(r, [1, 2]);
+      const pad = pick(r, ['same', 'valid'] as const);
+      const shape = [pick(r, [1, int(r, 2, 8), 16]), int(r, k, 24), int(r, k, 24), pick(r, [1, int(r, 2, 64), int(r, 65, 150)])];
+      const values = data(r, size(shape));
+      if (i % 3 === 0) for (let j = 0; j < values.length; j++) values[j] = Math.round(values[j]! * 2) / 2 || 0.5;
+      const input = { shape, values };
+      const out = await runOn('cpu', 'MaxPool', { x: input }, { filterSize: k, strides: stride, pad });
+      const y = { shape: out.shapes[0]!, values: out.values[0]! };
+      const dy = { shape: y.shape, values: data(r, size(y.shape)) };
+      const res = await compare('MaxPoolGrad', { dy, input, output: y }, { filterSize: k, strides: stride, pad });
+      expect(res.err, label({ shape, k, stride, pad })).toBeLessThan(TOL);
+    }
+  }));
+
+  it('Sum and Mean over leading axes, wide and narrow rows, with keepDims', async () => {
+    const r = rng(SEED + 23);
+    for (const shape of [[int(r, 1, 16), int(r, 2, 20), int(r, 2, 20), int(r, 1, 64)], [int(r, 1, 4), 3, 3, int(r, 600, 2000)], [int(r, 100, 300), 7]]) {
+      const x = { shape, values: data(r, size(shape)) };
+      for (const kernel of ['Sum', 'Mean']) {
+        for (let lead = 1; lead < shape.length; lead++) {
+          const axis = [...Array(lead).keys()];
+          await allNative(async () => {
+            const res = await compare(kernel, { x }, { axis, keepDims: lead % 2 === 0 });
+            expect(res.wasm).toEqual(res.cpu);
+            expect(res.err, label({ kernel, shape, axis })).toBeLessThan(TOL);
+          });
+        }
+        // Other axis patterns go to the wasm kernels (and count as delegated).
+        const res = await compare(kernel, { x }, { axis: [shape.length - 1], keepDims: false });
+        expect(res.err).toBeLessThan(TOL);
+      }
+    }
+  });
+
+  it('cases it does not serve (an elu-fused conv) go to the wasm kernel and still match', async () => {
+    const r = rng(SEED + 24);
+    const x = { shape: [2, 6, 7, 3], values: data(r, 2 * 6 * 7 * 3) };
+    const filter = { shape: [3, 3, 3, 4], values: data(r, 3 * 3 * 3 * 4) };
+    const bias = { shape: [4], values: data(r, 4) };
+    const before = nativeStatus().delegated;
+    const res = await compare('FusedConv2D', { x, filter, bias }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'elu' });
+    expect(res.err).toBeLessThan(TOL);
+    expect(nativeStatus().delegated).toBe(before + 1);
+  });
+});
