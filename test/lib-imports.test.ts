@@ -28,4 +28,39 @@ describe('lib/ import rules', () => {
     );
     expect(outward).toEqual([]);
   });
+
+  it('has no import cycle (type-only imports included): lib/train, lib/plots and the rest form a DAG', () => {
+    const graph = new Map(files.map((f) => [f, relImports(f).map((spec) => path.resolve(path.dirname(f), spec) + '.ts').filter((t) => fs.existsSync(t))]));
+    // Tarjan's strongly connected components: every component of more than one file is a cycle.
+    let index = 0;
+    const idx = new Map<string, number>();
+    const low = new Map<string, number>();
+    const stack: string[] = [];
+    const onStack = new Set<string>();
+    const cycles: string[][] = [];
+    const visit = (v: string): void => {
+      idx.set(v, index);
+      low.set(v, index++);
+      stack.push(v);
+      onStack.add(v);
+      for (const w of graph.get(v) ?? []) {
+        if (!idx.has(w)) {
+          visit(w);
+          low.set(v, Math.min(low.get(v)!, low.get(w)!));
+        } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      }
+      if (low.get(v) === idx.get(v)) {
+        const scc: string[] = [];
+        let w: string;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          scc.push(path.relative(ROOT, w));
+        } while (w !== v);
+        if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) cycles.push(scc.sort());
+      }
+    };
+    for (const f of files) if (!idx.has(f)) visit(f);
+    expect(cycles).toEqual([]);
+  });
 });

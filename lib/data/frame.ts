@@ -3,12 +3,13 @@
  * rendered as HTML tables in tslab.
  *
  *   const df = itemsFrame(readAwa2('data_samples').items);   // columns path, label, name, split
- *   showFrame(countsFrame(items));                           // in a tslab cell
+ *   await show(countsFrame(items));                          // in a notebook cell
  */
 import { createRequire } from 'node:module';
 import type { DataFrame } from 'danfojs-node';
 import { type Item, displayName } from './items';
-import { escapeHtml } from '../html';
+import { tableHtml } from '../html';
+import { type FrameLike, show } from '../plots/display';
 
 // danfojs loads a second tfjs on import: only pay for it when a frame is actually wanted.
 const requireHere = createRequire(__filename);
@@ -33,22 +34,14 @@ export function countsFrame(items: readonly Item[]): DataFrame {
   return new (danfo().DataFrame)(rows, { columns: ['label', ...splits, 'total'] });
 }
 
-/** An HTML table of the first `limit` rows (with a row count caption), for tslab or any notebook. */
+/** An HTML table of the first `limit` rows (with a row count caption), for any notebook or page. */
 export function frameHtml(df: DataFrame, opts: { limit?: number } = {}): string {
   const limit = opts.limit ?? 20;
-  const columns = df.columns as string[];
-  const values = (df.values as unknown[][]).slice(0, limit);
-  const head = `<tr>${columns.map((c) => `<th>${escapeHtml(String(c))}</th>`).join('')}</tr>`;
-  const body = values.map((row) => `<tr>${row.map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('');
   const caption = `${df.shape[0]} rows${df.shape[0] > limit ? `, first ${limit} shown` : ''}`;
-  return `<table class="devise-frame"><caption>${caption}</caption><thead>${head}</thead><tbody>${body}</tbody></table>`;
+  return tableHtml(df.columns as string[], (df.values as unknown[][]).slice(0, limit), caption);
 }
 
-/** Displays a frame as HTML in a tslab notebook; prints it as text elsewhere (tslab throws outside its kernel). */
-export function showFrame(df: DataFrame, opts: { limit?: number } = {}): void {
-  try {
-    (requireHere('tslab') as { display: { html: (s: string) => void } }).display.html(frameHtml(df, opts));
-  } catch {
-    df.head(opts.limit ?? 20).print();
-  }
+/** Displays a frame as a table in the notebook (through `show`); prints it as text elsewhere. */
+export async function showFrame(df: DataFrame, opts: { limit?: number } = {}): Promise<void> {
+  await show(df as unknown as FrameLike, { limit: opts.limit ?? 20 });
 }

@@ -1,49 +1,199 @@
 /**
- * Shows plotly figures in tslab notebooks so that a saved notebook still shows them offline.
+ * The one display entry point for notebooks, and the one place that knows whether code runs in a notebook.
  *
- *   import { show } from './lib/plots/display';
- *   await show(confusionMatrixFigure(cm, classes));   // in a tslab cell; elsewhere returns {html, png}
- *   showGif(await figureGif(pcaAnimationFigure(...)));  // the animated PCA, as an image
+ *   import { show } from './lib/index';
+ *   await show(confusionMatrixFigure(cm, classes));   // a plotly figure: interactive + PNG
+ *   await show(countsFrame(items));                   // a danfojs DataFrame (or rows of records): an HTML table
+ *   await show(gifBytes);  await show(pngBytes);      // images, by their magic bytes
+ *   await show('<b>html</b>');                        // HTML
  *
- * The output is one trusted HTML block: a static PNG rendered in headless Chromium (shown as-is where
- * scripts do not run: untrusted notebooks, viewers) that a script replaces with the interactive plot.
- * The script uses the locally installed plotly bundle, inlined into the first figure of each kernel
- * session (no CDN); later figures wait for it. Without a browser the interactive part still works
- * and the static part is replaced by a message saying why.
+ * A figure becomes one multi-mime output: `application/vnd.plotly.v1+json` (interactive, without trusting
+ * anything, in JupyterLab with the plotly extension, VS Code and nteract), `image/png` rendered in headless
+ * Chromium (the fallback everywhere, classic Notebook included) and `text/plain`. No plotly bundle and no
+ * script is put into the notebook. Outside a notebook `show` displays nothing and returns the bundle.
  */
-import { figureGif } from './gif';
-import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Figure } from './figures';
 import { plotlyBundlePath, renderFigure, RenderUnavailableError } from './render';
-import { escapeHtml } from '../html';
+import { escapeHtml, humanNumber, tableHtml } from '../html';
 
-/** Options for {@link show} and {@link figureHtml}. */
+/** Jupyter's MIME type for plotly figures. */
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+
+/** One Jupyter output: data by MIME type (binary as base64). */
+export type MimeBundle = Record<string, string | Record<string, unknown>>;
+
+/** A display in the notebook that can be rewritten in place (progress bars). */
+export interface NotebookDisplay {
+  html(s: string): void;
+}
+
+interface TslabJupyter {
+  lastWriteDisplayData: ((data: { data: MimeBundle; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void) | null;
+}
+
+const requireHere = createRequire(__filename);
+
+function tslabJupyter(): TslabJupyter | undefined {
+  try {
+    return requireHere('tslab/dist/jupyter') as TslabJupyter;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether this code runs inside a tslab kernel (checked without emitting any output). */
+export function inNotebook(): boolean {
+  // tslab's display functions throw "Not ready" until the kernel has set this writer.
+  return tslabJupyter()?.lastWriteDisplayData != null;
+}
+
+/** Sends one output (several MIME types) to the notebook; false outside one. */
+export function displayBundle(data: MimeBundle, opts: { displayId?: string; update?: boolean } = {}): boolean {
+  const write = tslabJupyter()?.lastWriteDisplayData;
+  if (!write) return false;
+  write({ data, metadata: {}, transient: opts.displayId ? { display_id: opts.displayId } : {} }, opts.update ?? false);
+  return true;
+}
+
+let displays = 0;
+
+/** A new display in the current cell, rewritten by each `html()` call (no-op outside a notebook). */
+export function newDisplay(): NotebookDisplay {
+  const displayId = `devise-${process.pid}-${Date.now().toString(36)}-${displays++}`;
+  let shown = false;
+  return {
+    html(s: string) {
+      displayBundle({ 'text/html': s, 'text/plain': '[progress]' }, { displayId, update: shown });
+      shown = true;
+    },
+  };
+}
+
+/** Options for {@link show} and {@link mimeBundle}. */
 export interface ShowOptions {
   width?: number;
   height?: number;
-  /** 'once' (default): inline plotly into the first figure of this process; 'always'; 'never' (the page must already have window.Plotly). */
-  bundle?: 'once' | 'always' | 'never';
-  /** Render the static PNG fallback in headless Chromium (default true). */
+  /** Render the static PNG in headless Chromium (default true). */
   static?: boolean;
+  /** Table rows shown for data frames and record arrays (default 60). */
+  limit?: number;
 }
 
-/** What {@link show} produced: the HTML it displayed, the static PNG (if a browser was available) or why not. */
-export interface Shown { html: string; png?: Buffer; message?: string; displayed: boolean }
+/** Anything {@link show} displays. */
+export type Showable = Figure | string | Uint8Array | FrameLike | Record<string, unknown>[];
 
-let bundleSent = false;
+/** The part of a danfojs DataFrame that `show` reads. */
+export interface FrameLike {
+  columns: string[];
+  values: unknown[];
+  shape: number[];
+}
+
+const isFigure = (x: unknown): x is Figure => typeof x === 'object' && x !== null && Array.isArray((x as Figure).data) && typeof (x as Figure).layout === 'object';
+const isFrame = (x: unknown): x is FrameLike => typeof x === 'object' && x !== null && Array.isArray((x as FrameLike).columns) && Array.isArray((x as FrameLike).shape);
+
+/** The image MIME type of encoded bytes (PNG, GIF, JPEG), from their magic numbers. */
+export function imageMime(bytes: Uint8Array): string {
+  if (bytes[0] === 0x89 && bytes[1] === 0x50) return 'image/png';
+  if (bytes[0] === 0x47 && bytes[1] === 0x49 && bytes[2] === 0x46) return 'image/gif';
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
+  throw new Error('show: bytes are not a PNG, GIF or JPEG image');
+}
+
+/** The figure's size: the options, the layout's, or 800 × 560. */
+export function figureSize(fig: Figure, opts: { width?: number; height?: number } = {}): { width: number; height: number } {
+  return {
+    width: opts.width ?? (fig.layout.width as number | undefined) ?? 800,
+    height: opts.height ?? (fig.layout.height as number | undefined) ?? 560,
+  };
+}
+
+/** A figure's title text ('figure' when it has none). */
+export function figureTitle(fig: Figure): string {
+  const t = fig.layout.title as { text?: string } | string | undefined;
+  return ((typeof t === 'string' ? t : t?.text) || 'figure').replace(/<[^>]+>/g, '');
+}
+
+/** The plotly MIME payload: data, layout (with its size), frames, and a config without the toolbar over titles. */
+export function plotlyPayload(fig: Figure, opts: { width?: number; height?: number } = {}): Record<string, unknown> {
+  const { width, height } = figureSize(fig, opts);
+  return { data: fig.data, layout: { ...fig.layout, width, height }, ...(fig.frames?.length ? { frames: fig.frames } : {}), config: { displayModeBar: false, displaylogo: false } };
+}
+
+/** The outputs `show(x)` sends, computed without a notebook (tests and reports use it). */
+export async function mimeBundle(x: Showable, opts: ShowOptions = {}): Promise<MimeBundle> {
+  if (x instanceof Uint8Array) return { [imageMime(x)]: Buffer.from(x).toString('base64'), 'text/plain': `[${imageMime(x)}, ${x.length} bytes]` };
+  if (typeof x === 'string') return { 'text/html': x, 'text/plain': x.replace(/<[^>]+>/g, '') };
+  if (isFigure(x)) {
+    const size = figureSize(x, opts);
+    const out: MimeBundle = { [PLOTLY_MIME]: plotlyPayload(x, size) };
+    let plain = `[figure: ${figureTitle(x)}]`;
+    if (opts.static !== false) {
+      try {
+        out['image/png'] = (await renderFigure(x, size)).toString('base64');
+      } catch (err) {
+        if (!(err instanceof RenderUnavailableError)) throw err;
+        plain += `\nStatic image unavailable: ${err.message}`;
+      }
+    }
+    out['text/plain'] = plain;
+    return out;
+  }
+  const limit = opts.limit ?? 60;
+  if (isFrame(x)) {
+    const rows = (x.values as unknown[][]).slice(0, limit);
+    const caption = `${x.shape[0]} rows${x.shape[0]! > limit ? `, first ${limit} shown` : ''}`;
+    return { 'text/html': tableHtml(x.columns, rows, caption), 'text/plain': textTable(x.columns, rows) };
+  }
+  if (Array.isArray(x)) {
+    const columns = [...new Set(x.flatMap((r) => Object.keys(r)))];
+    const rows = x.slice(0, limit).map((r) => columns.map((c) => r[c] ?? ''));
+    return { 'text/html': tableHtml(columns, rows, x.length > limit ? `${x.length} rows, first ${limit} shown` : undefined), 'text/plain': textTable(columns, rows) };
+  }
+  throw new Error(`show: cannot display ${typeof x}; pass a figure, HTML, image bytes, a data frame or an array of records`);
+}
+
+/** A plain-text table (the `text/plain` of tables; what a terminal sees). */
+function textTable(columns: string[], rows: unknown[][]): string {
+  const cells = [columns, ...rows.map((r) => r.map((v) => humanNumber(v)))];
+  const widths = columns.map((_, j) => Math.max(...cells.map((r) => String(r[j] ?? '').length)));
+  return cells.map((r) => r.map((c, j) => String(c ?? '').padEnd(widths[j]!)).join('  ').trimEnd()).join('\n');
+}
+
+/**
+ * Displays `x` in the notebook (figure, HTML, image bytes, data frame, records); outside a notebook it
+ * prints the text form to stdout. Resolves to nothing, so a cell ending in `await show(x)` prints no object.
+ */
+export async function show(x: Showable, opts: ShowOptions = {}): Promise<void> {
+  const bundle = await mimeBundle(x, opts);
+  if (!displayBundle(bundle)) console.log(String(bundle['text/plain'] ?? ''));
+}
+
+/** Shows several outputs side by side as one HTML block (e.g. images with captions). */
+export function htmlGrid(items: { png: Uint8Array; caption: string }[], px = 160): string {
+  const cells = items.map((it) => `<figure style="display:inline-block;margin:4px;text-align:center"><img src="data:${imageMime(it.png)};base64,${Buffer.from(it.png).toString('base64')}" width="${px}"><figcaption style="font-size:12px">${escapeHtml(it.caption)}</figcaption></figure>`);
+  return `<div>${cells.join('')}</div>`;
+}
+
+let pageFigures = 0;
 let bundleText: string | undefined;
-let counter = 0;
 
-/** Builds the self-contained HTML for a figure: static fallback (PNG or message), optional plotly bundle, and the script that draws it. */
+/**
+ * A figure for a standalone HTML page (the demo's report, not notebooks): a static PNG (or a message saying why
+ * there is none) that a script replaces with the interactive plot; `includeBundle` inlines the local plotly
+ * bundle (once per page; no CDN).
+ */
 export function figureHtml(fig: Figure, opts: { width?: number; height?: number; png?: Uint8Array; message?: string; includeBundle?: boolean } = {}): string {
-  const { width, height } = sizeOf(fig, opts);
-  const id = `devise-plot-${process.pid}-${Date.now().toString(36)}-${counter++}`;
+  const { width, height } = figureSize(fig, opts);
+  const id = `devise-plot-${pageFigures++}`;
   const fallback = opts.png
-    ? `<img src="data:image/png;base64,${Buffer.from(opts.png).toString('base64')}" width="${width}" height="${height}" alt="${escapeHtml(titleOf(fig))}">`
-    : `<pre>${escapeHtml(opts.message ?? 'Interactive plotly figure: run the notebook trusted to see it.')}</pre>`;
-  const bundle = opts.includeBundle ? `<script type="text/javascript">${scriptSafe(plotlyBundle())}</script>\n` : '';
-  const figure = scriptSafe(JSON.stringify({ data: fig.data, layout: { ...fig.layout, width, height }, frames: fig.frames ?? [] }));
-  // Poll (up to 30 s) for window.Plotly: the bundle is in an earlier output that may render after this one.
+    ? `<img src="data:image/png;base64,${Buffer.from(opts.png).toString('base64')}" width="${width}" height="${height}" alt="${escapeHtml(figureTitle(fig))}">`
+    : `<pre>${escapeHtml(opts.message ?? 'Interactive plotly figure: open the page with scripts enabled.')}</pre>`;
+  bundleText ??= opts.includeBundle ? requireHere('node:fs').readFileSync(plotlyBundlePath(), 'utf8') : undefined;
+  const bundle = opts.includeBundle ? `<script type="text/javascript">${scriptSafe(bundleText!)}</script>\n` : '';
+  const p = plotlyPayload(fig, { width, height });
+  const figure = scriptSafe(JSON.stringify(p));
   const draw = `(function () {
   var fig = ${figure};
   var el = document.getElementById(${JSON.stringify(id)});
@@ -58,77 +208,7 @@ export function figureHtml(fig: Figure, opts: { width?: number; height?: number;
   return `<div id="${id}" class="devise-plot" style="width:${width}px;min-height:${height}px">${fallback}</div>\n${bundle}<script type="text/javascript">${draw}</script>`;
 }
 
-/** Displays a figure in the tslab notebook it runs in (no-op elsewhere) and returns what it built. */
-export async function show(fig: Figure, opts: ShowOptions = {}): Promise<Shown> {
-  const { width, height } = sizeOf(fig, opts);
-  let png: Buffer | undefined;
-  let message: string | undefined;
-  if (opts.static !== false) {
-    try {
-      png = await renderFigure(fig, { width, height });
-    } catch (err) {
-      if (!(err instanceof RenderUnavailableError)) throw err;
-      message = `Static image unavailable: ${err.message}`;
-    }
-  }
-  const mode = opts.bundle ?? 'once';
-  const includeBundle = mode === 'always' || (mode === 'once' && !bundleSent);
-  const html = figureHtml(fig, { width, height, png, message, includeBundle });
-  const displayed = displayRaw('text/html', html);
-  if (displayed && includeBundle) bundleSent = true;
-  return { html, png, message, displayed };
-}
-
-/** Shows GIF bytes (e.g. from figureGif) in the tslab notebook; false outside one. */
-export function showGif(gif: Uint8Array): boolean {
-  return displayRaw('image/gif', gif);
-}
-
-/** Sends one output to the tslab notebook when running inside its kernel; false outside (tslab throws "Not ready"). */
-function displayRaw(mime: string, content: string | Uint8Array): boolean {
-  let tslab: { display: { raw(mime: string, content: string | Uint8Array): void } };
-  try {
-    // Guarded: tslab is only usable inside its kernel, and lib/ must work in plain Node too.
-    tslab = require('tslab');
-  } catch {
-    return false;
-  }
-  try {
-    tslab.display.raw(mime, content);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function plotlyBundle(): string {
-  bundleText ??= fs.readFileSync(plotlyBundlePath(), 'utf8');
-  return bundleText;
-}
-
-function sizeOf(fig: Figure, opts: { width?: number; height?: number }): { width: number; height: number } {
-  return {
-    width: opts.width ?? (fig.layout.width as number | undefined) ?? 800,
-    height: opts.height ?? (fig.layout.height as number | undefined) ?? 560,
-  };
-}
-
-function titleOf(fig: Figure): string {
-  const t = fig.layout.title as { text?: string } | string | undefined;
-  return (typeof t === 'string' ? t : t?.text) ?? 'figure';
-}
-
 /** Keeps a `</script` or `<!--` inside inlined JS/JSON (a class called "</script>") from breaking the script element. */
 function scriptSafe(js: string): string {
   return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
-}
-
-/** `show` for notebook cells: displays the figure and returns nothing, so the cell prints no object. */
-export async function plot(fig: Figure, opts: ShowOptions = {}): Promise<void> {
-  await show(fig, opts);
-}
-
-/** Displays an animated figure (e.g. the PCA per epoch) as a GIF in the notebook, one frame per animation frame. */
-export async function plotGif(fig: Figure, opts: { width?: number; height?: number } = {}): Promise<void> {
-  showGif(await figureGif(fig, opts));
 }

@@ -201,38 +201,52 @@ export function lrFinderFigure(lrs: number[], losses: number[], opts: { suggesti
 }
 
 /** One training stage's losses: per-batch train loss and per-epoch valid loss. */
-export interface StageLosses { name: string; train: number[]; valid: number[]; batchesPerEpoch?: number }
+export interface StageLosses {
+  name: string;
+  train: number[];
+  valid: number[];
+  batchesPerEpoch?: number;
+  /** The loss's name ('crossEntropy', 'cosineLoss', ...): stages with different losses get their own y axis. */
+  lossName?: string;
+}
 
-/** Train/valid loss curves across stages (e.g. frozen then unfrozen) with the stage boundaries marked. */
+const LOSS_LABELS: Record<string, string> = { crossEntropy: 'cross-entropy', cosineLoss: 'cosine loss (1 − cos)', hingeRankLoss: 'hinge rank loss' };
+
+/**
+ * Train (per batch) and valid (per epoch) losses across stages, x in epochs, with the stage boundaries marked
+ * and named; stages whose loss differs (cross-entropy vs cosine) are drawn against separate y axes.
+ */
 export function lossCurvesFigure(stages: StageLosses[], opts: { title?: string } = {}): Figure {
-  const trainX: number[] = [];
-  const trainY: number[] = [];
-  const validX: number[] = [];
-  const validY: number[] = [];
+  const kinds = [...new Set(stages.map((s) => s.lossName ?? 'loss'))];
+  const data: Trace[] = [];
   const shapes: Layout[] = [];
   const annotations: Layout[] = [];
   let offset = 0;
   stages.forEach((st, s) => {
-    const per = st.batchesPerEpoch ?? (st.valid.length ? st.train.length / st.valid.length : st.train.length);
-    st.train.forEach((v, i) => { trainX.push(offset + i + 1); trainY.push(v); });
-    st.valid.forEach((v, e) => { validX.push(offset + Math.round((e + 1) * per)); validY.push(v); });
-    annotations.push({ x: offset + st.train.length / 2, y: 1, yref: 'paper', yanchor: 'bottom', text: st.name, showarrow: false });
-    offset += st.train.length;
-    if (s < stages.length - 1) {
-      shapes.push({ type: 'line', x0: offset + 0.5, x1: offset + 0.5, y0: 0, y1: 1, yref: 'paper', line: { dash: 'dash', color: '#7f7f7f' } });
-    }
+    const per = st.batchesPerEpoch ?? (st.valid.length ? st.train.length / st.valid.length : st.train.length || 1);
+    const axis = kinds.indexOf(st.lossName ?? 'loss');
+    const yaxis = axis === 0 ? 'y' : `y${axis + 1}`;
+    const epochsRun = Math.max(st.valid.length, st.train.length / per);
+    const first = (k: 'train' | 'valid') => !data.some((t) => t.legendgroup === `${k}${axis}`);
+    data.push({ type: 'scatter', mode: 'lines', name: `train (${LOSS_LABELS[kinds[axis]!] ?? kinds[axis]})`, legendgroup: `train${axis}`, showlegend: first('train'), yaxis, x: st.train.map((_, i) => round3(offset + (i + 1) / per)), y: st.train, line: { color: axis === 0 ? '#1f77b4' : '#2ca02c' } });
+    data.push({ type: 'scatter', mode: 'lines+markers', name: `valid (${LOSS_LABELS[kinds[axis]!] ?? kinds[axis]})`, legendgroup: `valid${axis}`, showlegend: first('valid'), yaxis, x: st.valid.map((_, e) => offset + e + 1), y: st.valid, line: { color: axis === 0 ? '#ff7f0e' : '#d62728' } });
+    annotations.push({ x: offset + epochsRun / 2, y: 1, xref: 'x', yref: 'paper', yanchor: 'bottom', text: st.name, showarrow: false, font: { size: 11 } });
+    offset += epochsRun;
+    if (s < stages.length - 1) shapes.push({ type: 'line', x0: offset, x1: offset, y0: 0, y1: 1, yref: 'paper', line: { dash: 'dash', color: '#7f7f7f' } });
   });
-  return {
-    data: [
-      { type: 'scatter', mode: 'lines', name: 'train', x: trainX, y: trainY, line: { color: '#1f77b4' } },
-      { type: 'scatter', mode: 'lines+markers', name: 'valid', x: validX, y: validY, line: { color: '#ff7f0e' } },
-    ],
-    layout: {
-      title: { text: opts.title ?? 'Losses' }, shapes, annotations,
-      xaxis: { title: { text: 'Batches processed' } }, yaxis: { title: { text: 'Loss' } },
-    },
+  const layout: Layout = {
+    title: { text: opts.title ?? 'Losses', y: 0.97 }, shapes, annotations,
+    xaxis: { title: { text: 'Epoch' }, range: [0, offset || 1], dtick: offset > 20 ? 5 : 1, domain: [0, kinds.length > 1 ? 0.9 : 1] },
+    yaxis: { title: { text: LOSS_LABELS[kinds[0]!] ?? kinds[0] } },
+    legend: { orientation: 'h', y: -0.2 },
+    margin: { t: 80 },
+    width: 800, height: 460,
   };
+  kinds.slice(1).forEach((k, i) => { layout[`yaxis${i + 2}`] = { title: { text: LOSS_LABELS[k] ?? k }, overlaying: 'y', side: 'right', showgrid: false }; });
+  return { data, layout };
 }
+
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
 /** Model size comparison bars (MB on disk), with parameter counts in the labels when given. */
 export function modelSizeFigure(models: { name: string; sizeMB: number; params?: number }[], opts: { title?: string } = {}): Figure {

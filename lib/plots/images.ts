@@ -80,3 +80,9 @@ export function camOverlayFigure(image: string, heat: number[][], size: { width:
     },
   };
 }
+
+/** A small JPEG data URI of an image file (for image grids and search strips). */
+export async function imageThumbnail(file: string, size = 96): Promise<string> {
+  const sharp = (await import('sharp')).default;
+  return dataUri(await sharp(file).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer());
+}

@@ -1,76 +1,91 @@
 /**
- * Training callbacks (fastai v1's Recorder, EarlyStoppingCallback, SaveModelCallback and a user hook).
+ * Training callbacks (fastai v2 style: everything around the optimisation step is a callback the loop drives):
+ * the Recorder, the interrupt handler (SIGINT / a notebook's interrupt → stop after this batch), checkpoints
+ * (every epoch and on stop, so `resume` continues), the LR finder, early stopping, save-best and a user hook.
  *
  *   await learn.fitOneCycle(5, 1e-3, { callbacks: [earlyStopping({ patience: 2 }), saveBest({ name: 'best' })] });
  *   learn.recorder.epochs   // [{epoch, trainLoss, validLoss, metrics, seconds}, ...]
  *   hook((event, s) => { if (event === 'batchEnd' && s.iteration % 50 === 0) console.log(s.smoothLoss); })
  *
- * A callback stops training by setting `state.stop = true` (with a `stopReason`).
+ * A callback stops training by setting `state.stop = true` (with a `stopReason`). The progress display is a
+ * callback too (progress.ts). The loop's types live in types.ts.
  */
-import type { Learner } from './learner';
+import { tf } from '../backend/index';
+import { show } from '../plots/display';
+import { type Figure, lossCurvesFigure, lrFinderFigure } from '../plots/figures';
+import { type Callback, type CallbackEvent, type EpochRecord, INTERRUPTED, type RecorderData, type TrainState } from './types';
 
-/** Per-epoch results, as in fastai's table. */
-export interface EpochRecord {
-  epoch: number;
-  trainLoss: number;
-  validLoss: number;
-  metrics: Record<string, number>;
-  seconds: number;
-}
+export type { Callback, CallbackEvent, EpochRecord, RecorderData, TrainState } from './types';
+export { INTERRUPTED } from './types';
 
-/** What callbacks see and may change (`stop`). */
-export interface TrainState {
-  learner: Learner;
-  epochs: number;
-  epoch: number;
-  /** Batch index within the epoch of the batch just run. */
-  batch: number;
-  /** Training iterations run so far in this fit (position in the schedule). */
-  iteration: number;
-  totalIterations: number;
-  loss: number;
-  smoothLoss: number;
-  lrs: number[];
-  mom: number;
-  /** Set on epochEnd. */
-  last?: EpochRecord;
-  stop: boolean;
-  stopReason?: string;
-}
-
-export type CallbackEvent = 'trainBegin' | 'epochBegin' | 'batchEnd' | 'epochEnd' | 'trainEnd';
-
-/** Hooks called by the Learner's loop; each may be async. */
-export interface Callback {
-  onTrainBegin?(s: TrainState): void | Promise<void>;
-  onEpochBegin?(s: TrainState): void | Promise<void>;
-  onBatchEnd?(s: TrainState): void | Promise<void>;
-  onEpochEnd?(s: TrainState): void | Promise<void>;
-  onTrainEnd?(s: TrainState): void | Promise<void>;
-}
-
-/** Serializable recorder contents (checkpoints keep it so a resumed run's history is whole). */
-export interface RecorderData {
+/** One finished (or stopped) fit as the recorder keeps it, for loss plots across phases. */
+export interface FitRecord {
+  name: string;
+  lossName: string;
+  batchesPerEpoch: number;
+  /** Smoothed training loss per batch. */
   losses: number[];
-  smoothLosses: number[];
-  lrs: number[][];
-  moms: number[];
   epochs: EpochRecord[];
 }
 
-/** Records losses, learning rates, momentum per batch and the table per epoch (fastai `Recorder`). */
+/**
+ * Records losses, learning rates, momentum per batch and the table per epoch of the current fit (fastai
+ * `Recorder`), every fit of this Learner in `fits`, and the last LR finder run in `lrFind`.
+ *
+ *   await learn.lrFind();  await learn.recorder.plotLr();     // the curve with its suggestion
+ *   await learn.recorder.plotLosses();                        // every fit so far, x in epochs, phases marked
+ */
 export class Recorder implements Callback {
+  readonly order = 0;
   losses: number[] = [];
   smoothLosses: number[] = [];
   lrs: number[][] = [];
   moms: number[] = [];
   epochs: EpochRecord[] = [];
+  /** Every fit this Learner ran, in order (a resumed fit replaces its stopped part). */
+  fits: FitRecord[] = [];
+  /** The last `lrFind()` result. */
+  lrFind?: LrFindResult;
+
+  onTrainEnd(s: TrainState): void {
+    if (s.plan.kind === 'lrFind') return;
+    const name = s.name ?? `fit ${this.fits.length + 1}`;
+    const rec: FitRecord = { name, lossName: s.learner.loss?.lossName ?? 'loss', batchesPerEpoch: s.learner.data.train.length, losses: [...this.smoothLosses], epochs: [...this.epochs] };
+    const at = this.fits.findIndex((f) => f.name === name && s.name !== undefined);
+    if (at >= 0) this.fits[at] = rec;
+    else this.fits.push(rec);
+  }
+
+  /** The LR finder's curve (smoothed loss against learning rate, log x) with fastai's suggestion marked. */
+  lrFigure(): Figure {
+    if (!this.lrFind) throw new Error('No LR finder run yet: call learn.lrFind() first.');
+    return lrFinderFigure(this.lrFind.lrs, this.lrFind.losses, { suggestion: this.lrFind.suggestion.steepest });
+  }
+
+  /** Displays {@link lrFigure} (fastai `recorder.plot()`); resolves to the suggested learning rate. */
+  async plotLr(): Promise<number> {
+    await show(this.lrFigure());
+    return this.lrFind!.suggestion.steepest;
+  }
+
+  /** Train (per batch) and valid (per epoch) loss of every fit, x in epochs, one axis per loss kind. */
+  lossesFigure(opts: { title?: string } = {}): Figure {
+    if (!this.fits.length) throw new Error('No fit recorded yet: train first (fit or fitOneCycle).');
+    return lossCurvesFigure(this.fits.map((f) => ({ name: f.name, lossName: f.lossName, train: f.losses, valid: f.epochs.map((e) => e.validLoss), batchesPerEpoch: f.batchesPerEpoch })), opts);
+  }
+
+  /** Displays {@link lossesFigure} (fastai `recorder.plot_losses()`). */
+  async plotLosses(opts: { title?: string } = {}): Promise<void> {
+    await show(this.lossesFigure(opts));
+  }
 
   onTrainBegin(s: TrainState): void {
+    if (s.plan.kind === 'lrFind') return;
     if (s.iteration === 0) this.restore({ losses: [], smoothLosses: [], lrs: [], moms: [], epochs: [] });
   }
 
   onBatchEnd(s: TrainState): void {
+    if (s.plan.kind === 'lrFind') return;
     this.losses.push(s.loss);
     this.smoothLosses.push(s.smoothLoss);
     this.lrs.push([...s.lrs]);
@@ -78,7 +93,7 @@ export class Recorder implements Callback {
   }
 
   onEpochEnd(s: TrainState): void {
-    if (s.last) this.epochs.push(s.last);
+    if (s.plan.kind !== 'lrFind' && s.last) this.epochs.push(s.last);
   }
 
   /** A copy of the contents. */
@@ -180,8 +195,142 @@ export function hook(fn: (event: CallbackEvent, s: TrainState) => void | Promise
   return {
     onTrainBegin: (s) => fn('trainBegin', s),
     onEpochBegin: (s) => fn('epochBegin', s),
+    onBatchBegin: (s) => fn('batchBegin', s),
     onBatchEnd: (s) => fn('batchEnd', s),
     onEpochEnd: (s) => fn('epochEnd', s),
     onTrainEnd: (s) => fn('trainEnd', s),
   };
+}
+
+/**
+ * Turns SIGINT (Ctrl-C, a notebook's interrupt button) into a stop after the current batch (tslab's interrupt
+ * abandons the awaited promise but not the loop, so the loop needs its own flag). The Learner adds it to every fit.
+ */
+export function interruptHandler(): Callback {
+  let listener: (() => void) | undefined;
+  return {
+    order: 10,
+    async onTrainBegin(s) {
+      // Listen only after a macrotask: tslab runs a cell's synchronous part under vm's breakOnSigint, and a
+      // SIGINT listener added inside that window makes the next interrupt kill the kernel (measured).
+      await new Promise((r) => setImmediate(r));
+      listener = () => s.learner.stop(INTERRUPTED);
+      process.on('SIGINT', listener);
+    },
+    onTrainEnd() {
+      if (listener) process.off('SIGINT', listener);
+      listener = undefined;
+    },
+  };
+}
+
+/** What a checkpoint needs to continue the fit: the plan, the position and the loss smoother. */
+export function resumeState(s: TrainState): Record<string, unknown> {
+  return { plan: s.plan, position: { ...s.position }, smoother: { ...s.smoother } };
+}
+
+/**
+ * Writes checkpoint `name` after every epoch but the last and once more when the fit ends (finished or stopped),
+ * so `learn.resume(name)` continues where it stopped. Without a name it saves only an interrupted fit, as
+ * 'interrupted'. Nothing is written when the fit failed (the previous checkpoint stays).
+ */
+export function checkpointer(name?: string): Callback {
+  return {
+    order: 80,
+    async onEpochEnd(s) {
+      if (name && s.position.epoch < s.plan.epochs && !s.stop) await s.learner.save(name, resumeState(s));
+    },
+    async onTrainEnd(s) {
+      if (s.error !== undefined) return;
+      if (name) await s.learner.save(name, resumeState(s));
+      else if (s.stop && s.stopReason === INTERRUPTED) await s.learner.save('interrupted', resumeState(s));
+    },
+  };
+}
+
+/** What the LR finder measured. */
+export interface LrFindResult {
+  /** Learning rate of the last layer group at each iteration. */
+  lrs: number[];
+  /** Smoothed (debiased EMA, β 0.98) loss at each iteration, as fastai's recorder plots it. */
+  losses: number[];
+  rawLosses: number[];
+  /** Steepest descent of the smoothed curve (fastai's plot suggestion) and min-loss LR / 10. */
+  suggestion: { steepest: number; minOver10: number };
+}
+
+/**
+ * fastai's LRFinder as a callback: records lr and smoothed loss per batch, stops after `numIt` batches or when
+ * the smoothed loss exceeds 4× its best (or is not finite), and restores weights, BatchNorm statistics and
+ * optimizer state bit-identically when the fit ends. `Learner.lrFind` runs a fit with it.
+ */
+export class LrFinder implements Callback {
+  readonly order = 20;
+  lrs: number[] = [];
+  losses: number[] = [];
+  rawLosses: number[] = [];
+  private best = Infinity;
+  private saved: tf.Tensor[] = [];
+  private optState: unknown;
+
+  constructor(readonly numIt = 100, readonly stopDiv = true) {}
+
+  onTrainBegin(s: TrainState): void {
+    this.saved = s.learner.model.model.weights.map((w) => tf.clone(w.read()));
+    this.optState = s.learner.opt.getState();
+    s.learner.opt.reset();
+    s.validate = false;
+  }
+
+  onBatchBegin(s: TrainState): void {
+    if (this.lrs.length >= this.numIt) this.halt(s, 'lr finder: done');
+  }
+
+  onBatchEnd(s: TrainState): void {
+    this.lrs.push(s.lrs[s.lrs.length - 1]!);
+    this.rawLosses.push(s.loss);
+    this.losses.push(s.smoothLoss);
+    if (this.lrs.length === 1 || s.smoothLoss < this.best) this.best = s.smoothLoss;
+    if (this.stopDiv && (s.smoothLoss > 4 * this.best || !Number.isFinite(s.smoothLoss))) this.halt(s, 'lr finder: the loss diverged');
+    else if (this.lrs.length >= this.numIt) this.halt(s, 'lr finder: done');
+  }
+
+  onTrainEnd(s: TrainState): void {
+    s.learner.model.model.weights.forEach((w, i) => w.write(this.saved[i]!));
+    this.saved.forEach((t) => t.dispose());
+    this.saved = [];
+    s.learner.opt.setState(this.optState as never);
+  }
+
+  result(): LrFindResult {
+    return { lrs: this.lrs, losses: this.losses, rawLosses: this.rawLosses, suggestion: suggestLr(this.lrs, this.losses) };
+  }
+
+  private halt(s: TrainState, reason: string): void {
+    if (s.stop) return;
+    s.stop = true;
+    s.stopReason = reason;
+  }
+}
+
+/** fastai's suggestions from an LR-finder curve: steepest descent (skipping 10 first / 5 last) and min/10. */
+export function suggestLr(lrs: number[], losses: number[]): { steepest: number; minOver10: number } {
+  let minI = 0;
+  losses.forEach((l, i) => {
+    if (l < losses[minI]!) minI = i;
+  });
+  // fastai's Recorder.plot: losses[10:-5], then numpy.gradient(...).argmin().
+  const skip = losses.length > 20;
+  const lo = skip ? 10 : 0;
+  const part = losses.slice(lo, skip ? -5 : undefined);
+  let steepI = 0;
+  let steepG = Infinity;
+  part.forEach((_, i) => {
+    const g = part.length < 2 ? 0 : i === 0 ? part[1]! - part[0]! : i === part.length - 1 ? part[i]! - part[i - 1]! : (part[i + 1]! - part[i - 1]!) / 2;
+    if (g < steepG) {
+      steepG = g;
+      steepI = i;
+    }
+  });
+  return { steepest: lrs[lo + steepI] ?? NaN, minOver10: (lrs[minI] ?? NaN) / 10 };
 }

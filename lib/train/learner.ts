@@ -14,13 +14,18 @@ import * as path from 'node:path';
 import { tf } from '../backend/index';
 import type { Loss } from '../losses';
 import { type CnnModel, freezeTo } from '../models/index';
-import { type Callback, type EpochRecord, type RecorderData, Recorder, type TrainState } from './callbacks';
+import { setDropoutStep } from '../models/layers';
+import { checkpointer, interruptHandler, LrFinder, type LrFindResult, Recorder } from './callbacks';
 import { applyWeights, readCheckpoint, writeCheckpoint } from './checkpoint';
 import type { Metric } from './metrics';
 import { AdamW, type AdamWOptions } from './optimizer';
-import { createProgress, type Progress, type ProgressMode } from './progress';
-import { constant, exponential, type Hyper, type LrSpec, lrRange, oneCycle, type OneCycleOptions, type Schedule } from './schedule';
-import type { TrainData, TrainModel } from './types';
+import { createProgress, type Progress, progressCallback, type ProgressMode } from './progress';
+import { constant, exponential, type Hyper, type LrSpec, lrRange, oneCycle, type Schedule } from './schedule';
+import type { Callback, EpochRecord, OneCycleOptions, Position, RecorderData, RunPlan, SmootherState, TrainData, TrainModel, TrainState } from './types';
+
+export type { LrFindResult } from './callbacks';
+export { suggestLr } from './callbacks';
+export type { Position, RunPlan } from './types';
 
 export interface LearnerOptions {
   model: TrainModel;
@@ -48,23 +53,6 @@ export interface FitOptions {
   checkpoint?: string;
 }
 
-/** The schedule of a fit, kept in checkpoints so `resume` rebuilds it exactly. */
-export interface RunPlan {
-  kind: 'oneCycle' | 'constant';
-  epochs: number;
-  lrs: number[];
-  wd: number;
-  oneCycle?: OneCycleOptions;
-  mom?: number;
-}
-
-/** Where a fit is: the next epoch and batch to run, and iterations done. */
-export interface Position {
-  epoch: number;
-  batch: number;
-  iteration: number;
-}
-
 export interface FitResult {
   epochs: EpochRecord[];
   /** Why training stopped early, if it did. */
@@ -78,16 +66,6 @@ export interface LrFindOptions {
   /** Stop when the smoothed loss exceeds 4× its best or is NaN (fastai default true). */
   stopDiv?: boolean;
   wd?: number;
-}
-
-export interface LrFindResult {
-  /** Learning rate of the last layer group at each iteration. */
-  lrs: number[];
-  /** Smoothed (debiased EMA, β 0.98) loss at each iteration, as fastai's recorder plots it. */
-  losses: number[];
-  rawLosses: number[];
-  /** Steepest descent of the smoothed curve (fastai's plot suggestion) and min-loss LR / 10. */
-  suggestion: { steepest: number; minOver10: number };
 }
 
 /** Thrown when a batch produces a NaN/Inf loss or gradient; the weights are those before that batch. */
@@ -136,8 +114,8 @@ export class Learner {
   readonly recorder = new Recorder();
   readonly opt: AdamW;
   private progress: Progress;
-  private stopRequested: string | undefined;
-  private running = false;
+  /** The state of the fit running now (`stop()` sets its flag). */
+  private current: TrainState | undefined;
 
   constructor(opts: LearnerOptions) {
     this.model = opts.model;
@@ -160,7 +138,15 @@ export class Learner {
 
   /** Asks a running fit to stop after the current batch (also triggered by SIGINT / notebook interrupt). */
   stop(reason = 'stopped by request'): void {
-    if (this.running) this.stopRequested = reason;
+    if (this.current && !this.current.stop) {
+      this.current.stop = true;
+      this.current.stopReason = reason;
+    }
+  }
+
+  /** Whether a fit (or the LR finder) is running. */
+  get running(): boolean {
+    return this.current !== undefined;
   }
 
   /** fastai `fit_one_cycle`: one-cycle cosine schedule of LR (per group) and momentum. */
@@ -184,10 +170,11 @@ export class Learner {
     const state = await this.load(name);
     const plan = state.plan as RunPlan | undefined;
     const position = state.position as Position | undefined;
+    if (plan?.kind === 'lrFind') throw new Error(`Checkpoint '${name}' is not a fit.`);
     if (!plan || !position) throw new Error(`Checkpoint '${name}' was saved outside a fit (no schedule position); use load('${name}') and fit again.`);
     const frozen = new Set((state.frozen as string[] | undefined) ?? []);
     for (const layer of this.model.model.layers) if (layer.weights.length > 0) layer.trainable = !frozen.has(layer.name);
-    return this.run(plan, position, { ...opts, checkpoint: name }, { smoother: state.smoother as { n: number; mov: number } | undefined });
+    return this.run(plan, position, { ...opts, checkpoint: name }, state.smoother as SmootherState | undefined);
   }
 
   /** fastai `freeze`: trains only the last layer group (plus BatchNorm, train_bn). Resets the optimizer. */
@@ -281,54 +268,26 @@ export class Learner {
   }
 
   /**
-   * fastai `lr_find`: exponentially growing LR, debiased EMA of the loss, stops at numIt iterations or
-   * when the smoothed loss exceeds 4× its best (or is NaN). Weights, BatchNorm statistics and optimizer
-   * state are restored bit-identically afterwards.
+   * fastai `lr_find`: a fit driven by the LrFinder callback: exponentially growing LR, debiased EMA of the
+   * loss, stops at numIt iterations or when the smoothed loss exceeds 4× its best (or is NaN). Weights,
+   * BatchNorm statistics and optimizer state are restored bit-identically afterwards. The result is also
+   * kept as `recorder.lrFind` (plot it with `learn.recorder.plotLr()`).
    */
   async lrFind(opts: LrFindOptions = {}): Promise<LrFindResult> {
     const numIt = opts.numIt ?? 100;
-    const stopDiv = opts.stopDiv ?? true;
-    const start = lrRange(opts.startLr ?? 1e-7, this.nGroups);
-    const end = lrRange(opts.endLr ?? 10, this.nGroups);
-    const schedule = exponential(numIt, start, end);
-    const saved = this.model.model.weights.map((w) => tf.clone(w.read()));
-    const optState = this.opt.getState();
-    const lrs: number[] = [];
-    const losses: number[] = [];
-    const rawLosses: number[] = [];
-    let best = 0;
-    this.running = true;
-    const smoother = new Smoother();
-    const vars = this.trainableVars();
-    try {
-      this.opt.reset();
-      const epochs = Math.ceil(numIt / this.data.train.length);
-      outer: for (let epoch = 0; epoch < epochs; epoch++) {
-        this.data.train.setEpoch(epoch);
-        for await (const batch of this.data.train) {
-          if (lrs.length >= numIt || this.stopRequested) {
-            batch.x.dispose();
-            batch.y.dispose();
-            break outer;
-          }
-          const hyper = schedule.at(lrs.length);
-          const { loss } = this.trainStep(batch, vars, hyper, opts.wd ?? this.wd, false);
-          const smooth = smoother.add(loss);
-          lrs.push(hyper.lrs[hyper.lrs.length - 1]!);
-          rawLosses.push(loss);
-          losses.push(smooth);
-          if (lrs.length === 1 || smooth < best) best = smooth;
-          if (stopDiv && (smooth > 4 * best || !Number.isFinite(smooth))) break outer;
-        }
-      }
-    } finally {
-      this.running = false;
-      this.stopRequested = undefined;
-      this.model.model.weights.forEach((w, i) => w.write(saved[i]!));
-      saved.forEach((t) => t.dispose());
-      this.opt.setState(optState);
-    }
-    return { lrs, losses, rawLosses, suggestion: suggestLr(lrs, losses) };
+    const finder = new LrFinder(numIt, opts.stopDiv ?? true);
+    const plan: RunPlan = {
+      kind: 'lrFind',
+      epochs: Math.ceil(numIt / this.data.train.length),
+      lrs: lrRange(opts.startLr ?? 1e-7, this.nGroups),
+      endLrs: lrRange(opts.endLr ?? 10, this.nGroups),
+      numIt,
+      wd: opts.wd ?? this.wd,
+    };
+    await this.run(plan, { epoch: 0, batch: 0, iteration: 0 }, { callbacks: [finder] });
+    const result = finder.result();
+    this.recorder.lrFind = result;
+    return result;
   }
 
   /** Trainable weights with their layer group, from `layerGroups` (every weighted layer must be in one). */
@@ -357,7 +316,9 @@ export class Learner {
    * One optimisation step. The update is skipped when the loss or the gradient norm is not finite,
    * so the weights stay those of the last good batch. Disposes the batch.
    */
-  private trainStep(batch: { x: tf.Tensor; y: tf.Tensor1D }, vars: TrainVar[], hyper: Hyper, wd: number, throwOnNaN: boolean): { loss: number } {
+  private trainStep(batch: { x: tf.Tensor; y: tf.Tensor1D }, vars: TrainVar[], hyper: Hyper, wd: number, throwOnNaN: boolean, step: number): { loss: number } {
+    // Dropout masks derive from the schedule position, so a resumed fit redraws exactly the masks it would have.
+    setDropoutStep(this.model.model, step);
     // The forward pass moves BatchNorm statistics; keep them to undo a failed batch (a few KB).
     const stats = this.bnStatistics().map((w) => ({ w, before: tf.clone(w.read()) }));
     const { value, grads } = tf.variableGrads(() => this.loss(this.model.model.apply(batch.x, { training: true }) as tf.Tensor, batch.y), vars.map((v) => v.variable));
@@ -387,47 +348,52 @@ export class Learner {
   }
 
   private scheduleOf(plan: RunPlan): Schedule {
+    if (plan.kind === 'lrFind') return exponential(plan.numIt!, plan.lrs, plan.endLrs!);
     const total = plan.epochs * this.data.train.length;
     return plan.kind === 'oneCycle' ? oneCycle(total, plan.lrs, plan.oneCycle) : constant(total, plan.lrs, plan.mom);
   }
 
-  /** The training loop shared by fit, fitOneCycle and resume. */
-  private async run(plan: RunPlan, from: Position, opts: FitOptions, resumed?: { smoother?: { n: number; mov: number } }): Promise<FitResult> {
-    if (this.running) throw new Error('This Learner is already training; await the running fit (or call stop()) first.');
+  /**
+   * The training loop shared by fit, fitOneCycle, resume and lrFind. Everything around the optimisation step
+   * is a callback: the recorder, the interrupt handler, checkpoints, progress, the LR finder, the user's.
+   */
+  private async run(plan: RunPlan, from: Position, opts: FitOptions, smootherState?: SmootherState): Promise<FitResult> {
+    if (this.current) throw new Error('This Learner is already training; await the running fit (or call stop()) first.');
     if (plan.lrs.length !== this.nGroups) throw new Error(`The plan has ${plan.lrs.length} learning rates but the model has ${this.nGroups} layer groups.`);
     const schedule = this.scheduleOf(plan);
-    const callbacks: Callback[] = [this.recorder, ...this.callbacks, ...(opts.callbacks ?? [])];
+    const finding = plan.kind === 'lrFind';
+    const callbacks: Callback[] = [
+      ...(finding ? [] : [this.recorder, ...this.callbacks, checkpointer(opts.checkpoint)]),
+      interruptHandler(),
+      progressCallback(this.progress, finding ? 'LR finder' : undefined),
+      ...(opts.callbacks ?? []),
+    ].sort((a, b) => (a.order ?? 50) - (b.order ?? 50));
     const vars = this.trainableVars();
-    const position = { ...from };
     const smoother = new Smoother();
-    if (from.iteration > 0 && resumed?.smoother) Object.assign(smoother, resumed.smoother);
+    if (from.iteration > 0 && smootherState) Object.assign(smoother, smootherState);
     const state: TrainState = {
       learner: this,
+      plan,
+      name: opts.checkpoint,
       epochs: plan.epochs,
-      epoch: position.epoch,
+      epoch: from.epoch,
       batch: 0,
-      iteration: position.iteration,
+      iteration: from.iteration,
       totalIterations: schedule.total,
       loss: NaN,
       smoothLoss: NaN,
-      ...schedule.at(position.iteration),
+      ...schedule.at(from.iteration),
+      position: { ...from },
+      smoother: { n: smoother.n, mov: smoother.mov },
+      metricNames: this.metrics.map((m) => m.metricName),
+      validate: true,
       stop: false,
     };
     const emit = async (event: keyof Callback): Promise<void> => {
-      for (const cb of callbacks) await cb[event]?.(state);
+      for (const cb of callbacks) await (cb[event] as ((s: TrainState) => void | Promise<void>) | undefined)?.call(cb, state);
     };
-    const onSigint = (): void => this.stop(INTERRUPTED);
-    this.running = true;
-    // Listen only after a macrotask: tslab runs a cell's synchronous part under vm's breakOnSigint, and a
-    // SIGINT listener added inside that window makes the next interrupt kill the kernel (measured).
-    await new Promise((r) => setImmediate(r));
-    process.on('SIGINT', onSigint);
-    this.stopRequested = undefined;
-    const checkpoint = async (): Promise<void> => {
-      if (opts.checkpoint) await this.save(opts.checkpoint, { plan, position, smoother: { n: smoother.n, mov: smoother.mov } });
-    };
-    this.progress.begin({ epochs: plan.epochs, totalIterations: schedule.total, metricNames: this.metrics.map((m) => m.metricName), startIteration: position.iteration });
-    let failure: unknown;
+    this.current = state;
+    const position = state.position;
     try {
       await emit('onTrainBegin');
       while (position.epoch < plan.epochs && !state.stop) {
@@ -438,75 +404,49 @@ export class Learner {
         let b = 0;
         for await (const batch of this.data.train) {
           // A resumed run replays the epoch's data order and skips the batches already trained on.
-          if (b < position.batch || this.stopRequested || state.stop) {
+          if (b < position.batch || state.stop) {
             batch.x.dispose();
             batch.y.dispose();
             if (b++ < position.batch) continue;
             break;
           }
-          const hyper = schedule.at(position.iteration);
-          const { loss } = this.trainStep(batch, vars, hyper, plan.wd, true);
+          Object.assign(state, schedule.at(position.iteration));
+          await emit('onBatchBegin');
+          if (state.stop) {
+            batch.x.dispose();
+            batch.y.dispose();
+            break;
+          }
+          const hyper: Hyper = { lrs: state.lrs, mom: state.mom };
+          // The LR finder's dropout steps are apart from any fit's iterations.
+          const { loss } = this.trainStep(batch, vars, hyper, plan.wd, !finding, (finding ? LR_FIND_STEPS : 0) + position.iteration);
           position.batch = ++b;
           position.iteration++;
-          Object.assign(state, { batch: b - 1, iteration: position.iteration, loss, smoothLoss: smoother.add(loss), lrs: hyper.lrs, mom: hyper.mom });
-          this.progress.batch(position.iteration, state.smoothLoss);
+          const smooth = smoother.add(loss);
+          Object.assign(state, { batch: b - 1, iteration: position.iteration, loss, smoothLoss: smooth, smoother: { n: smoother.n, mov: smoother.mov } });
           await emit('onBatchEnd');
         }
-        if (this.stopRequested && !state.stop) {
-          state.stop = true;
-          state.stopReason = this.stopRequested;
-        }
         if (position.batch < this.data.train.length) break; // stopped mid-epoch: no validation row
-        const valid = await this.validate();
-        state.last = { epoch: position.epoch, trainLoss: state.smoothLoss, validLoss: valid.loss, metrics: valid.metrics, seconds: (Date.now() - t0) / 1000 };
-        await emit('onEpochEnd');
-        this.progress.epoch(state.last);
+        if (state.validate) {
+          const valid = await this.validate();
+          state.last = { epoch: position.epoch, trainLoss: state.smoothLoss, validLoss: valid.loss, metrics: valid.metrics, seconds: (Date.now() - t0) / 1000 };
+        }
+        // The position `resume` continues from is the next epoch's start (checkpoints on epochEnd save it).
         position.epoch++;
         position.batch = 0;
-        if (position.epoch < plan.epochs && !state.stop) await checkpoint();
+        await emit('onEpochEnd');
       }
-      // The final (or stopped) position: `resume` continues from here.
-      if (opts.checkpoint) await checkpoint();
-      else if (state.stop && stopReasonIsInterrupt(state.stopReason)) await this.save('interrupted', { plan, position, smoother: { n: smoother.n, mov: smoother.mov } });
     } catch (err) {
-      failure = err;
+      state.error = err;
     } finally {
-      process.off('SIGINT', onSigint);
-      this.running = false;
-      this.stopRequested = undefined;
+      this.current = undefined;
     }
-    const stopped = failure instanceof Error ? failure.message : state.stop ? state.stopReason ?? 'stopped by a callback' : undefined;
-    try {
-      await emit('onTrainEnd');
-    } finally {
-      this.progress.end(stopped);
-    }
-    if (failure) throw failure;
+    await emit('onTrainEnd');
+    if (state.error !== undefined) throw state.error;
+    const stopped = state.stop ? state.stopReason ?? 'stopped by a callback' : undefined;
     return { epochs: this.recorder.epochs.slice(), stopped };
   }
 }
 
-const INTERRUPTED = 'interrupted (SIGINT)';
-const stopReasonIsInterrupt = (r: string | undefined): boolean => r === INTERRUPTED;
-
-/** fastai's suggestions from an LR-finder curve: steepest descent (skipping 10 first / 5 last) and min/10. */
-export function suggestLr(lrs: number[], losses: number[]): { steepest: number; minOver10: number } {
-  let minI = 0;
-  losses.forEach((l, i) => {
-    if (l < losses[minI]!) minI = i;
-  });
-  // fastai's Recorder.plot: losses[10:-5], then numpy.gradient(...).argmin().
-  const skip = losses.length > 20;
-  const lo = skip ? 10 : 0;
-  const part = losses.slice(lo, skip ? -5 : undefined);
-  let steepI = 0;
-  let steepG = Infinity;
-  part.forEach((_, i) => {
-    const g = part.length < 2 ? 0 : i === 0 ? part[1]! - part[0]! : i === part.length - 1 ? part[i]! - part[i - 1]! : (part[i + 1]! - part[i - 1]!) / 2;
-    if (g < steepG) {
-      steepG = g;
-      steepI = i;
-    }
-  });
-  return { steepest: lrs[lo + steepI] ?? NaN, minOver10: (lrs[minI] ?? NaN) / 10 };
-}
+/** Dropout steps of the LR finder start here, apart from any fit's iterations. */
+const LR_FIND_STEPS = 10_000_000;

@@ -6,12 +6,13 @@
  *   p.begin({ epochs: 3, totalIterations: 300, metricNames: ['accuracy'] });
  *   p.batch(1, 2.31); ...; p.epoch(record); p.end();
  *
- * tslab is required lazily and guardedly, so the library runs in plain Node. The notebook display is
- * HTML whose last update is what nbconvert/nbclient saves (update_display_data by display id).
+ * The Learner drives it through `progressCallback` (one callback among the others). The notebook runtime is
+ * detected in one place (lib/plots/display.ts); the notebook display is HTML whose last update is what
+ * nbconvert/nbclient saves (update_display_data by display id).
  */
-import { createRequire } from 'node:module';
-import type { EpochRecord } from './callbacks';
+import type { Callback, EpochRecord } from './types';
 import { escapeHtml } from '../html';
+import { inNotebook, newDisplay, type NotebookDisplay } from '../plots/display';
 
 export interface ProgressInfo {
   epochs: number;
@@ -33,22 +34,6 @@ export interface Progress {
 
 export type ProgressMode = 'auto' | 'notebook' | 'terminal' | 'none';
 
-interface TslabDisplay {
-  html(s: string): void;
-}
-
-const requireHere = createRequire(__filename);
-
-/** Whether this code runs inside a tslab kernel (checked without emitting any output). */
-function inTslabKernel(): boolean {
-  try {
-    // tslab's display functions throw "Not ready" until the kernel has set this writer.
-    return (requireHere('tslab/dist/jupyter') as { lastWriteDisplayData?: unknown }).lastWriteDisplayData != null;
-  } catch {
-    return false;
-  }
-}
-
 /** `mm:ss` (or `h:mm:ss`). */
 export function formatTime(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--:--';
@@ -59,12 +44,12 @@ export function formatTime(seconds: number): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(6) : String(v));
+const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : String(v));
 
 /** Progress display for `mode` ('auto': notebook inside tslab, terminal otherwise). */
 export function createProgress(mode: ProgressMode = 'auto'): Progress {
   if (mode === 'none') return { begin() {}, batch() {}, epoch() {}, end() {} };
-  const inKernel = mode !== 'terminal' && inTslabKernel();
+  const inKernel = mode !== 'terminal' && inNotebook();
   if (mode === 'notebook' && !inKernel) throw new Error("createProgress('notebook') needs a tslab kernel; use 'auto' or 'terminal' elsewhere.");
   return inKernel ? new NotebookProgress() : new TerminalProgress(process.stderr);
 }
@@ -131,10 +116,10 @@ abstract class BaseProgress implements Progress {
 
 /** One tslab display per fit (created when the fit begins, so it shows in the cell running it): bar + table, rewritten on each update. */
 class NotebookProgress extends BaseProgress {
-  private display: TslabDisplay | undefined;
+  private display: NotebookDisplay | undefined;
 
   override begin(info: ProgressInfo): void {
-    this.display = (requireHere('tslab') as { newDisplay(): TslabDisplay }).newDisplay();
+    this.display = newDisplay();
     super.begin(info);
   }
 
@@ -185,4 +170,23 @@ class TerminalProgress extends BaseProgress {
     this.barShown = false;
     this.out.write(s);
   }
+}
+
+/** The progress display as a callback of the loop (fastai v2's ProgressCallback); `title` heads its table. */
+export function progressCallback(p: Progress, title?: string): Callback {
+  return {
+    order: 90,
+    onTrainBegin(s) {
+      p.begin({ epochs: s.epochs, totalIterations: s.totalIterations, metricNames: s.validate ? s.metricNames : [], startIteration: s.iteration, title });
+    },
+    onBatchEnd(s) {
+      p.batch(s.iteration, s.smoothLoss);
+    },
+    onEpochEnd(s) {
+      if (s.last) p.epoch(s.last);
+    },
+    onTrainEnd(s) {
+      p.end(s.error instanceof Error ? s.error.message : s.stop ? s.stopReason ?? 'stopped by a callback' : undefined);
+    },
+  };
 }

@@ -1,26 +1,27 @@
 /**
- * The original notebooks' two-stage DeViSE recipe as one object whose steps notebooks call one by one:
- * stage 1 trains a classifier (frozen body, then unfrozen with discriminative LRs); stage 2 swaps the
- * classifier for an embedding head and regresses the class word vectors (2a head only, 2b everything).
+ * The original notebooks' two-stage DeViSE recipe, built from the same calls a notebook makes on a
+ * VisionLearner: stage 1 trains a classifier (frozen body, then unfrozen with discriminative LRs); stage 2
+ * swaps the classifier for an embedding head and regresses the class word vectors (2a head only, 2b everything).
  *
  *   const r = twoStageRecipe({ model, data, labelVectors: emb, path: 'runs/sq' });
- *   await r.stage1();            // freeze → fitOneCycle(4, 3e-3) → unfreeze → fitOneCycle(2, slice(1e-6, 1e-4))
- *   r.toEmbedding();             // swapHead(embedding, dim) and a new Learner with the cosine loss
- *   await r.stage2a();           // frozen, 5 epochs
- *   await r.stage2b();           // unfrozen, 3 epochs
- *   r.learner.recorder.epochs    // the current stage's table
+ *   await r.stage1();            // freeze → fitOneCycle(4, lr) → unfreeze → fitOneCycle(2, slice(1e-6, 1e-4))
+ *   await r.stage2a();           // learner.toEmbedding(labelVectors), freeze, 5 epochs
+ *   await r.stage2b();           // unfreeze, 3 epochs
+ *   r.learner.recorder.fits      // every phase's losses and epoch table
  *
- * Checkpoints `stage1`, `stage2a`, `stage2b` are written under `<path>/models/` (resumable with learner.resume).
+ * Each phase writes its own checkpoint under `<path>/models/`: stage1-frozen, stage1-unfrozen, stage2a,
+ * stage2b (PHASE_NAMES). With `resume: true` a finished phase is loaded, never re-entered, and a stopped one
+ * continues where it stopped (same schedule position and data order).
  */
-import { tf } from '../backend/index';
-import type { DataBunch } from '../data/loader';
-import { cosineLoss, crossEntropy, hingeRankLoss, type Loss } from '../losses';
-import { type CnnModel, swapHead } from '../models/index';
-import type { Callback } from './callbacks';
-import { type FitResult, Learner } from './learner';
-import { accuracy, nearestLabelAccuracy, type Metric } from './metrics';
+import * as fs from 'node:fs';
+import type { CnnModel } from '../models/index';
+import { crossEntropy } from '../losses';
+import type { FitResult } from './learner';
+import { accuracy } from './metrics';
 import type { ProgressMode } from './progress';
 import { type LrSpec, slice } from './schedule';
+import type { Callback, Position, RunPlan } from './types';
+import { type ClassVectors, type VisionData, VisionLearner } from './vision';
 
 /** One fitOneCycle phase; `epochs: 0` skips it. */
 export interface Phase {
@@ -28,12 +29,29 @@ export interface Phase {
   lr: LrSpec;
 }
 
+export type PhaseKey = 'stage1' | 'stage1Unfrozen' | 'stage2a' | 'stage2b';
+
+/** The recipe's defaults, the original's: 4 epochs frozen at 3e-3, 2 unfrozen at slice(1e-6, 1e-4); stage 2a 5, 2b 3. The one place they are set. */
+export const DEFAULT_PHASES = {
+  stage1: { epochs: 4, lr: slice(3e-3) },
+  stage1Unfrozen: { epochs: 2, lr: slice(1e-6, 1e-4) },
+  stage2a: { epochs: 5, lr: slice(3e-3) },
+  stage2b: { epochs: 3, lr: slice(1e-6, 1e-4) },
+} satisfies Record<PhaseKey, Phase>;
+
+/** Checkpoint (and run.json phase) name of each phase. */
+export const PHASE_NAMES: Record<PhaseKey, string> = { stage1: 'stage1-frozen', stage1Unfrozen: 'stage1-unfrozen', stage2a: 'stage2a', stage2b: 'stage2b' };
+
+/** The phases in the order they run. */
+export const PHASE_ORDER: PhaseKey[] = ['stage1', 'stage1Unfrozen', 'stage2a', 'stage2b'];
+
 export interface TwoStageOptions {
   /** A classifier for `data.classes` (e.g. createModel(arch, {classes, weights})). */
   model: CnnModel;
-  data: Pick<DataBunch, 'classes' | 'train' | 'valid'>;
+  /** A DataBunch (or any TrainData: an in-memory one in tests). */
+  data: VisionData;
   /** Row i = word vector of data.classes[i]: `{vectors, dim}` (lib/vectors LabelEmbeddings) or rows. Needed for stage 2. */
-  labelVectors?: { vectors: Float32Array; dim: number } | number[][];
+  labelVectors?: ClassVectors;
   /** Stage-2 loss: 'cosine' (the original notebooks) or 'hinge' (the DeViSE paper's rank loss). */
   stage2Loss?: 'cosine' | 'hinge';
   margin?: number;
@@ -47,118 +65,91 @@ export interface TwoStageOptions {
   wd?: number;
   progress?: ProgressMode;
   callbacks?: Callback[];
+  /** Continue from the phases' checkpoints: finished phases are loaded and skipped, a stopped one resumes. */
+  resume?: boolean;
+  /** Told when a phase starts ('running') and finishes ('done'), e.g. to record it in run.json. */
+  onPhase?(name: string, status: 'running' | 'done'): void;
 }
+
+/** A phase's checkpoint: none, stopped part-way, or finished. */
+export type PhaseStatus = 'none' | 'partial' | 'done';
 
 /** The recipe's state and steps. */
 export interface TwoStageRecipe {
-  /** The current stage's Learner (replaced by `toEmbedding`). */
-  learner: Learner;
+  /** The Learner of every phase (toEmbedding swaps its head in place). */
+  learner: VisionLearner;
   stage: 1 | 2;
+  /** Epochs and learning rates of each phase; set a phase's `lr` before running it (e.g. the LR finder's suggestion). */
+  phases: Record<PhaseKey, Phase>;
   stage1(): Promise<FitResult[]>;
-  toEmbedding(): Learner;
+  toEmbedding(): VisionLearner;
   stage2a(): Promise<FitResult>;
   stage2b(): Promise<FitResult>;
+  /** Runs one phase (freezing as the phase wants); with `resume`, a finished one is loaded instead. */
+  phase(key: PhaseKey): Promise<FitResult>;
+  /** What the phase's checkpoint holds. */
+  phaseStatus(key: PhaseKey): PhaseStatus;
   /** Nearest-label top-1/top-5 accuracy of the embedding model on the validation set. */
   evaluateEmbedding(): Promise<{ top1: number; top5: number; cosineLoss: number }>;
-  /** Every step in order (stage 2 only when `stages` includes 2). */
-  run(stages?: 1 | 2): Promise<void>;
 }
-
-export const DEFAULT_PHASES = {
-  stage1: { epochs: 4, lr: slice(3e-3) },
-  stage1Unfrozen: { epochs: 2, lr: slice(1e-6, 1e-4) },
-  stage2a: { epochs: 5, lr: slice(3e-3) },
-  stage2b: { epochs: 3, lr: slice(1e-6, 1e-4) },
-} satisfies Record<string, Phase>;
 
 /** Builds the two-stage recipe; nothing trains until a step is called. */
 export function twoStageRecipe(opts: TwoStageOptions): TwoStageRecipe {
-  const phases = { ...DEFAULT_PHASES, ...pick(opts) };
-  const common = { data: opts.data, wd: opts.wd, path: opts.path, progress: opts.progress, callbacks: opts.callbacks };
-  let stage2: { dim: number; loss: Loss; metrics: Metric[]; cosine: Loss } | undefined;
-  /** Stage-2 loss and metrics, built on first use (stage 1 needs no vectors). */
-  const embedding = (): NonNullable<typeof stage2> => {
-    if (stage2) return stage2;
-    if (!opts.labelVectors) throw new Error('Stage 2 needs labelVectors (one word vector per class of data.classes); pass them to twoStageRecipe.');
-    const n = opts.data.classes.length;
-    const rows = Array.isArray(opts.labelVectors) ? opts.labelVectors : unflatten(opts.labelVectors.vectors, opts.labelVectors.dim);
-    if (rows.length !== n) throw new Error(`labelVectors has ${rows.length} rows but the data has ${n} classes; embed data.classes in order.`);
-    const vectors = tf.tensor2d(rows);
-    const cosine = cosineLoss(vectors);
-    const loss = opts.stage2Loss === 'hinge' ? hingeRankLoss(vectors, opts.margin ?? 0.1) : cosine;
-    stage2 = { dim: rows[0]!.length, loss, cosine, metrics: [nearestLabelAccuracy(vectors, 1), nearestLabelAccuracy(vectors, 5)] };
-    vectors.dispose();
-    return stage2;
+  const phases: Record<PhaseKey, Phase> = { ...DEFAULT_PHASES };
+  for (const k of PHASE_ORDER) if (opts[k]) phases[k] = opts[k]!;
+  const learner = new VisionLearner({ data: opts.data, wd: opts.wd, path: opts.path, progress: opts.progress, callbacks: opts.callbacks, model: opts.model, loss: crossEntropy, metrics: [accuracy] });
+
+  const status = (key: PhaseKey): PhaseStatus => {
+    const file = `${learner.checkpointDir(PHASE_NAMES[key])}/state.json`;
+    if (!fs.existsSync(file)) return 'none';
+    const st = JSON.parse(fs.readFileSync(file, 'utf8')) as { plan?: RunPlan; position?: Position };
+    if (!st.plan || !st.position) return 'none';
+    return st.position.epoch >= st.plan.epochs ? 'done' : 'partial';
   };
 
-  const phase = async (learn: Learner, p: Phase, name: string): Promise<FitResult | undefined> =>
-    p.epochs > 0 ? learn.fitOneCycle(p.epochs, p.lr, { checkpoint: name }) : undefined;
+  const run = async (key: PhaseKey): Promise<FitResult> => {
+    const p = phases[key];
+    const name = PHASE_NAMES[key];
+    if (key === 'stage2a' || key === 'stage2b') recipe.toEmbedding();
+    else if (recipe.stage !== 1) throw new Error(`${key} runs on the classifier; the learner already has the embedding head.`);
+    if (key === 'stage1' || key === 'stage2a') learner.freeze();
+    else learner.unfreeze();
+    if (p.epochs === 0) return { epochs: [] };
+    const was = opts.resume ? status(key) : 'none';
+    if (was === 'done') {
+      await learner.load(name);
+      return { epochs: learner.recorder.epochs.slice() };
+    }
+    opts.onPhase?.(name, 'running');
+    const res = was === 'partial' ? await learner.resume(name) : await learner.fitOneCycle(p.epochs, p.lr, { checkpoint: name });
+    if (!res.stopped) opts.onPhase?.(name, 'done');
+    return res;
+  };
 
   const recipe: TwoStageRecipe = {
-    learner: new Learner({ ...common, model: opts.model, loss: crossEntropy, metrics: [accuracy] }),
+    learner,
     stage: 1,
+    phases,
+    phase: run,
+    phaseStatus: status,
     async stage1() {
-      if (recipe.stage !== 1) throw new Error('stage1() runs on the classifier; it was already swapped to the embedding head.');
-      const out: FitResult[] = [];
-      recipe.learner.freeze();
-      const a = await phase(recipe.learner, phases.stage1, 'stage1');
-      if (a) out.push(a);
-      if (!a?.stopped && phases.stage1Unfrozen.epochs > 0) {
-        recipe.learner.unfreeze();
-        out.push((await phase(recipe.learner, phases.stage1Unfrozen, 'stage1'))!);
-      }
-      return out;
+      const a = await run('stage1');
+      if (a.stopped) return [a];
+      return [a, await run('stage1Unfrozen')].filter((r) => r.epochs.length > 0 || r.stopped);
     },
     toEmbedding() {
-      if (recipe.stage === 2) return recipe.learner;
-      const e = embedding();
-      const old = recipe.learner.model as CnnModel;
-      const model = swapHead(old, { kind: 'embedding', units: e.dim, keepHidden: opts.keepHidden ?? true });
-      old.model.dispose();
-      recipe.learner = new Learner({ ...common, model, loss: e.loss, metrics: e.metrics });
+      if (recipe.stage === 2) return learner;
+      if (!opts.labelVectors) throw new Error('Stage 2 needs labelVectors (one word vector per class of data.classes); pass them to twoStageRecipe.');
+      learner.toEmbedding(opts.labelVectors, { loss: opts.stage2Loss, margin: opts.margin, keepHidden: opts.keepHidden });
       recipe.stage = 2;
-      return recipe.learner;
+      return learner;
     },
-    async stage2a() {
-      const learn = recipe.toEmbedding();
-      learn.freeze();
-      return (await phase(learn, phases.stage2a, 'stage2a')) ?? { epochs: [] };
-    },
-    async stage2b() {
-      const learn = recipe.toEmbedding();
-      learn.unfreeze();
-      return (await phase(learn, phases.stage2b, 'stage2b')) ?? { epochs: [] };
-    },
-    async evaluateEmbedding() {
-      const learn = recipe.toEmbedding();
-      const e = embedding();
-      const saved = { loss: learn.loss, metrics: learn.metrics };
-      learn.loss = e.cosine;
-      learn.metrics = e.metrics;
-      try {
-        const v = await learn.validate();
-        return { top1: v.metrics[e.metrics[0]!.metricName]!, top5: v.metrics[e.metrics[1]!.metricName]!, cosineLoss: v.loss };
-      } finally {
-        Object.assign(learn, saved);
-      }
-    },
-    async run(stages = 2) {
-      await recipe.stage1();
-      if (stages === 2) {
-        await recipe.stage2a();
-        await recipe.stage2b();
-      }
+    stage2a: () => run('stage2a'),
+    stage2b: () => run('stage2b'),
+    evaluateEmbedding() {
+      recipe.toEmbedding();
+      return learner.evaluateEmbedding();
     },
   };
   return recipe;
-}
-
-function unflatten(v: Float32Array, dim: number): number[][] {
-  return Array.from({ length: v.length / dim }, (_, i) => Array.from(v.subarray(i * dim, (i + 1) * dim)));
-}
-
-function pick(o: TwoStageOptions): Partial<Record<keyof typeof DEFAULT_PHASES, Phase>> {
-  const out: Partial<Record<keyof typeof DEFAULT_PHASES, Phase>> = {};
-  for (const k of Object.keys(DEFAULT_PHASES) as (keyof typeof DEFAULT_PHASES)[]) if (o[k]) out[k] = o[k];
-  return out;
 }

@@ -6,6 +6,7 @@
  *   const s = oneCycle(totalIters, [1e-3], { divFactor: 25, pctStart: 0.3, moms: [0.95, 0.85] });
  *   s.at(i)                         // {lrs, mom} used for training iteration i (0-based)
  */
+import type { OneCycleOptions } from './types';
 
 /** fastai's `slice(start, stop)` for discriminative learning rates; `slice(stop)` has no start. */
 export interface LrSlice {
@@ -58,14 +59,7 @@ export interface Schedule {
   at(iteration: number): Hyper;
 }
 
-export interface OneCycleOptions {
-  /** lr starts at maxLr / divFactor (fastai default 25). */
-  divFactor?: number;
-  /** Fraction of iterations spent warming up (fastai default 0.3). */
-  pctStart?: number;
-  /** Momentum goes moms[0] → moms[1] during warm-up and back (fastai default [0.95, 0.85]). */
-  moms?: [number, number];
-}
+export type { OneCycleOptions } from './types';
 
 /**
  * fastai v1 `OneCycleScheduler`: two cosine phases, lr maxLr/div → maxLr → maxLr/(div·1e4), momentum

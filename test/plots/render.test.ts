@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { show } from '../../lib/plots/display';
+import { mimeBundle, PLOTLY_MIME } from '../../lib/plots/display';
 import { classColor } from '../../lib/plots/figures';
 import { figureGif } from '../../lib/plots/gif';
 import { dataUri, topLossesFigure } from '../../lib/plots/images';
@@ -95,11 +95,14 @@ describe('figures rendered in real headless Chromium', () => {
     await expect(exportFigure(cmFigure(), path.join(tmp.dir, 'cm.jpg'))).rejects.toThrow(/must end in .png or .svg/);
   });
 
-  it('show() outside a notebook returns the HTML and the static PNG without displaying', async () => {
-    const shown = await show(cmFigure(), { width: 400, height: 300 });
-    expect(shown.displayed).toBe(false);
-    expect((await sharp(shown.png!).metadata()).height).toBe(300);
-    expect(shown.html).toContain(`data:image/png;base64,${shown.png!.toString('base64').slice(0, 40)}`);
+  it('mimeBundle (what show() sends): plotly JSON + PNG + text, no HTML, no script, no bundle', async () => {
+    const b = await mimeBundle(cmFigure(), { width: 400, height: 300 });
+    expect(Object.keys(b).sort()).toEqual(['application/vnd.plotly.v1+json', 'image/png', 'text/plain']);
+    expect((await sharp(Buffer.from(b['image/png'] as string, 'base64')).metadata()).height).toBe(300);
+    const plotly = b[PLOTLY_MIME] as { data: unknown[]; layout: { width: number; height: number }; config: { displayModeBar: boolean } };
+    expect(plotly.layout.width).toBe(400);
+    expect(plotly.config.displayModeBar).toBe(false);
+    expect(JSON.stringify(b)).not.toContain('<script');
   });
 });
 
@@ -110,16 +113,15 @@ describe('without a browser', () => {
     expect((err as Error).message).toMatch(/No browser at \/nonexistent\/chromium.*DEVISE_CHROMIUM/);
   });
 
-  it('show() degrades to a message instead of crashing', async () => {
+  it('show() degrades to the interactive figure and a message instead of crashing', async () => {
     const saved = process.env.DEVISE_CHROMIUM;
     process.env.DEVISE_CHROMIUM = '/nonexistent/chromium';
     try {
       await closeSharedRenderer();
-      const shown = await show(cmFigure());
-      expect(shown.png).toBeUndefined();
-      expect(shown.message).toMatch(/Static image unavailable: No browser at \/nonexistent\/chromium/);
-      expect(shown.html).toContain('<pre>Static image unavailable');
-      expect(shown.html).toContain('Plotly.newPlot');
+      const shown = await mimeBundle(cmFigure());
+      expect(shown['image/png']).toBeUndefined();
+      expect(shown['text/plain']).toMatch(/Static image unavailable: No browser at \/nonexistent\/chromium/);
+      expect(shown[PLOTLY_MIME]).toBeDefined();
     } finally {
       if (saved === undefined) delete process.env.DEVISE_CHROMIUM;
       else process.env.DEVISE_CHROMIUM = saved;

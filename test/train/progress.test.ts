@@ -31,7 +31,7 @@ describe('progress', () => {
     }
     const text = writes.join('');
     expect(text).toMatch(/epoch\s+train_loss\s+valid_loss\s+accuracy\s+time/);
-    expect(text).toMatch(/0\s+1\.500000\s+1\.200000\s+0\.500000\s+00:03/);
+    expect(text).toMatch(/0\s+1\.5000\s+1\.2000\s+0\.5000\s+00:03/); // 4 decimals, as fastai prints
     expect(text).toContain('stopped: test');
     expect(() => createProgress('notebook')).toThrow(/tslab kernel/);
   });

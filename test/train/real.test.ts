@@ -90,9 +90,9 @@ describe.skipIf(!haveShared)('learning on real photos', () => {
     expect(res.validTop5).toBe(1); // 3 classes: the true one is always among the top 5
     expect(typeof res.stage1ValidAccuracy).toBe('number');
     expect(res.seconds).toBeGreaterThan(0);
-    for (const ck of ['stage1', 'stage2a', 'stage2b']) expect(fs.existsSync(path.join(out, 'models', ck, 'state.json'))).toBe(true);
+    for (const ck of ['stage1-frozen', 'stage1-unfrozen', 'stage2a', 'stage2b']) expect(fs.existsSync(path.join(out, 'models', ck, 'state.json'))).toBe(true);
     // --from a stage-1 checkpoint skips stage 1 (the checkpoint opens with lib/models' loadModel); hinge loss
-    const r2 = runTs('utils/train.ts', ['--data', root, '--size', '32', '--bs', '16', '--epochs', '1', '--unfreeze-epochs', '0', '--stage', '2', '--from', path.join(out, 'models', 'stage1'),
+    const r2 = runTs('utils/train.ts', ['--data', root, '--size', '32', '--bs', '16', '--epochs', '1', '--unfreeze-epochs', '0', '--stage', '2', '--from', path.join(out, 'models', 'stage1-unfrozen'),
       '--vectors', GLOVE, '--alias', 'automobile=car', '--loss', 'hinge', '--out', path.join(tmp.dir, 'cli2'), '--json']);
     expect(r2.status, r2.stderr).toBe(0);
     const res2 = JSON.parse(r2.stdout.trim().split('\n').at(-1)!);

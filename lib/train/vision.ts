@@ -1,0 +1,278 @@
+/**
+ * fastai v1's vision API (1.0.33 semantics, TypeScript names): an image data bunch that shows its batches,
+ * `cnnLearner` (a pretrained body + fastai head + Learner), prediction on a file, export/load for inference,
+ * and the DeViSE step: swap the classifier for an embedding head regressing the label vectors.
+ *
+ *   const data = await ImageDataBunch.fromFolder('data_samples', { size: 224, bs: 16 });
+ *   await data.showBatch({ rows: 3 });
+ *   const learn = await cnnLearner(data, 'squeezenet1_1', { metrics: [accuracy] });
+ *   await learn.lrFind();  const lr = await learn.recorder.plotLr();
+ *   await learn.fitOneCycle(4, lr);  await learn.save('stage-1');
+ *   learn.unfreeze();  await learn.fitOneCycle(2, slice(1e-6, 1e-4));
+ *   await learn.predict('my-photo.jpg');            // {label, probability, ...}
+ *   learn.toEmbedding(labelVectors);                 // stage 2: cosine loss against the class word vectors
+ *   await learn.export('models/sq');  const inf = await loadLearner('models/sq');
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { tf } from '../backend/index';
+import { applyTransforms, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
+import { type DataBunch, datasetClasses, ImageLoader, imageDataBunch } from '../data/loader';
+import { Rng } from '../data/rng';
+import { escapeHtml } from '../html';
+import { cosineLoss, hingeRankLoss, l2Normalize, type Loss, crossEntropy } from '../losses';
+import { type Arch, type CnnModel, createModel, loadModel, saveModel, swapHead } from '../models/index';
+import { show } from '../plots/display';
+import { normalizeInto, type Preprocessing } from '../preprocessing';
+import { findPretrained } from '../settings';
+import { Learner, type LearnerOptions } from './learner';
+import { accuracy, type Metric, nearestLabelAccuracy } from './metrics';
+import type { TrainLoader } from './types';
+
+/** Options of {@link ImageDataBunch.fromFolder} (fastai `ImageDataBunch.from_folder`). */
+export interface DataBunchOptions {
+  size?: number;
+  bs?: number;
+  validPct?: number;
+  seed?: number;
+  /** Only these classes (default: every class folder, or AWA2's trainclasses.txt). */
+  classes?: string[];
+  /** The normalisation; cnnLearner replaces it with its weights' own (`normalize`). Default ImageNet mean/std. */
+  preprocessing?: Preprocessing;
+}
+
+/**
+ * fastai's `ImageDataBunch`: train/valid (and the unseen-class test) loaders over a folder-per-class root or
+ * an AWA2 root, with fastai's `get_transforms()` augmentation on train. It is a `DataBunch`.
+ */
+export class ImageDataBunch implements DataBunch {
+  private constructor(private bunch: DataBunch, readonly root: string, private readonly opts: DataBunchOptions) {}
+
+  /** Reads the dataset's layout (no image is decoded until a batch is asked for). */
+  static async fromFolder(root: string, opts: DataBunchOptions = {}): Promise<ImageDataBunch> {
+    const classes = opts.classes ?? datasetClasses(root);
+    const bunch = await imageDataBunch({ root, size: opts.size ?? 224, bs: opts.bs ?? 16, validPct: opts.validPct ?? 0.2, seed: opts.seed ?? 0, preprocessing: opts.preprocessing ?? { kind: 'imagenet', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, classes });
+    return new ImageDataBunch(bunch, root, { ...opts, classes });
+  }
+
+  get classes(): string[] { return this.bunch.classes; }
+  get train(): DataBunch['train'] { return this.bunch.train; }
+  get valid(): DataBunch['valid'] { return this.bunch.valid; }
+  get test(): DataBunch['test'] { return this.bunch.test; }
+  get testClasses(): string[] | undefined { return this.bunch.testClasses; }
+  get size(): number { return this.bunch.size; }
+  get batchSize(): number { return this.bunch.batchSize; }
+  get preprocessing(): Preprocessing { return this.bunch.preprocessing; }
+  get seed(): number { return this.opts.seed ?? 0; }
+
+  /** Normalises with `prep` from now on (fastai `.normalize(stats)`); cnnLearner calls it with the weights' preprocessing. */
+  async normalize(prep: Preprocessing): Promise<this> {
+    if (JSON.stringify(prep) === JSON.stringify(this.bunch.preprocessing)) return this;
+    this.bunch = await imageDataBunch({ root: this.root, size: this.size, bs: this.batchSize, validPct: this.opts.validPct ?? 0.2, seed: this.seed, preprocessing: prep, classes: this.classes });
+    return this;
+  }
+
+  /** Every item (train, valid, test) with its split. */
+  get items(): DataBunch['train']['items'] {
+    return [...this.train.items, ...this.valid.items, ...(this.test?.items ?? [])];
+  }
+
+  /** Image counts per class and split, as rows (show them with `show`). */
+  counts(): Record<string, string | number>[] {
+    const splits = [['train', this.train.items], ['valid', this.valid.items], ['test', this.test?.items ?? []]] as const;
+    const labels = [...new Set(this.items.map((it) => it.label))];
+    return labels.map((label) => {
+      const row: Record<string, string | number> = { class: label.replace(/\+/g, ' ') };
+      for (const [name, items] of splits) if (items.length) row[name] = items.filter((it) => it.label === label).length;
+      return row;
+    });
+  }
+
+  /** HTML grid of `rows × rows` training images with seeded default augmentation and their labels (fastai `show_batch`). */
+  async batchHtml(opts: { rows?: number; seed?: number } = {}): Promise<string> {
+    const n = (opts.rows ?? 3) ** 2;
+    const rng = new Rng(opts.seed ?? this.seed);
+    const tfms = getTransforms();
+    const items = this.train.items;
+    const k = Math.min(n, items.length);
+    // Evenly spaced over the (class-ordered) items, so the grid shows several classes.
+    const picked = Array.from({ length: k }, (_, i) => items[Math.floor((i * items.length) / k)]!);
+    const cells = await Promise.all(picked.map(async (it) => {
+      const img = await decodeImage(it.path, this.size);
+      const rgb = applyTransforms(img, this.size, sampleParams(rng, tfms));
+      const png = await sharp(Buffer.from(rgb), { raw: { width: this.size, height: this.size, channels: 3 } }).resize(128, 128).png().toBuffer();
+      return `<figure style="display:inline-block;margin:4px;text-align:center"><img src="data:image/png;base64,${png.toString('base64')}" width="128" height="128"><figcaption>${escapeHtml(it.label.replace(/\+/g, ' '))}</figcaption></figure>`;
+    }));
+    return `<div style="max-width:${(opts.rows ?? 3) * 140}px">${cells.join('')}</div>`;
+  }
+
+  /** Displays {@link batchHtml}. */
+  async showBatch(opts: { rows?: number; seed?: number } = {}): Promise<void> {
+    await show(await this.batchHtml(opts));
+  }
+}
+
+/** What `data` a VisionLearner needs beyond training: the image size and normalisation (for predict). */
+export type VisionData = LearnerOptions['data'] & Partial<Pick<DataBunch, 'size' | 'preprocessing' | 'test' | 'testClasses' | 'batchSize'>>;
+
+/** Class vectors of a label space: row i is the vector of `data.classes[i]`. */
+export type ClassVectors = { vectors: Float32Array; dim: number } | number[][];
+
+/** Rows of a class-vector table. */
+export function vectorRows(v: ClassVectors): number[][] {
+  if (Array.isArray(v)) return v;
+  return Array.from({ length: v.vectors.length / v.dim }, (_, i) => Array.from(v.vectors.subarray(i * v.dim, (i + 1) * v.dim)));
+}
+
+/** Options of {@link VisionLearner.toEmbedding}. */
+export interface EmbeddingOptions {
+  /** 'cosine' (the original notebooks, default) or 'hinge' (the DeViSE paper's rank loss). */
+  loss?: 'cosine' | 'hinge';
+  margin?: number;
+  /** Keep stage 1's hidden head layers (BN + Dense 512) in the embedding head (default true). */
+  keepHidden?: boolean;
+}
+
+/** A prediction for one image: the best class (classifier) or the nearest class vectors (embedding head). */
+export interface Prediction {
+  label: string;
+  index: number;
+  /** Softmax probability (classifier) or cosine similarity (embedding) of `label`. */
+  score: number;
+  /** The k best classes with their scores. */
+  top: { label: string; score: number }[];
+}
+
+/** A Learner over a CnnModel and image data: fastai's vision learner. */
+export class VisionLearner extends Learner {
+  declare model: CnnModel;
+  declare data: VisionData;
+  /** The class vectors of the embedding head (set by toEmbedding). */
+  classVectors?: number[][];
+
+  /** Stage 2 (DeViSE): swaps the classifier for an embedding head of the label vectors' dimension, with the cosine (or hinge) loss and nearest-label metrics. Keeps the body and hidden head layers. */
+  toEmbedding(labelVectors: ClassVectors, opts: EmbeddingOptions = {}): this {
+    const rows = vectorRows(labelVectors);
+    const n = this.data.classes.length;
+    if (rows.length !== n) throw new Error(`labelVectors has ${rows.length} rows but the data has ${n} classes; embed data.classes in order.`);
+    const old = this.model;
+    if (old.head.kind !== 'embedding' || old.head.units !== rows[0]!.length) {
+      this.model = swapHead(old, { kind: 'embedding', units: rows[0]!.length, keepHidden: opts.keepHidden ?? true });
+      old.model.dispose();
+    }
+    const vectors = tf.tensor2d(rows);
+    this.loss = opts.loss === 'hinge' ? hingeRankLoss(vectors, opts.margin ?? 0.1) : cosineLoss(vectors);
+    this.metrics = [nearestLabelAccuracy(vectors, 1), nearestLabelAccuracy(vectors, 5)];
+    vectors.dispose();
+    this.classVectors = rows;
+    this.opt.reset();
+    return this;
+  }
+
+  /** Nearest-label top-1/top-5 and cosine loss of the embedding model on the validation set. */
+  async evaluateEmbedding(): Promise<{ top1: number; top5: number; cosineLoss: number }> {
+    if (!this.classVectors) throw new Error('evaluateEmbedding needs the embedding head: call toEmbedding(labelVectors) first.');
+    const saved = { loss: this.loss, metrics: this.metrics };
+    const vectors = tf.tensor2d(this.classVectors);
+    this.loss = cosineLoss(vectors);
+    this.metrics = [nearestLabelAccuracy(vectors, 1), nearestLabelAccuracy(vectors, 5)];
+    vectors.dispose();
+    try {
+      const v = await this.validate();
+      return { top1: v.metrics.nearestLabelAccuracy!, top5: v.metrics.nearestLabelTop5!, cosineLoss: v.loss };
+    } finally {
+      Object.assign(this, saved);
+    }
+  }
+
+  /** The model's input for one image file: center crop at the data's size, the model's normalisation. */
+  async imageTensor(file: string): Promise<tf.Tensor4D> {
+    const size = this.data.size ?? this.model.inputSize;
+    const rgb = applyTransforms(await decodeImage(file, size), size, CENTER);
+    const pixels = new Float32Array(size * size * 3);
+    normalizeInto(rgb, pixels, 0, this.model.preprocessing);
+    return tf.tensor4d(pixels, [1, size, size, 3]);
+  }
+
+  /** The raw model output for one image file (logits, or the embedding vector). */
+  async output(file: string): Promise<Float32Array> {
+    const x = await this.imageTensor(file);
+    const y = tf.tidy(() => this.model.model.apply(x, { training: false }) as tf.Tensor);
+    const out = y.dataSync() as Float32Array;
+    tf.dispose([x, y]);
+    return out;
+  }
+
+  /** fastai `learn.predict(img)` on an image file: the best class and the `k` best (nearest class vectors for an embedding head). */
+  async predict(file: string, opts: { k?: number } = {}): Promise<Prediction> {
+    if (!fs.existsSync(file)) throw new Error(`predict: no image at ${file}`);
+    const out = await this.output(file);
+    let scores: number[];
+    if (this.model.head.kind === 'embedding') {
+      if (!this.classVectors) throw new Error('predict on an embedding head needs its class vectors: call toEmbedding(labelVectors) (or loadLearner an exported one).');
+      scores = tf.tidy(() => Array.from(tf.matMul(l2Normalize(tf.tensor2d([Array.from(out)])), l2Normalize(tf.tensor2d(this.classVectors!)), false, true).dataSync()));
+    } else {
+      scores = tf.tidy(() => Array.from(tf.softmax(tf.tensor1d(out)).dataSync()));
+    }
+    const order = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+    const top = order.slice(0, opts.k ?? 5).map((i) => ({ label: this.data.classes[i]!, score: scores[i]! }));
+    return { label: top[0]!.label, index: order[0]!, score: top[0]!.score, top };
+  }
+
+  /** fastai `learn.export()`: the model and what inference needs (classes, class vectors) in `dir`; read back with {@link loadLearner}. */
+  async export(dir: string): Promise<string> {
+    await saveModel(this.model, dir);
+    const meta = { format: 'devise-ts-learner-1', classes: this.data.classes, size: this.data.size ?? this.model.inputSize, lossName: this.loss.lossName, classVectors: this.classVectors ?? null };
+    fs.writeFileSync(path.join(dir, 'learner.json.tmp'), JSON.stringify(meta));
+    fs.renameSync(path.join(dir, 'learner.json.tmp'), path.join(dir, 'learner.json'));
+    return dir;
+  }
+}
+
+const emptyLoader = (): TrainLoader & { items: [] } => ({ length: 0, items: [], setEpoch() {}, async *[Symbol.asyncIterator]() {} });
+
+/** fastai `load_learner`: a VisionLearner for inference (predict, output) from a folder written by `export`. */
+export async function loadLearner(dir: string): Promise<VisionLearner> {
+  const metaFile = path.join(dir, 'learner.json');
+  if (!fs.existsSync(metaFile)) throw new Error(`No exported learner in ${dir} (learner.json missing); write one with learn.export('${dir}').`);
+  const meta = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as { classes: string[]; size: number; classVectors: number[][] | null };
+  const model = await loadModel(dir);
+  const learn = new VisionLearner({ model, data: { classes: meta.classes, size: meta.size, preprocessing: model.preprocessing, train: emptyLoader(), valid: emptyLoader() } as VisionData, loss: crossEntropy, progress: 'none' });
+  if (meta.classVectors) learn.toEmbedding(meta.classVectors);
+  return learn;
+}
+
+/** Options of {@link cnnLearner}. */
+export interface CnnLearnerOptions extends Omit<LearnerOptions, 'model' | 'data' | 'loss'> {
+  /** Weight file (.pth / .h5 / TF.js folder); default: the downloaded or shipped pretrained file; null = random init. */
+  weights?: string | null;
+  loss?: Loss;
+  seed?: number;
+}
+
+/**
+ * fastai `cnn_learner(data, arch, metrics=...)`: the architecture's pretrained body with fastai's classifier
+ * head for `data.classes`, frozen (only the head and BatchNorm train), data normalised as the weights expect.
+ */
+export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, opts: CnnLearnerOptions = {}): Promise<VisionLearner> {
+  const weights = opts.weights === undefined ? findPretrained(arch) : opts.weights;
+  if (!weights) console.warn(`WARNING: no pretrained ${arch} weights found: the body starts from RANDOM weights. Fetch them with \`npm run weights -- download ${arch}\`.`);
+  const model = await createModel(arch, { head: 'classifier', classes: data.classes.length, weights: weights ?? undefined, inputSize: data.size, seed: opts.seed });
+  if (data instanceof ImageDataBunch) await data.normalize(model.preprocessing);
+  const { weights: _w, seed: _s, loss, ...rest } = opts;
+  const learn = new VisionLearner({ ...rest, model, data, loss: loss ?? crossEntropy, metrics: opts.metrics ?? [accuracy] });
+  learn.freeze();
+  return learn;
+}
+
+/** Model outputs (rows) for image items, center-cropped, in the learner's normalisation. */
+export async function embedItems(learn: VisionLearner, items: DataBunch['train']['items'], classes: string[]): Promise<Float32Array[]> {
+  const size = learn.data.size ?? learn.model.inputSize;
+  const loader = new ImageLoader(items, { classes, size, bs: learn.data.batchSize ?? 16, preprocessing: learn.model.preprocessing });
+  const { preds } = await learn.getPreds(loader);
+  const flat = preds.dataSync() as Float32Array;
+  const [n, dim] = preds.shape;
+  preds.dispose();
+  return Array.from({ length: n }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+}
