@@ -5,6 +5,7 @@
  */
 export * from './backend/index';
 export * from './preprocessing';
+export * from './settings';
 export * from './html';
 
 export * from './models/index';
@@ -36,8 +37,10 @@ export * from './vectors/vec';
 export * from './vectors/labels';
 export * from './vectors/attributes';
 export * from './vectors/wordnet';
+export * from './vectors/sources';
 export * from './search';
 export * from './metrics';
+export * from './zeroshot';
 
 export * from './pca';
 export * from './plots/figures';
@@ -46,8 +49,10 @@ export * from './plots/render';
 export * from './plots/gif';
 export * from './plots/display';
 export * from './plots/cam';
+export * from './plots/zeroshot';
 
 export * from './pipeline/config';
 export * from './pipeline/steps';
+export * from './pipeline/evaluation';
 export * from './pipeline/run';
 export * from './pipeline/report';

@@ -248,7 +248,10 @@ export function evaluate(input: EvaluateInput): MetricRow[] {
     const all = y.flatMap((c, i) => (union.includes(c) ? [i] : []));
     const pred = rankWithin(all, union, 1).map((r) => r[0]!);
     const g = gzsl(all.map((i) => y[i]!), pred, seen, unseen);
-    rows.push({ protocol: 'gzsl', metric: 's', value: g.s, n: all.length }, { protocol: 'gzsl', metric: 'u', value: g.u, n: all.length }, { protocol: 'gzsl', metric: 'H', value: g.H, n: all.length });
+    const seenSet = new Set(seen);
+    const nSeen = all.filter((i) => seenSet.has(y[i]!)).length;
+    // n = the images each number is computed over: s over seen-class images, u over unseen, H over both.
+    rows.push({ protocol: 'gzsl', metric: 's', value: g.s, n: nSeen }, { protocol: 'gzsl', metric: 'u', value: g.u, n: all.length - nSeen }, { protocol: 'gzsl', metric: 'H', value: g.H, n: all.length });
   }
   return rows;
 }

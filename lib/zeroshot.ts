@@ -186,3 +186,59 @@ export function zeroShot(input: ZeroShotInput): ZeroShotResult {
     },
   };
 }
+
+/** What the report, metrics.json and the notebook show of zero-shot search. */
+export interface ZeroShotSummary {
+  split: string;
+  seenClasses: number;
+  unseenClasses: number;
+  zsl: { perClassTop1: number; n: number; chance: number; perClass: Record<string, { top1: number; n: number }> };
+  gzsl: GzslResult & { calibrated: GzslResult & { gamma: number }; ausuc: number; curve: CurvePoint[]; chanceU: number };
+  /** The same numbers with CSLS hubness reduction (k nearest images per label). */
+  csls: { k: number; zslPerClassTop1: number; H: number; calibratedH: number; ausuc: number };
+  /** The results in words, with what they mean and what to do (at chance, u = 0, …). */
+  verdict: string[];
+}
+
+const pct = (v: number) => `${(Math.round(v * 1000) / 10).toFixed(1)}%`;
+
+/** The results in plain words: chance levels, the seen-class bias (u = 0) and its remedy, which classes fail. */
+export function describeZeroShot(z: Omit<ZeroShotSummary, 'verdict'>): string[] {
+  if (!z.unseenClasses) return ['No unseen classes in this data set: zero-shot search was not evaluated (give an AWA2 root with testclasses.txt).'];
+  const out: string[] = [];
+  const { zsl, gzsl } = z;
+  const ratio = zsl.chance ? zsl.perClassTop1 / zsl.chance : 0;
+  out.push(zsl.perClassTop1 <= zsl.chance
+    ? `Zero-shot (unseen images among the ${z.unseenClasses} unseen labels): per-class top-1 ${pct(zsl.perClassTop1)} is at or below chance (${pct(zsl.chance)}): the embedding does not transfer to these classes. More seen classes, real photos and larger word vectors are the remedies.`
+    : `Zero-shot (unseen images among the ${z.unseenClasses} unseen labels): per-class top-1 ${pct(zsl.perClassTop1)}, ${ratio.toFixed(1)}× chance (${pct(zsl.chance)}), over ${zsl.n} images.`);
+  const failing = Object.entries(zsl.perClass).filter(([, v]) => v.top1 === 0).map(([c]) => c);
+  if (failing.length) out.push(`Unseen classes never recognised: ${failing.join(', ')}.`);
+  if (gzsl.u === 0) {
+    out.push(`Generalized zero-shot without calibration: u = 0, so H = 0 — every unseen image was labelled with a seen class (the seen-class bias of Chao et al. 2016; seen images score higher because training pulled them onto their own vectors).`);
+  } else {
+    out.push(`Generalized zero-shot without calibration: u ${pct(gzsl.u)}, s ${pct(gzsl.s)}, H ${pct(gzsl.H)}.`);
+  }
+  const c = gzsl.calibrated;
+  out.push(c.H > 0
+    ? `Calibrated stacking (γ = ${c.gamma.toFixed(3)}, chosen on the seen validation images only): u ${pct(c.u)}, s ${pct(c.s)}, H ${pct(c.H)}${gzsl.H > 0 ? ` (uncalibrated H ${pct(gzsl.H)})` : ''}.`
+    : `Calibrated stacking (γ = ${c.gamma.toFixed(3)}, chosen on the seen validation images only) still leaves H = 0: the unseen classes are out of reach of this model; train on more seen classes or real data.`);
+  out.push(`Area under the seen–unseen curve (AUSUC, all γ): ${gzsl.ausuc.toFixed(3)}; chance for u is about ${pct(gzsl.chanceU)}.`);
+  return out;
+}
+
+/** One row of the label-source comparison. */
+export interface LabelSourceRow {
+  source: string;
+  description: string;
+  dim?: number;
+  /** Why this source was not measured (e.g. a class it cannot embed). */
+  unavailable?: string;
+  seenTop1?: number;
+  zslPerClassTop1?: number;
+  u?: number;
+  s?: number;
+  H?: number;
+  calibratedH?: number;
+  ausuc?: number;
+}
+

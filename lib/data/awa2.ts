@@ -38,11 +38,28 @@ export function readClassList(file: string): string[] {
   return names;
 }
 
+/**
+ * AWA2 zero-shot splits. `standard`: the dataset's own trainclasses.txt / testclasses.txt (Lampert et al.), whose
+ * unseen classes overlap ImageNet-1k, so an ImageNet-pretrained backbone has already seen them. `proposed`: Xian
+ * et al. 2018's split, whose 10 unseen classes are disjoint from ImageNet-1k (a true zero-shot test).
+ */
+export type Awa2SplitName = 'standard' | 'proposed';
+
+/** The unseen classes of Xian et al.'s proposed split (testclasses.txt of "Zero-Shot Learning — The Good, the Bad and the Ugly"). */
+export const AWA2_PROPOSED_UNSEEN = ['sheep', 'dolphin', 'bat', 'seal', 'blue+whale', 'rat', 'horse', 'walrus', 'giraffe', 'bobcat'];
+
 /** Reads an AWA2 root; the image folder is optional (metadata-only roots give no items). */
-export function readAwa2(root: string): Awa2Dataset {
+export function readAwa2(root: string, opts: { split?: Awa2SplitName } = {}): Awa2Dataset {
   const classes = readClassList(path.join(root, 'classes.txt'));
-  const trainClasses = readClassList(path.join(root, 'trainclasses.txt'));
-  const testClasses = readClassList(path.join(root, 'testclasses.txt'));
+  let trainClasses = readClassList(path.join(root, 'trainclasses.txt'));
+  let testClasses = readClassList(path.join(root, 'testclasses.txt'));
+  if (opts.split === 'proposed') {
+    // Every class of classes.txt not in the proposed unseen list is seen (Xian's trainvalclasses).
+    const unseen = new Set(AWA2_PROPOSED_UNSEEN);
+    const listed = new Set([...trainClasses, ...testClasses]);
+    testClasses = AWA2_PROPOSED_UNSEEN.filter((c) => listed.has(c));
+    trainClasses = classes.filter((c) => listed.has(c) && !unseen.has(c));
+  }
   const known = new Set(classes);
   for (const c of [...trainClasses, ...testClasses]) {
     if (!known.has(c)) throw new Error(`${root}: class '${c}' of trainclasses/testclasses.txt is not in classes.txt`);

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { tf } from '../backend/index';
 import { type Preprocessing, normalizeInto } from '../preprocessing';
 import { type AugmentOptions, CENTER, applyTransforms, decodeImage, getTransforms, sampleParams } from './augment';
-import { isAwa2Root, readAwa2 } from './awa2';
+import { type Awa2SplitName, isAwa2Root, readAwa2 } from './awa2';
 import { readFolders } from './folders';
 import { type Item, splitItems } from './items';
 import { Rng, deriveSeed } from './rng';
@@ -180,8 +180,8 @@ export class ImageLoader implements DataLoader {
 
 /** Builds train/valid(/test) loaders from a folder-per-class root or an AWA2 root (fastai `ImageDataBunch`). */
 /** Train/valid classes of a dataset root (AWA2 layout or folders), as imageDataBunch picks them, without reading images. */
-export function datasetClasses(root: string): string[] {
-  return isAwa2Root(root) ? readAwa2(root).trainClasses : readFolders(root).classes;
+export function datasetClasses(root: string, split?: Awa2SplitName): string[] {
+  return isAwa2Root(root) ? readAwa2(root, { split }).trainClasses : readFolders(root).classes;
 }
 
 export async function imageDataBunch(opts: {
@@ -193,6 +193,8 @@ export async function imageDataBunch(opts: {
   preprocessing: Preprocessing;
   augment?: boolean | AugmentOptions;
   classes?: string[];
+  /** Which AWA2 zero-shot split (AWA2 roots only): the dataset's `standard` one or Xian et al.'s `proposed`. */
+  split?: Awa2SplitName;
   prefetch?: number;
   onBadFile?: (file: string, reason: string) => void;
 }): Promise<DataBunch> {
@@ -204,7 +206,7 @@ export async function imageDataBunch(opts: {
   let test: Item[];
   let where: (label: string) => string;
   if (isAwa2Root(root)) {
-    const awa = readAwa2(root);
+    const awa = readAwa2(root, { split: opts.split });
     classes = opts.classes ?? awa.trainClasses;
     testClasses = awa.testClasses;
     ({ train, valid } = splitItems(awa.items.filter((it) => it.split === 'train'), validPct, seed));

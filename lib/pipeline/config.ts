@@ -5,11 +5,14 @@
  *   const cfg = deviseConfig({ arch: 'resnet34' });   // explicit values win over DEVISE_* variables
  *
  * Variables: DEVISE_DATA, DEVISE_ARCH, DEVISE_WEIGHTS, DEVISE_SIZE, DEVISE_BS, DEVISE_LABELS,
- * DEVISE_EPOCHS ("stage1,stage1Unfrozen,stage2a,stage2b"), DEVISE_OUT, DEVISE_SEED, DEVISE_SMOKE=1.
+ * DEVISE_EPOCHS ("stage1,stage1Unfrozen,stage2a,stage2b"), DEVISE_OUT, DEVISE_SEED, DEVISE_SPLIT, DEVISE_SMOKE=1.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Awa2SplitName } from '../data/awa2';
 import type { Arch } from '../models/registry';
+import { DEFAULT_PHASES } from '../train/recipe';
+import { DEFAULT_LABELS } from '../vectors/sources';
+import { findPretrained, ROOT } from '../settings';
 
 /** Epochs of each phase of the two-stage recipe (the original: 2a 5 epochs, 2b 3 epochs). */
 export interface PhaseEpochs {
@@ -29,8 +32,12 @@ export interface DeviseConfig {
   bs: number;
   validPct: number;
   seed: number;
-  /** Label embedding source: 'wordnet' (offline default), 'attributes' (AWA2's 85-d), or a `.vec` file. */
+  /** Label embedding source: 'word2vec' (shipped, the default), 'glove', 'wordnet', 'attributes' (AWA2's 85-d), or a `.vec` file. */
   labels: string;
+  /** AWA2 zero-shot split (AWA2 roots): 'standard' (the dataset's) or 'proposed' (Xian et al., unseen ∉ ImageNet-1k). */
+  split: Awa2SplitName;
+  /** Learning rates you choose; a phase without one trains at the LR finder's suggestion. */
+  lr: { stage1?: number; stage2a?: number };
   /** Folder with AWA2's metadata (predicate matrix) for `labels: 'attributes'`; defaults to `data`. */
   awa2Meta: string;
   epochs: PhaseEpochs;
@@ -44,22 +51,7 @@ export interface DeviseConfig {
   smoke: boolean;
 }
 
-// realpath: from a notebook, this file is loaded through the notebooks/lib symlink.
-const ROOT = path.resolve(fs.realpathSync(__dirname), '..', '..');
-const SHARED = path.resolve(process.env.DEVISE_SHARED ?? path.join(ROOT, '..', 'shared'));
-
-/** Where pretrained weights are looked for, first hit wins: the downloader's folder, then ../shared (tests, CI). */
-export function pretrainedCandidates(arch: Arch): string[] {
-  const downloaded = path.join(ROOT, 'models', 'pretrained');
-  return arch === 'squeezenet1_1'
-    ? [path.join(downloaded, 'squeezenet1_1-b8a52dc0.pth'), path.join(downloaded, 'squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5'), path.join(SHARED, 'weights', 'keras-squeezenet', 'squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5')]
-    : [path.join(downloaded, 'resnet34-b627a593.pth'), path.join(downloaded, 'resnet34-333f7ec4.pth')];
-}
-
-/** The first existing pretrained weight file for `arch`, or null. */
-export function findPretrained(arch: Arch): string | null {
-  return pretrainedCandidates(arch).find((f) => fs.existsSync(f)) ?? null;
-}
+const SMOKE_EPOCHS: PhaseEpochs = { stage1: 1, stage1Unfrozen: 1, stage2a: 2, stage2b: 1 };
 
 function parseEpochs(spec: string): PhaseEpochs {
   const n = spec.split(',').map(Number);
@@ -69,22 +61,29 @@ function parseEpochs(spec: string): PhaseEpochs {
   return { stage1: n[0]!, stage1Unfrozen: n[1]!, stage2a: n[2]!, stage2b: n[3]! };
 }
 
-function intFrom(env: NodeJS.ProcessEnv, name: string): number | undefined {
+function intFrom(env: NodeJS.ProcessEnv, name: string, min = 1): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}='${raw}' must be a positive whole number.`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}='${raw}' must be a whole number ≥ ${min}.`);
   return n;
 }
 
-/** Settings from `overrides`, then DEVISE_* variables, then defaults (data_samples/, SqueezeNet, WordNet labels). */
+function splitFrom(raw: string | undefined): Awa2SplitName | undefined {
+  if (!raw) return undefined;
+  if (raw !== 'standard' && raw !== 'proposed') throw new Error(`DEVISE_SPLIT='${raw}' must be 'standard' or 'proposed'.`);
+  return raw;
+}
+
+/** Settings from `overrides`, then DEVISE_* variables, then defaults (data_samples/, SqueezeNet, shipped word2vec labels). */
 export function deviseConfig(overrides: Partial<DeviseConfig> = {}, env: NodeJS.ProcessEnv = process.env): DeviseConfig {
   const smoke = overrides.smoke ?? env.DEVISE_SMOKE === '1';
   const arch = overrides.arch ?? ((env.DEVISE_ARCH as Arch | undefined) || 'squeezenet1_1');
   if (arch !== 'squeezenet1_1' && arch !== 'resnet34') throw new Error(`Unknown architecture '${arch}': use squeezenet1_1 or resnet34.`);
   const data = overrides.data ?? (env.DEVISE_DATA || path.join(ROOT, 'data_samples'));
   const envWeights = env.DEVISE_WEIGHTS === 'none' ? null : env.DEVISE_WEIGHTS || undefined;
-  const defaults: PhaseEpochs = smoke ? { stage1: 1, stage1Unfrozen: 1, stage2a: 2, stage2b: 1 } : { stage1: 4, stage1Unfrozen: 1, stage2a: 5, stage2b: 3 };
+  const p = DEFAULT_PHASES;
+  const defaults: PhaseEpochs = smoke ? SMOKE_EPOCHS : { stage1: p.stage1.epochs, stage1Unfrozen: p.stage1Unfrozen.epochs, stage2a: p.stage2a.epochs, stage2b: p.stage2b.epochs };
   return {
     data,
     arch,
@@ -92,8 +91,10 @@ export function deviseConfig(overrides: Partial<DeviseConfig> = {}, env: NodeJS.
     size: overrides.size ?? intFrom(env, 'DEVISE_SIZE') ?? (smoke ? 64 : 224),
     bs: overrides.bs ?? intFrom(env, 'DEVISE_BS') ?? 16,
     validPct: overrides.validPct ?? 0.2,
-    seed: overrides.seed ?? intFrom(env, 'DEVISE_SEED') ?? 0,
-    labels: overrides.labels ?? (env.DEVISE_LABELS || 'wordnet'),
+    seed: overrides.seed ?? intFrom(env, 'DEVISE_SEED', 0) ?? 0,
+    labels: overrides.labels ?? (env.DEVISE_LABELS || DEFAULT_LABELS),
+    split: overrides.split ?? splitFrom(env.DEVISE_SPLIT) ?? 'standard',
+    lr: overrides.lr ?? {},
     awa2Meta: overrides.awa2Meta ?? data,
     epochs: overrides.epochs ?? (env.DEVISE_EPOCHS ? parseEpochs(env.DEVISE_EPOCHS) : defaults),
     lrFindIterations: overrides.lrFindIterations ?? (smoke ? 12 : 100),

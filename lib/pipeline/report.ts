@@ -12,36 +12,53 @@ import { figureHtml } from '../plots/display';
 import { confusionMatrixFigure, type Figure, lossCurvesFigure, lrFinderFigure, modelSizeFigure, mostConfusedFigure, pcaAnimationFigure, tableFigure, zeroShotTableFigure } from '../plots/figures';
 import { searchStripFigure, topLossesFigure } from '../plots/images';
 import { openRenderer, RenderUnavailableError } from '../plots/render';
-import type { DeviseResults } from './run';
+import { type DeviseResults, LR_FROM } from './run';
 import { thumbnail } from './steps';
 import { escapeHtml } from '../html';
+import { gzslFigure, labelSourcesFigure, perUnseenClassFigure, seenUnseenFigure } from '../plots/zeroshot';
+import { displayPath } from '../settings';
 
 const pct = (v: number) => Math.round(v * 1000) / 10;
 
-/** The headline numbers of a run, as written to metrics.json. */
+/** The seen hit@k of the nearest-label evaluation (an exact fraction of the valid images). */
+const seenHit = (r: DeviseResults, k: number) => r.zeroShot.find((m) => m.protocol === 'seen' && m.metric === `hit@${k}`)?.value ?? null;
+
+/** The headline numbers of a run, as written to metrics.json (key names are read by checks: keep them). */
 export function runMetrics(r: DeviseResults): Record<string, unknown> {
-  const zs = (protocol: string, metric: string) => r.zeroShot.find((m) => m.protocol === protocol && m.metric === metric)?.value ?? null;
+  const zs = r.zeroShotSummary;
   const own = r.sizes.find((s) => s.name === r.cfg.arch);
+  const g = zs.gzsl;
   return {
+    seed: r.seed,
     backend: r.backend.backend,
     threads: r.backend.threads,
     model: r.cfg.arch,
-    pretrained: r.cfg.weights,
-    data: r.cfg.data,
+    pretrained: r.cfg.weights ? displayPath(r.cfg.weights) : null,
+    data: displayPath(r.cfg.data),
     labels: r.cfg.labels,
+    split: r.cfg.split,
     imageSize: r.cfg.size,
     batchSize: r.cfg.bs,
     epochs: r.cfg.epochs,
+    lr: { stage1: r.lr.stage1?.value ?? null, stage2a: r.lr.stage2a?.value ?? null, from: { stage1: r.lr.stage1?.from ?? null, stage2a: r.lr.stage2a?.from ?? null } },
     classes: { seen: r.classes.length, unseen: r.testClasses.length },
     images: r.counts,
     lrFindSuggestion: r.lrFind.suggestion,
     stage1Accuracy: r.stage1.interpretation.accuracy,
-    stage2Top1: r.stage2.top1,
-    stage2Top5: r.stage2.top5,
+    stage2Top1: seenHit(r, 1),
+    stage2Top5: seenHit(r, 5),
     stage2CosineLoss: r.stage2.cosineLoss,
-    zeroShotPerClassTop1: zs('zsl', 'per-class top-1'),
-    zeroShotTop5: zs('zsl', 'hit@5'),
-    gzsl: { u: zs('gzsl', 'u'), s: zs('gzsl', 's'), H: zs('gzsl', 'H') },
+    zeroShotPerClassTop1: r.testClasses.length ? zs.zsl.perClassTop1 : null,
+    zeroShotChance: zs.zsl.chance,
+    zeroShotPerClass: Object.fromEntries(Object.entries(zs.zsl.perClass).map(([c, v]) => [c, v.top1])),
+    gzsl: {
+      u: g.u, s: g.s, H: g.H, n: { s: g.nSeen, u: g.nUnseen },
+      calibrated: { u: g.calibrated.u, s: g.calibrated.s, H: g.calibrated.H, gamma: g.calibrated.gamma },
+      ausuc: g.ausuc,
+    },
+    csls: zs.csls,
+    verdict: zs.verdict,
+    labelSources: r.labelSources,
     evaluation: r.zeroShot,
     modelSizeMB: own?.sizeMB ?? null,
     modelSizes: r.sizes,
@@ -88,6 +105,10 @@ export async function reportFigures(r: DeviseResults): Promise<Record<string, Fi
     most_confused: mostConfusedFigure(interp.mostConfused.slice(0, 15)),
     top_losses: await topLossesFigureOf(interp),
     zero_shot: zeroShotFigureOf(r.zeroShot),
+    gzsl: gzslFigure(r.zeroShotSummary),
+    seen_unseen_curve: seenUnseenFigure(r.zeroShotSummary),
+    zero_shot_per_class: perUnseenClassFigure(r.zeroShotSummary),
+    label_sources: labelSourcesFigure(r.labelSources),
     ...(await searchFiguresOf(r.examples, r.testClasses)),
     model_size: modelSizeFigure(r.sizes, { title: 'Model size with the 300-d embedding head (fp32)' }),
   };
@@ -134,14 +155,32 @@ export async function writeReport(dir: string, r: DeviseResults): Promise<{ dir:
 }
 
 function page(r: DeviseResults, sections: string[]): string {
-  const m = runMetrics(r);
-  const rows = Object.entries({ backend: m.backend, model: m.model, pretrained: m.pretrained ?? 'none (random init)', data: m.data, labels: m.labels, 'stage-1 accuracy': `${pct(r.stage1.interpretation.accuracy)}%`, 'stage-2 top-1 / top-5': `${pct(r.stage2.top1)}% / ${pct(r.stage2.top5)}%`, 'zero-shot per-class top-1': m.zeroShotPerClassTop1 === null ? 'n/a' : `${pct(m.zeroShotPerClassTop1 as number)}%`, 'model size': `${m.modelSizeMB} MB` })
-    .map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(String(v))}</td></tr>`).join('\n');
+  const g = r.zeroShotSummary.gzsl;
+  const lr = (c: DeviseResults['lr']['stage1']) => (c ? `${c.value.toExponential(2)} (${LR_FROM[c.from]})` : 'n/a');
+  const rows = Object.entries({
+    seed: String(r.seed),
+    backend: `${r.backend.backend} (${r.backend.threads} thread${r.backend.threads > 1 ? 's' : ''})`,
+    model: r.cfg.arch,
+    pretrained: r.cfg.weights ? displayPath(r.cfg.weights) : 'none (random init)',
+    data: `${displayPath(r.cfg.data)} (${r.classes.length} seen, ${r.testClasses.length} unseen classes; ${r.cfg.split} split)`,
+    labels: r.cfg.labels,
+    'learning rates': `stage 1 ${lr(r.lr.stage1)}, stage 2a ${lr(r.lr.stage2a)}`,
+    'stage-1 accuracy': `${pct(r.stage1.interpretation.accuracy)}%`,
+    'stage-2 top-1 / top-5 (seen)': `${pct(seenHit(r, 1) ?? 0)}% / ${pct(seenHit(r, 5) ?? 0)}%`,
+    'zero-shot per-class top-1': r.testClasses.length ? `${pct(r.zeroShotSummary.zsl.perClassTop1)}% (chance ${pct(r.zeroShotSummary.zsl.chance)}%)` : 'n/a',
+    'GZSL u / s / H': `${pct(g.u)}% / ${pct(g.s)}% / ${pct(g.H)}%`,
+    'GZSL calibrated u / s / H (γ)': `${pct(g.calibrated.u)}% / ${pct(g.calibrated.s)}% / ${pct(g.calibrated.H)}% (${g.calibrated.gamma.toFixed(3)})`,
+    AUSUC: g.ausuc.toFixed(3),
+    'model size': `${(Math.round((r.sizes.find((s) => s.name === r.cfg.arch)?.sizeMB ?? 0) * 10) / 10).toFixed(1)} MB`,
+  }).map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(String(v))}</td></tr>`).join('\n');
+  const verdict = r.zeroShotSummary.verdict.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>DeViSE ${r.cfg.arch} report</title>
-<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}th{text-align:left;padding-right:1em}section{margin:2em 0}</style></head>
+<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}th{text-align:left;padding-right:1em}section{margin:2em 0}.verdict{background:#f6f6ee;padding:.5em 1em;border-left:4px solid #c9a227}</style></head>
 <body><h1>DeViSE run: ${r.cfg.arch}</h1>
 <table>${rows}</table>
+<div class="verdict"><h2>What the zero-shot numbers say</h2>
+${verdict}</div>
 ${sections.join('\n')}
 </body></html>
 `;

@@ -5,12 +5,16 @@
  *   const results = await runDevise(deviseConfig({ smoke: true }));
  *   await writeReport('reports/x', results);
  */
+import * as path from 'node:path';
 import { type BackendInfo, initBackend } from '../backend/index';
+import { saveModel, type CnnModel } from '../models/index';
 import type { EpochRecord } from '../train/callbacks';
 import type { LrFindResult } from '../train/learner';
 import type { MetricRow } from '../metrics';
 import type { DeviseConfig } from './config';
-import { buildSearch, findLr, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, zeroShotEvaluation } from './steps';
+import type { LabelSourceRow, ZeroShotSummary } from '../zeroshot';
+import { compareLabelSources, zeroShotSummary } from './evaluation';
+import { buildSearch, type ChosenLr, findLr, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, writeLabelTable, zeroShotEvaluation } from './steps';
 
 /** Everything the report shows, as plain data. */
 export interface DeviseResults {
@@ -19,15 +23,24 @@ export interface DeviseResults {
   classes: string[];
   testClasses: string[];
   counts: { train: number; valid: number; test: number };
+  seed: number;
   lrFind: LrFindResult;
+  /** The learning rates stages 1 and 2a trained at, and where each came from. */
+  lr: { stage1?: ChosenLr; stage2a?: ChosenLr };
   stage1: { epochs: EpochRecord[]; batchesPerEpoch: number; interpretation: Awaited<ReturnType<typeof interpretStage1>> };
   stage2: { epochs2a: EpochRecord[]; epochs2b: EpochRecord[]; top1: number; top5: number; cosineLoss: number };
   zeroShot: MetricRow[];
+  zeroShotSummary: ZeroShotSummary;
+  /** The same zero-shot protocol (stage 2a from the same stage-1 weights) for every label source. */
+  labelSources: LabelSourceRow[];
   examples: ReturnType<typeof searchExamples>;
   sizes: { name: string; sizeMB: number; params: number }[];
   pca: ReturnType<typeof pcaData>;
   seconds: Record<string, number>;
 }
+
+/** How a chosen learning rate came about, in words. */
+export const LR_FROM: Record<ChosenLr['from'], string> = { user: 'your rate', lr_find: "the LR finder's suggestion", default: "the recipe's default: the LR finder's loss never fell" };
 
 async function timed<T>(run: DeviseRun, name: string, step: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
@@ -46,13 +59,18 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   const { data, recipe } = run;
   log(`${data.classes.length} seen classes (${data.train.items.length} train, ${data.valid.items.length} valid), ${data.testClasses?.length ?? 0} unseen (${data.test?.items.length ?? 0} images)`);
 
-  const lrFind = await timed(run, 'lrFind', () => findLr(run));
-  log(`lr_find suggestion: ${lrFind.suggestion.steepest.toExponential(2)} (steepest), ${lrFind.suggestion.minOver10.toExponential(2)} (min/10)`);
+  const lrFind = await timed(run, 'lrFind', () => findLr(run, 'stage1'));
+  log(`lr_find suggestion: ${lrFind.suggestion.minOver10.toExponential(2)} (min/10), ${lrFind.suggestion.steepest.toExponential(2)} (steepest); stage 1 trains at ${lrFind.chosen.value.toExponential(2)} (${LR_FROM[lrFind.chosen.from]})`);
   const stage1Fits = await timed(run, 'stage1', () => recipe.stage1());
   const interpretation = await interpretStage1(run);
   log(`stage 1 valid accuracy ${(interpretation.accuracy * 100).toFixed(1)}%`);
+  // The finished stage-1 classifier, the common start of stage 2 and of the label-source comparison.
+  const stage1Model = path.join(cfg.out, 'models', 'stage1-model');
+  await saveModel(recipe.learner.model as CnnModel, stage1Model);
 
   recipe.toEmbedding();
+  const lr2a = await timed(run, 'lrFind2a', () => findLr(run, 'stage2a'));
+  log(`stage 2a trains at ${lr2a.chosen.value.toExponential(2)} (${LR_FROM[lr2a.chosen.from]})`);
   run.pca.startPhase('2a');
   const fit2a = await timed(run, 'stage2a', () => recipe.stage2a());
   run.pca.startPhase('2b');
@@ -61,7 +79,11 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   log(`stage 2 nearest-label top-1 ${(stage2.top1 * 100).toFixed(1)}%, top-5 ${(stage2.top5 * 100).toFixed(1)}%`);
 
   const space = await timed(run, 'search', () => buildSearch(run));
+  writeLabelTable(run, space.allClasses);
   const zeroShot = zeroShotEvaluation(run, space);
+  const summary = zeroShotSummary(run, space);
+  summary.verdict.forEach((line) => log(line));
+  const labelSources = await timed(run, 'labelSources', () => compareLabelSources(run, stage1Model));
   const examples = searchExamples(run, space);
   const sizes = await modelSizes(run.labelVectors.dim);
   return {
@@ -70,10 +92,14 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
     classes: data.classes,
     testClasses: data.testClasses ?? [],
     counts: { train: data.train.items.length, valid: data.valid.items.length, test: data.test?.items.length ?? 0 },
+    seed: cfg.seed,
     lrFind,
+    lr: run.lr,
     stage1: { epochs: stage1Fits.flatMap((f) => f.epochs), batchesPerEpoch: data.train.length, interpretation },
     stage2: { epochs2a: fit2a.epochs, epochs2b: fit2b.epochs, ...stage2 },
     zeroShot,
+    zeroShotSummary: summary,
+    labelSources,
     examples,
     sizes,
     pca: pcaData(run),

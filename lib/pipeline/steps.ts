@@ -6,8 +6,10 @@
  *   const run = await prepareRun(deviseConfig());
  *   const lr = await findLr(run);  await run.recipe.stage1();  const s1 = await interpretStage1(run);
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
+import { writeFileAtomically } from '../backend/io';
 import { tf } from '../backend/index';
 import { applyTransforms, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
 import type { Item } from '../data/items';
@@ -20,13 +22,11 @@ import { Rng } from '../data/rng';
 import { ImageIndex, LabelIndex, type SearchHit } from '../search';
 import type { Callback } from '../train/callbacks';
 import type { LrFindResult } from '../train/learner';
-import { twoStageRecipe, type TwoStageRecipe } from '../train/recipe';
+import { DEFAULT_PHASES, twoStageRecipe, type TwoStageRecipe } from '../train/recipe';
 import { slice } from '../train/schedule';
-import { attributeSource } from '../vectors/attributes';
 import type { LabelEmbeddings, LabelSource } from '../vectors/labels';
-import { wordVectorSource } from '../vectors/labels';
-import { openVectors } from '../vectors/vec';
-import { AWA2_WORDNET, hopMatrix, wordnetSource } from '../vectors/wordnet';
+import { labelSource } from '../vectors/sources';
+import { AWA2_WORDNET, hopMatrix } from '../vectors/wordnet';
 import type { DeviseConfig } from './config';
 import { dataUri } from '../plots/images';
 
@@ -39,15 +39,17 @@ export interface DeviseRun {
   labelVectors: LabelEmbeddings;
   recipe: TwoStageRecipe;
   pca: PcaSnapshots;
+  /** The learning rates stages 1 and 2a trained at, and where each came from. */
+  lr: { stage1?: ChosenLr; stage2a?: ChosenLr };
+  /** Which phases have started and finished (recorded in run.json). */
+  phases: Record<string, 'done' | 'running'>;
   /** Wall seconds per step, for the report. */
   seconds: Record<string, number>;
 }
 
-/** The label source named by `cfg.labels`: 'wordnet', 'attributes' or a `.vec` path. */
-export async function labelSource(cfg: DeviseConfig): Promise<LabelSource> {
-  if (cfg.labels === 'wordnet') return wordnetSource({ ...AWA2_WORDNET, seed: cfg.seed });
-  if (cfg.labels === 'attributes') return attributeSource(cfg.awa2Meta);
-  return wordVectorSource(await openVectors(cfg.labels), { name: path.basename(cfg.labels) });
+/** The label source named by `cfg.labels` (see lib/vectors/sources.ts). */
+export function labelSourceOf(cfg: DeviseConfig): Promise<LabelSource> {
+  return labelSource(cfg.labels, { awa2Meta: cfg.awa2Meta, seed: cfg.seed });
 }
 
 /** Builds the model (pretrained when `cfg.weights` is set), the data in the model's preprocessing, and the recipe. */
@@ -57,31 +59,91 @@ export async function prepareRun(cfg: DeviseConfig, opts: { callbacks?: Callback
     console.warn(`WARNING: no pretrained ${cfg.arch} weights found (looked for DEVISE_WEIGHTS, models/pretrained/, ../shared): training from RANDOM initialisation, ` +
       'so accuracy will be far below the paper. Fetch them with `npm run weights -- download ' + cfg.arch + '`.');
   }
-  const classes = datasetClasses(cfg.data);
+  const classes = datasetClasses(cfg.data, cfg.split);
   const model = await createModel(cfg.arch, { head: 'classifier', classes: classes.length, weights: cfg.weights ?? undefined, inputSize: cfg.size, seed: cfg.seed });
-  const data = await imageDataBunch({ root: cfg.data, size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed, preprocessing: model.preprocessing, classes });
-  const source = await labelSource(cfg);
+  const data = await imageDataBunch({ root: cfg.data, size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed, preprocessing: model.preprocessing, classes, split: cfg.split });
+  const source = await labelSourceOf(cfg);
   const labelVectors = source.embed(data.classes);
   const pca = new PcaSnapshots(pcaItems(data, cfg.pcaClasses), data);
   const e = cfg.epochs;
+  const phases: DeviseRun['phases'] = {};
+  let run: DeviseRun | undefined;
   const recipe = twoStageRecipe({
+    onPhase: (name, status) => {
+      phases[name] = status;
+      if (run) writeRunState(run);
+    },
     model,
     data,
     labelVectors,
     path: cfg.out,
-    stage1: { epochs: e.stage1, lr: slice(3e-3) },
-    stage1Unfrozen: { epochs: e.stage1Unfrozen, lr: slice(1e-6, 1e-4) },
-    stage2a: { epochs: e.stage2a, lr: slice(3e-3) },
-    stage2b: { epochs: e.stage2b, lr: slice(1e-6, 1e-4) },
+    // Stage 1 and 2a train at the LR finder's suggestion (findLr) unless cfg.lr names a rate.
+    stage1: { ...DEFAULT_PHASES.stage1, epochs: e.stage1, ...(cfg.lr.stage1 !== undefined && { lr: slice(cfg.lr.stage1) }) },
+    stage1Unfrozen: { ...DEFAULT_PHASES.stage1Unfrozen, epochs: e.stage1Unfrozen },
+    stage2a: { ...DEFAULT_PHASES.stage2a, epochs: e.stage2a, ...(cfg.lr.stage2a !== undefined && { lr: slice(cfg.lr.stage2a) }) },
+    stage2b: { ...DEFAULT_PHASES.stage2b, epochs: e.stage2b },
     callbacks: [pca.callback, ...(opts.callbacks ?? [])],
   });
-  return { cfg, data, source, labelVectors, recipe, pca, seconds: { prepare: (Date.now() - t0) / 1000 } };
+  run = { cfg, data, source, labelVectors, recipe, pca, lr: {}, phases, seconds: { prepare: (Date.now() - t0) / 1000 } };
+  writeRunState(run);
+  return run;
 }
 
-/** fastai's `lr_find()` on the frozen stage-1 model (weights restored afterwards). */
-export async function findLr(run: DeviseRun): Promise<LrFindResult> {
+/** `<out>/run.json`: what this run is (the run-directory contract read by export, resume and the Quickstart). */
+export function writeRunState(run: DeviseRun): void {
+  const { cfg, data } = run;
+  const state = {
+    format: 'devise-ts-run-1', arch: cfg.arch, size: cfg.size, seed: cfg.seed, labels: run.source.name, data: cfg.data, split: cfg.split,
+    classes: data.classes, testClasses: data.testClasses ?? [], preprocessing: data.preprocessing, lr: run.lr, phases: run.phases,
+  };
+  fs.mkdirSync(cfg.out, { recursive: true });
+  writeFileAtomically(path.join(cfg.out, 'run.json'), JSON.stringify(state, null, 2) + '\n');
+}
+
+/** `<out>/labels.json`: every class (seen, then unseen) with its vector in the run's label space. */
+export function writeLabelTable(run: DeviseRun, allClasses: string[]): void {
+  const emb = run.source.embed(allClasses);
+  const seen = new Set(run.data.classes);
+  const table = { source: run.source.name, dim: emb.dim, classes: allClasses, seen: allClasses.map((c) => seen.has(c)), vectors: allClasses.map((_, i) => Array.from(emb.vectors.subarray(i * emb.dim, (i + 1) * emb.dim))) };
+  writeFileAtomically(path.join(run.cfg.out, 'labels.json'), JSON.stringify(table) + '\n');
+}
+
+/** A learning rate a phase trained at: the user's, or the LR finder's suggestion. */
+export interface ChosenLr {
+  value: number;
+  /** `user`: cfg.lr; `lr_find`: the finder's suggestion; `default`: the recipe's rate, because the finder's curve never fell. */
+  from: 'user' | 'lr_find' | 'default';
+}
+
+/**
+ * The finder's suggestion (the smoothed loss minimum / 10, fastai's robust pick), or undefined when the curve has no
+ * real minimum: the lowest loss in the first tenth of the sweep, or under 5 % below the starting loss.
+ */
+export function usableSuggestion(found: Pick<LrFindResult, 'losses' | 'suggestion'>): number | undefined {
+  const { losses } = found;
+  let minI = 0;
+  losses.forEach((l, i) => { if (l < losses[minI]!) minI = i; });
+  const fell = losses.length > 0 && minI >= losses.length / 10 && losses[minI]! < 0.95 * losses[0]!;
+  const v = found.suggestion.minOver10;
+  return fell && v > 0 && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * fastai's `lr_find()` on the frozen model of `phase` (stage 1's classifier, or stage 2a's embedding model after
+ * `toEmbedding`); weights restored afterwards. Unless cfg.lr names that phase's rate, the finder's suggestion
+ * becomes the phase's maximum learning rate (the recipe's default when the curve never fell, said in `chosen`).
+ */
+export async function findLr(run: DeviseRun, phase: 'stage1' | 'stage2a' = 'stage1'): Promise<LrFindResult & { chosen: ChosenLr }> {
+  if (phase === 'stage2a') run.recipe.toEmbedding();
   run.recipe.learner.freeze();
-  return run.recipe.learner.lrFind({ numIt: run.cfg.lrFindIterations });
+  const found = await run.recipe.learner.lrFind({ numIt: run.cfg.lrFindIterations });
+  const user = run.cfg.lr[phase];
+  const suggested = usableSuggestion(found);
+  const chosen: ChosenLr = user !== undefined ? { value: user, from: 'user' } : suggested !== undefined ? { value: suggested, from: 'lr_find' } : { value: DEFAULT_PHASES[phase].lr.stop, from: 'default' };
+  run.recipe.phases[phase] = { ...run.recipe.phases[phase], lr: slice(chosen.value) };
+  run.lr[phase] = chosen;
+  writeRunState(run);
+  return { ...found, chosen };
 }
 
 /** Stage-1 results on the validation set: accuracy, confusion matrix, most confused pairs, top losses (with image paths). */

@@ -6,6 +6,7 @@
  *   const big = await labelSource('~/crawl-300d-2M.vec');      // fastText, as the original project
  *   LABEL_SOURCES.glove.description
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MODELS_DIR } from '../settings';
 import { attributeSource } from './attributes';
@@ -58,7 +59,9 @@ export async function labelSource(spec: string, opts: LabelSourceOptions = {}): 
     case 'wordnet':
       return wordnetSource({ ...AWA2_WORDNET, seed: opts.seed ?? 0 });
     case 'attributes':
-      if (!opts.awa2Meta) throw new Error("The 'attributes' label source needs the AWA2 metadata folder (predicate-matrix-continuous.txt); set awa2Meta.");
+      if (!opts.awa2Meta || !fs.existsSync(path.join(opts.awa2Meta, 'predicate-matrix-continuous.txt'))) {
+        throw new Error(`needs AWA2's predicates.txt and predicate-matrix-continuous.txt in ${opts.awa2Meta ?? 'the AWA2 root'} (they come with the AWA2 download)`);
+      }
       return attributeSource(opts.awa2Meta);
     default:
       return wordVectorSource(await openVectors(spec), { name: path.basename(spec) });
