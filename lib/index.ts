@@ -54,5 +54,6 @@ export * from './plots/zeroshot';
 export * from './pipeline/config';
 export * from './pipeline/steps';
 export * from './pipeline/evaluation';
+export * from './pipeline/seeds';
 export * from './pipeline/run';
 export * from './pipeline/report';
