@@ -372,8 +372,13 @@ export const EXIT_INTERRUPTED = 130;
  */
 export function onInterrupt(stop: (signal: NodeJS.Signals) => void, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): () => void {
   let count = 0;
+  let first = 0;
   const handler = (signal: NodeJS.Signals): void => {
+    // One Ctrl-C in a terminal can arrive twice (from the terminal to the whole process group, and forwarded
+    // by npm when the script execs node): signals within 500 ms of the first count as one.
+    if (count > 0 && Date.now() - first < 500) return;
     count++;
+    if (count === 1) first = Date.now();
     if (count > 1) {
       log('Interrupted again: exiting now (the last completed checkpoint is kept).');
       process.exit(EXIT_INTERRUPTED);

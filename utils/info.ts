@@ -4,14 +4,18 @@
  *   npm run info            # human text
  *   npm run info -- --json  # one JSON object: backend, threads, tfjs, ...
  */
-import { formatBackendInfo, initBackend } from '../lib';
+import { formatBackendInfo, initBackend } from '../lib/backend/index';
+import { defineCli, runCli } from '../lib/cli';
 
-async function main(): Promise<void> {
+export const cli = defineCli({
+  command: 'npm run info --',
+  summary: 'Prints the tfjs backend this machine gets (and why better ones were not used), its threads and the versions in use.',
+  flags: { json: { type: 'boolean', description: 'print one JSON object instead of text' } },
+  examples: ['npm run info', 'npm run info -- --json'],
+});
+
+runCli(async () => {
+  const { values: a } = cli.parse();
   const info = await initBackend();
-  console.log(process.argv.includes('--json') ? JSON.stringify(info) : formatBackendInfo(info));
-}
-
-main().catch((err: Error) => {
-  console.error(err.message);
-  process.exit(1);
+  console.log(a.json ? JSON.stringify(info) : formatBackendInfo(info));
 });

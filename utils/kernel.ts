@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { defineCli, runCli } from '../lib/cli';
 
 export const KERNEL_NAME = 'tslab';
 const ROOT = path.resolve(__dirname, '..');
@@ -46,17 +47,22 @@ function userDataDir(): string {
   }
 }
 
+export const cli = defineCli({
+  command: 'npm run kernel --',
+  summary: "Registers the tslab TypeScript kernel with Jupyter, using this checkout's tslab and Node (node_modules/.bin on the kernel's PATH).",
+  flags: {
+    prefix: { type: 'path', placeholder: '<dir>', description: "install into <dir>/share/jupyter/kernels (a virtualenv's JupyterLab)" },
+    dir: { type: 'path', placeholder: '<kernels dir>', description: 'install into this kernels folder itself (tests)' },
+  },
+  examples: ['npm run kernel', 'npm run kernel -- --prefix ~/venv'],
+});
+
 function main(argv: string[]): void {
-  if (argv.includes('--help')) {
-    console.log('usage: npm run kernel [-- --prefix <dir> | --dir <kernels dir>]');
-    return;
-  }
-  const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
-  const prefix = flag('--prefix');
-  const kernelsDir = flag('--dir') ?? (prefix ? path.join(prefix, 'share', 'jupyter', 'kernels') : path.join(userDataDir(), 'kernels'));
+  const { values: a } = cli.parse(argv);
+  const kernelsDir = a.dir ?? (a.prefix ? path.join(a.prefix, 'share', 'jupyter', 'kernels') : path.join(userDataDir(), 'kernels'));
   const dir = writeKernelSpec(kernelsDir);
   console.log(`Installed the TypeScript kernel '${KERNEL_NAME}' in ${dir}`);
   console.log('Open the notebooks with: jupyter lab notebooks/   (or: jupyter notebook notebooks/)');
 }
 
-if (require.main === module) main(process.argv.slice(2));
+if (require.main === module) runCli(() => main(process.argv.slice(2)));

@@ -9,8 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { defineCli, runCli } from '../lib/cli';
 import { readClassList } from '../lib/data/awa2';
 import { Rng, deriveSeed, hashString } from '../lib/data/rng';
 
@@ -136,24 +136,22 @@ async function render(s: Sample, size: number, seed: number): Promise<Buffer> {
     .toBuffer();
 }
 
+export const cli = defineCli({
+  command: 'npm run make-samples --',
+  summary: 'Builds data_samples/ (an AWA2-layout image set) from openly licensed emoji artwork in devDependencies; reproducible per --seed.',
+  flags: {
+    out: { type: 'path', default: path.join(ROOT, 'data_samples'), placeholder: '<dir>', description: 'folder to (re)write' },
+    meta: { type: 'path', default: path.join(ROOT, '..', 'shared', 'data', 'awa2-meta'), placeholder: '<dir>', description: 'AWA2 metadata folder (classes.txt, trainclasses.txt, testclasses.txt); else the lists in --out' },
+    size: { type: 'integer', default: 128, placeholder: '<px>', description: 'image side in pixels' },
+    min: { type: 'integer', default: 5, description: 'images per class at least (artworks are re-staged to reach it)' },
+    seed: { type: 'integer', default: 0, description: 'seed of backgrounds and placement' },
+  },
+  examples: ['npm run make-samples', 'npm run make-samples -- --out /tmp/s --size 128 --min 5 --seed 0'],
+});
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      out: { type: 'string', default: path.join(ROOT, 'data_samples') },
-      meta: { type: 'string', default: path.join(ROOT, '..', 'shared', 'data', 'awa2-meta') },
-      size: { type: 'string', default: '128' },
-      min: { type: 'string', default: '5' },
-      seed: { type: 'string', default: '0' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log('usage: npm run make-samples -- [--out data_samples] [--meta <AWA2 metadata dir>] [--size 128] [--min 5] [--seed 0]');
-    return;
-  }
-  const size = Number(values.size);
-  const min = Number(values.min);
-  const seed = Number(values.seed);
+  const { values } = cli.parse();
+  const { size, min, seed } = values;
   const out = path.resolve(values.out);
   // The three class lists come from the real AWA2 metadata (MIT), or from an existing sample set.
   const listDir = fs.existsSync(path.join(values.meta, 'classes.txt')) ? values.meta : out;
@@ -207,7 +205,4 @@ async function main(): Promise<void> {
   if (missing.length) console.log(`artworks a set lacks: ${missing.join(', ')}`);
 }
 
-main().catch((err: Error) => {
-  console.error(`error: ${err.message}`);
-  process.exit(1);
-});
+runCli(main);

@@ -33,10 +33,3 @@ export function formatReport(r: TransferReport): string {
   const notes = [r.dryRun ? '(dry run: nothing changed)' : '', r.resumed ? '(resumed an interrupted run from its journal)' : ''].filter(Boolean);
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), ...notes].join('\n');
 }
-
-/** Prints `message` and exits 2 (bad usage) or 1 (failure) without a stack trace. */
-export function fail(err: unknown, usage?: string): never {
-  console.error(`error: ${(err as Error).message}`);
-  if (usage) console.error(`\n${usage}`);
-  process.exit(usage ? 2 : 1);
-}
