@@ -1,0 +1,356 @@
+/**
+ * Exports a trained run (the run-directory contract: run.json, labels.json, models/<phase>/) for the
+ * browser: the stage-2 embedding model (inference-only, fp32/float16/uint8), the label table (classes, word
+ * vectors, seen/unseen) and the image table (every run image's embedding by the exported model, with a small
+ * JPEG thumbnail); and measures what quantisation costs in size and accuracy.
+ *
+ *   const e = await exportRun('reports/2026-12-01/run', 'app/export', { quantize: 'uint8' });
+ *   const t = await exportComparison('reports/…/run');       // rows: variant, bytes, max |Δ|, seen top-1, ZSL, H
+ *   console.log(comparisonMarkdown(t));
+ *
+ * Output folder: model/ (model.json + shards), labels.json, images.json (rows + thumbnails), images.bin
+ * (float32 n × dim embeddings, row-major), export.json (what, sizes, counts).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { tf } from '../backend/index';
+import { writeFileAtomically } from '../backend/io';
+import { applyTransforms, CENTER, decodeImage } from '../data/augment';
+import type { Item, Split } from '../data/items';
+import { imageDataBunch } from '../data/loader';
+import { evaluate, type MetricRow } from '../metrics';
+import { type Arch, type CnnModel, createModel, loadModel } from '../models/index';
+import { normalizeInto, type Preprocessing } from '../preprocessing';
+import { dataUri } from '../plots/images';
+import { exportModel, loadExportedModel, type ExportedModel } from './model';
+import { QUANTIZE, type Quantize } from './quantize';
+
+/** run.json as the pipeline writes it (fields this module reads). */
+export interface RunInfo {
+  format?: string;
+  arch: Arch;
+  size: number;
+  seed: number;
+  labels?: string;
+  data: string;
+  classes: string[];
+  testClasses: string[];
+  preprocessing: Preprocessing;
+  validPct?: number;
+  phases?: Record<string, string>;
+}
+
+/** labels.json: every class (seen then unseen) with its vector. */
+export interface LabelTable {
+  source: string;
+  dim: number;
+  classes: string[];
+  seen: boolean[];
+  vectors: number[][];
+}
+
+/** One row of images.json. */
+export interface ImageRow {
+  label: string;
+  split: Split;
+  seen: boolean;
+  /** JPEG data URI, `thumbSize` px square. */
+  thumb: string;
+  /** File name (for humans; the app shows the thumbnail). */
+  file: string;
+}
+
+export interface ImageTable {
+  dim: number;
+  rows: ImageRow[];
+}
+
+/** Phases that hold a stage-2 embedding model, most trained first. */
+export const EMBEDDING_PHASES = ['stage2b', 'stage2a'];
+
+/** Reads run.json and labels.json of a run folder, with errors that say what is missing. */
+export function readRun(runDir: string): { info: RunInfo; labels: LabelTable } {
+  const read = <T>(name: string): T => {
+    const file = path.join(runDir, name);
+    if (!fs.existsSync(file)) throw new Error(`${runDir} is not a finished run: ${name} is missing (run \`npm run demo\` first, or pass the run folder it wrote)`);
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  };
+  const info = read<RunInfo>('run.json');
+  const labels = read<LabelTable>('labels.json');
+  if (!fs.existsSync(info.data)) info.data = path.resolve(runDir, info.data);
+  return { info, labels };
+}
+
+/** The folder of the run's most trained embedding checkpoint (stage2b, else stage2a, else the newest embedding one). */
+export async function embeddingCheckpoint(runDir: string): Promise<string> {
+  const models = path.join(runDir, 'models');
+  for (const p of EMBEDDING_PHASES) if (fs.existsSync(path.join(models, p, 'model.json'))) return path.join(models, p);
+  const dirs = fs.existsSync(models) ? fs.readdirSync(models).map((d) => path.join(models, d)).filter((d) => fs.existsSync(path.join(d, 'model.json'))) : [];
+  dirs.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  for (const d of dirs) {
+    const meta = JSON.parse(fs.readFileSync(path.join(d, 'model.json'), 'utf8')) as { userDefinedMetadata?: { devise?: { head?: { kind?: string } } } };
+    if (meta.userDefinedMetadata?.devise?.head?.kind === 'embedding') return d;
+  }
+  throw new Error(`${runDir} has no stage-2 embedding checkpoint under models/ (looked for ${EMBEDDING_PHASES.join(', ')}): finish stage 2 first`);
+}
+
+/** The run's train/valid/test items, split exactly as the pipeline split them (same root, seed, validPct). */
+export async function runItems(info: RunInfo): Promise<{ train: Item[]; valid: Item[]; test: Item[] }> {
+  const data = await imageDataBunch({ root: info.data, size: info.size, bs: 16, validPct: info.validPct ?? 0.2, seed: info.seed, preprocessing: info.preprocessing, classes: info.classes, augment: false });
+  return { train: data.train.items, valid: data.valid.items, test: data.test?.items ?? [] };
+}
+
+/** One image as the library's validation pipeline feeds it (decode, short side `size`, center crop, normalise). */
+export async function imagePixels(file: string, size: number, prep: Preprocessing): Promise<Float32Array> {
+  const rgb = applyTransforms(await decodeImage(file, size), size, CENTER);
+  const out = new Float32Array(rgb.length);
+  normalizeInto(rgb, out, 0, prep);
+  return out;
+}
+
+/** Embeddings of `files` by each model, batch by batch (pixels decoded once per batch). */
+export async function embedFiles(models: tf.LayersModel[], files: string[], size: number, prep: Preprocessing, bs = 16): Promise<Float32Array[][]> {
+  const out: Float32Array[][] = models.map(() => []);
+  for (let i = 0; i < files.length; i += bs) {
+    const batch = files.slice(i, i + bs);
+    const pixels = await Promise.all(batch.map((f) => imagePixels(f, size, prep)));
+    const flat = new Float32Array(pixels.length * size * size * 3);
+    pixels.forEach((p, k) => flat.set(p, k * p.length));
+    const x = tf.tensor4d(flat, [batch.length, size, size, 3]);
+    models.forEach((m, j) => {
+      const y = m.predict(x) as tf.Tensor2D;
+      const rows = y.dataSync() as Float32Array;
+      const dim = y.shape[1];
+      y.dispose();
+      for (let r = 0; r < batch.length; r++) out[j]!.push(rows.slice(r * dim, (r + 1) * dim));
+    });
+    x.dispose();
+  }
+  return out;
+}
+
+/** A small square JPEG data URI of an image file. */
+export async function thumbnailUri(file: string, size = 64): Promise<string> {
+  return dataUri(await sharp(file).rotate().flatten({ background: '#ffffff' }).resize(size, size, { fit: 'cover' }).jpeg({ quality: 75 }).toBuffer());
+}
+
+export interface RunExport {
+  dir: string;
+  model: ExportedModel;
+  images: number;
+  classes: number;
+  /** Bytes of every file written (model, tables). */
+  totalBytes: number;
+}
+
+/** Writes model/, labels.json, images.json, images.bin and export.json for the run into `outDir`. */
+export async function exportRun(runDir: string, outDir: string, opts: { quantize?: Quantize; thumbSize?: number; onProgress?: (line: string) => void } = {}): Promise<RunExport> {
+  const quantize = opts.quantize ?? 'uint8';
+  const log = opts.onProgress ?? (() => {});
+  const { info, labels } = readRun(runDir);
+  const ckpt = await embeddingCheckpoint(runDir);
+  const cnn = await loadModel(ckpt);
+  let model: ExportedModel;
+  try {
+    model = await exportModel(cnn, path.join(outDir, 'model'), { quantize });
+  } finally {
+    cnn.model.dispose();
+  }
+  log(`model: ${path.relative(runDir, ckpt)} → ${model.dir} (${quantize}, ${model.bytes} bytes)`);
+  const items = await runItems(info);
+  const all = [...items.train, ...items.valid, ...items.test];
+  const exported = await loadExportedModel(model.dir);
+  let emb: Float32Array[];
+  try {
+    [emb] = (await embedFiles([exported], all.map((it) => it.path), cnn.inputSize, cnn.preprocessing)) as [Float32Array[]];
+  } finally {
+    exported.dispose();
+  }
+  const seenSet = new Set(info.classes);
+  const rows: ImageRow[] = [];
+  for (const it of all) rows.push({ label: it.label, split: it.split, seen: seenSet.has(it.label), thumb: await thumbnailUri(it.path, opts.thumbSize ?? 64), file: path.basename(it.path) });
+  const dim = emb[0]?.length ?? labels.dim;
+  const bin = new Float32Array(rows.length * dim);
+  emb.forEach((r, i) => bin.set(r, i * dim));
+  const table: ImageTable = { dim, rows };
+  writeFileAtomically(path.join(outDir, 'labels.json'), JSON.stringify(labels));
+  writeFileAtomically(path.join(outDir, 'images.json'), JSON.stringify(table));
+  writeFileAtomically(path.join(outDir, 'images.bin'), new Uint8Array(bin.buffer));
+  const manifest = {
+    format: 'devise-ts-export-1',
+    arch: cnn.arch,
+    inputSize: cnn.inputSize,
+    preprocessing: cnn.preprocessing,
+    quantize,
+    dim,
+    run: path.resolve(runDir),
+    checkpoint: path.relative(runDir, ckpt),
+    modelBytes: model.bytes,
+    images: rows.length,
+    classes: labels.classes.length,
+  };
+  writeFileAtomically(path.join(outDir, 'export.json'), JSON.stringify(manifest, null, 2));
+  const totalBytes = model.bytes + ['labels.json', 'images.json', 'images.bin', 'export.json'].reduce((s, f) => s + fs.statSync(path.join(outDir, f)).size, 0);
+  log(`tables: ${labels.classes.length} classes, ${rows.length} images → ${outDir}`);
+  return { dir: outDir, model, images: rows.length, classes: labels.classes.length, totalBytes };
+}
+
+/** One row of the size-and-accuracy table: the trained model itself (`library`) or one exported variant. */
+export interface ComparisonRow {
+  variant: 'library' | Quantize;
+  /** Bytes on disk of model.json + shards (the library row: its checkpoint's model.json + weights.bin, no optimizer). */
+  bytes: number;
+  /** max |Δ| of the embeddings against the library model, over the valid + test images. */
+  maxAbsDiff: number;
+  /** maxAbsDiff / the largest |value| of the library embeddings (embeddings are not normalised: scale differs per run). */
+  relMaxAbsDiff: number;
+  /** Share of images whose nearest label (seen ∪ unseen) equals the library model's. */
+  top1Agreement: number;
+  /** Seen images over seen labels: top-1 (hit@1). */
+  seenTop1: number;
+  /** Unseen images over unseen labels: per-class mean top-1 (Xian et al.). */
+  zslTop1: number | null;
+  /** GZSL harmonic mean of seen and unseen accuracy over all labels. */
+  gzslH: number | null;
+  /** The full `evaluate()` rows. */
+  metrics: MetricRow[];
+}
+
+export interface Comparison {
+  arch: Arch;
+  inputSize: number;
+  /** Images evaluated: valid (seen) + test (unseen). */
+  images: { seen: number; unseen: number };
+  rows: ComparisonRow[];
+}
+
+/**
+ * Exports every variant of the run's embedding model to a temporary folder and compares it with the trained
+ * model on the run's valid (seen) and test (unseen) images, with `evaluate` as the pipeline's zero-shot step.
+ */
+export async function exportComparison(runDir: string, opts: { variants?: readonly Quantize[]; tmpDir?: string } = {}): Promise<Comparison> {
+  const { info, labels } = readRun(runDir);
+  const ckpt = await embeddingCheckpoint(runDir);
+  const cnn = await loadModel(ckpt);
+  const tmp = opts.tmpDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'devise-export-'));
+  const variants = opts.variants ?? QUANTIZE;
+  const loaded: tf.LayersModel[] = [];
+  try {
+    const sizes: number[] = [];
+    for (const q of variants) {
+      const e = await exportModel(cnn, path.join(tmp, q), { quantize: q });
+      sizes.push(e.bytes);
+      loaded.push(await loadExportedModel(e.dir));
+    }
+    const items = await runItems(info);
+    const evalItems = [...items.valid, ...items.test];
+    const [ref, ...embs] = await embedFiles([cnn.model, ...loaded], evalItems.map((it) => it.path), cnn.inputSize, cnn.preprocessing);
+    const classes = { labels: labels.classes, dim: labels.dim, vectors: Float32Array.from(labels.vectors.flat()) };
+    const refMax = ref!.reduce((m, r) => r.reduce((mm, v) => Math.max(mm, Math.abs(v)), m), 0);
+    const refTop = ref!.map((r) => argmaxCosine(r, classes.vectors, classes.dim));
+    const row = (variant: ComparisonRow['variant'], bytes: number, rows: Float32Array[]): ComparisonRow => {
+      const metrics = evaluate({
+        embeddings: rows.map((r) => Array.from(r)),
+        actual: evalItems.map((it) => it.label),
+        classes,
+        seen: info.classes,
+        unseen: info.testClasses.length ? info.testClasses : undefined,
+      });
+      const pick = (p: string, m: string) => metrics.find((r) => r.protocol === p && r.metric === m)?.value ?? null;
+      let maxAbsDiff = 0;
+      rows.forEach((r, i) => r.forEach((v, j) => (maxAbsDiff = Math.max(maxAbsDiff, Math.abs(v - ref![i]![j]!)))));
+      const relMaxAbsDiff = maxAbsDiff / (refMax || 1);
+      const top = rows.map((r) => argmaxCosine(r, classes.vectors, classes.dim));
+      const top1Agreement = top.length ? top.filter((t, i) => t === refTop[i]).length / top.length : 1;
+      return { variant, bytes, maxAbsDiff, relMaxAbsDiff, top1Agreement, seenTop1: pick('seen', 'hit@1') ?? 0, zslTop1: pick('zsl', 'per-class top-1'), gzslH: pick('gzsl', 'H'), metrics };
+    };
+    const libBytes = ['model.json', 'weights.bin'].reduce((s, f) => s + (fs.existsSync(path.join(ckpt, f)) ? fs.statSync(path.join(ckpt, f)).size : 0), 0);
+    const rows: ComparisonRow[] = [row('library', libBytes, ref!), ...variants.map((q, i) => row(q, sizes[i]!, embs[i]!))];
+    return { arch: cnn.arch, inputSize: cnn.inputSize, images: { seen: items.valid.length, unseen: items.test.length }, rows };
+  } finally {
+    loaded.forEach((m) => m.dispose());
+    cnn.model.dispose();
+    if (!opts.tmpDir) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Index of the class vector with the highest cosine similarity to `x`. */
+export function argmaxCosine(x: ArrayLike<number>, vectors: Float32Array, dim: number): number {
+  let best = -1;
+  let bestScore = -Infinity;
+  let nx = 0;
+  for (let j = 0; j < dim; j++) nx += x[j]! * x[j]!;
+  for (let c = 0; c * dim < vectors.length; c++) {
+    let dot = 0;
+    let nv = 0;
+    for (let j = 0; j < dim; j++) {
+      const v = vectors[c * dim + j]!;
+      dot += x[j]! * v;
+      nv += v * v;
+    }
+    const s = dot / (Math.sqrt(nx * nv) || 1);
+    if (s > bestScore) {
+      bestScore = s;
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** One row of the model-size table. */
+export interface SizeRow {
+  arch: Arch;
+  variant: Quantize;
+  /** Bytes on disk of model.json + shards. */
+  bytes: number;
+  params: number;
+}
+
+/**
+ * Measured export sizes of each architecture with a `dim`-d embedding head (random weights unless `weights`
+ * maps an arch to a file or a trained checkpoint folder): the bytes a phone downloads.
+ */
+export async function exportSizes(opts: { archs?: Arch[]; dim?: number; variants?: readonly Quantize[]; weights?: Partial<Record<Arch, string>> } = {}): Promise<SizeRow[]> {
+  const out: SizeRow[] = [];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-sizes-'));
+  try {
+    for (const arch of opts.archs ?? (['squeezenet1_1', 'resnet34'] as Arch[])) {
+      const w = opts.weights?.[arch];
+      const cnn: CnnModel = w && fs.existsSync(path.join(w, 'model.json')) ? await loadModel(w) : await createModel(arch, { head: 'embedding', dim: opts.dim ?? 300, inputSize: 64, weights: w });
+      try {
+        const params = cnn.model.countParams();
+        for (const q of opts.variants ?? QUANTIZE) {
+          const e = await exportModel(cnn, path.join(tmp, `${arch}-${q}`), { quantize: q });
+          out.push({ arch, variant: q, bytes: e.bytes, params });
+          fs.rmSync(e.dir, { recursive: true, force: true });
+        }
+      } finally {
+        cnn.model.dispose();
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return out;
+}
+
+const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)} %`);
+const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
+
+/** The comparison (and optional sizes) as a Markdown table for reports and notebooks. */
+export function comparisonMarkdown(c: Comparison, sizes?: SizeRow[]): string {
+  const head = `| ${c.arch} ${c.inputSize}px | bytes | max abs Δ emb (relative) | top-1 = trained model | seen top-1 | ZSL per-class top-1 | GZSL H |\n|---|---|---|---|---|---|---|`;
+  const body = c.rows.map((r) => `| ${r.variant === 'library' ? 'trained (checkpoint)' : r.variant === 'none' ? 'export fp32' : `export ${r.variant}`} | ${mb(r.bytes)} | ${r.maxAbsDiff.toExponential(2)} (${r.relMaxAbsDiff.toExponential(1)}) | ${pct(r.top1Agreement)} | ${pct(r.seenTop1)} | ${pct(r.zslTop1)} | ${pct(r.gzslH)} |`);
+  let md = `${head}\n${body.join('\n')}\n\n${c.images.seen} seen (valid) and ${c.images.unseen} unseen (test) images.`;
+  if (sizes?.length) {
+    md += `\n\n| model | params | fp32 | float16 | uint8 |\n|---|---|---|---|---|\n`;
+    const archs = [...new Set(sizes.map((s) => s.arch))];
+    md += archs.map((a) => {
+      const by = (q: Quantize) => sizes.find((s) => s.arch === a && s.variant === q);
+      return `| ${a} | ${(by('none') ?? sizes.find((s) => s.arch === a))!.params.toLocaleString('en-US')} | ${by('none') ? mb(by('none')!.bytes) : '–'} | ${by('float16') ? mb(by('float16')!.bytes) : '–'} | ${by('uint8') ? mb(by('uint8')!.bytes) : '–'} |`;
+    }).join('\n');
+  }
+  return md;
+}
