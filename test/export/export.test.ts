@@ -89,7 +89,7 @@ describe('folding', () => {
 });
 
 describe('exported run', () => {
-  it('plain tfjs in a separate process reproduces the library embeddings (fp32 < 1e-4; float16/uint8 within tolerance; nearest label = fp32's: float16 ≥ 95 %, uint8 ≥ 85 %)', async () => {
+  it('plain tfjs in a separate process reproduces the library embeddings (fp32 < 1e-4; float16/uint8 within tolerance; nearest label as fp32: float16 ≥ 95 %, uint8 ≥ 85 %)', async () => {
     const { info, labels } = readRun(run);
     const cnn = await loadModel(await embeddingCheckpoint(run));
     const items = await runItems(info);
