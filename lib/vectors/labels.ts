@@ -91,7 +91,10 @@ function resolve(wv: WordVectors, label: string, aliases: Record<string, string 
 }
 
 /** A `LabelSource` over word vectors; `normalize` (default true) makes every class vector unit length. */
-export function wordVectorSource(wv: WordVectors, opts: { aliases?: Record<string, string | string[]>; normalize?: boolean; name?: string } = {}): LabelSource {
+export function wordVectorSource(
+  wv: WordVectors,
+  opts: { aliases?: Record<string, string | string[]>; normalize?: boolean; name?: string; /** How the caller's users add an alias (a CLI: its flag). */ aliasHint?: string } = {},
+): LabelSource {
   const aliases = opts.aliases ?? {};
   return {
     name: opts.name ?? 'word-vectors',
@@ -109,7 +112,7 @@ export function wordVectorSource(wv: WordVectors, opts: { aliases?: Record<strin
       if (missing.length) {
         throw new Error(`No word vector for ${missing.length} label(s): ${missing.map((m) => `'${m}'`).join(', ')}. ` +
           `Tried phrase tokens (e.g. ${phraseCandidates(missing[0]!).join(', ')}) and the mean of the words; ` +
-          'add an alias ({ aliases: { label: token } }) or use a larger vector file.');
+          `add an alias (${opts.aliasHint ?? '{ aliases: { label: token } }'}) or use a larger vector file.`);
       }
       if (opts.normalize ?? true) normalizeRows(vectors, wv.dim);
       return { labels: [...labels], dim: wv.dim, vectors, how };
