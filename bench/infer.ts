@@ -1,7 +1,7 @@
 /**
  * Inference benchmark: forward pass (training: false) on random images, tfjs vs PyTorch.
  *
- *   npm run bench -- infer --model squeezenet1_1 --batch 16 --size 224 --json [--steps 5] [--profile]
+ *   npm run bench -- infer --model squeezenet1_1 --batch 16 --size 224 --json [--steps 5] [--profile] [--backend native|wasm]
  *
  * Same fields as bench/train.ts.
  */

@@ -1,9 +1,9 @@
 /**
  * Train-step benchmark: SGD (momentum 0.9) + softmax cross-entropy on random images, tfjs vs PyTorch.
  *
- *   npm run bench -- train --model squeezenet1_1 --batch 16 --size 224 --json [--steps 5] [--profile]
+ *   npm run bench -- train --model squeezenet1_1 --batch 16 --size 224 --json [--steps 5] [--profile] [--backend native|wasm]
  *
- * Prints backend, threads, model, batch, size, imgPerSec, stepMs, rssMB, numTensorsDelta, and with
+ * Prints backend ("native" when the oneDNN kernels run), threads, model, batch, size, imgPerSec, stepMs, rssMB, numTensorsDelta, and with
  * Debian python3-torch torchImgPerSec and ratio (tfjs / torch, same shapes and thread count).
  * `--profile` adds per-kernel ms of one step.
  */

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond npm, then the npm dependencies: Debian's Jupyter (to run notebooks
-# with the real tslab kernel), PyTorch/torchvision (the model oracle and speed reference) and Chromium
-# (rendering figures, browser tests). Idempotent: only missing Debian packages are installed.
+# with the real tslab kernel), PyTorch/torchvision (the model oracle and speed reference), Chromium
+# (rendering figures, browser tests) and oneDNN's headers (libdnnl-dev: the optional native kernels in
+# native/ build against them during `npm ci`; without them the build is skipped and tfjs runs on wasm).
+# Idempotent: only missing Debian packages are installed.
 #
 #   npm run deps
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-nbformat
-          python3-torch python3-torchvision chromium fonts-dejavu-core)
+          python3-torch python3-torchvision chromium fonts-dejavu-core libdnnl-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -3,12 +3,13 @@
  * PyTorch side (bench/torch_bench.py, run with Debian's /usr/bin/python3 on the same shapes/threads).
  *
  *   const model = await benchModel('squeezenet1_1', 224);
+ *   --backend native|wasm   (native: wasm + the oneDNN kernels; wasm: the addon hidden)
  *   const ms = await timeSteps(step, 1, 5);             // median step time
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initBackend, tf } from '../../lib/backend/index';
+import { BACKENDS, type BackendName, initBackend, largestBatch, tf } from '../../lib/backend/index';
 import { flag, hasFlag, numberFlag, rssMB } from '../flags';
 import { ARCHS, createModel, type Arch } from '../../lib/models/index';
 
@@ -55,6 +56,41 @@ export function torchBench(mode: 'train' | 'infer', arch: string, batch: number,
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number; stepMs: number };
 }
 
+/**
+ * `--backend native|wasm|cpu|tensorflow`: native is wasm with the oneDNN kernels required (an error when
+ * they are not built), wasm is wasm with them hidden; no flag takes what initBackend picks.
+ */
+export function backendFlag(argv: string[]): { backend?: BackendName } {
+  const wanted = flag(argv, 'backend');
+  if (wanted === undefined) return {};
+  if (wanted === 'native' || wanted === 'wasm') {
+    process.env.DEVISE_NATIVE = wanted === 'native' ? '1' : '0';
+    return { backend: 'wasm' };
+  }
+  if (!(BACKENDS as readonly string[]).includes(wanted)) throw new Error(`--backend '${wanted}' is not known; use native, ${BACKENDS.join(', ')}`);
+  return { backend: wanted as BackendName };
+}
+
+/**
+ * Peak tensor bytes of a step at batch 1 and 2 (second step of each, so optimizer slots exist), and
+ * from them whether `batch` fits in the wasm heap: past 4 GiB the step would die in the wasm module.
+ */
+async function heapCheck(model: tf.LayersModel, x: tf.Tensor4D, setup: (model: tf.LayersModel, x: tf.Tensor4D) => StepSetup, batch: number): Promise<ReturnType<typeof largestBatch>> {
+  const peak = { 1: 0, 2: 0 };
+  for (const b of [1, 2] as const) {
+    const xb = tf.slice(x, 0, b) as tf.Tensor4D;
+    const s = setup(model, xb);
+    try {
+      await s.step();
+      peak[b] = (await tf.profile(() => s.step())).peakBytes;
+    } finally {
+      s.dispose();
+      xb.dispose();
+    }
+  }
+  return largestBatch(peak, batch);
+}
+
 /** A benchmark step over one model and one random batch, with what to free afterwards. */
 export interface StepSetup {
   step: () => Promise<void>;
@@ -69,13 +105,21 @@ const round2 = (v: number): number => Math.round(v * 100) / 100;
  * steady-state), runs PyTorch on the same shapes and threads, and returns the JSON fields.
  */
 export async function modelBench(mode: 'train' | 'infer', argv: string[], setup: (model: tf.LayersModel, x: tf.Tensor4D) => StepSetup): Promise<Record<string, unknown>> {
-  const info = await initBackend();
+  const info = await initBackend(backendFlag(argv));
+  const backend = info.native?.kernels.length ? 'native' : info.backend;
   const arch = flag(argv, 'model') ?? 'squeezenet1_1';
   const batch = numberFlag(argv, 'batch', 16);
   const size = numberFlag(argv, 'size', 224);
   const steps = numberFlag(argv, 'steps', 5);
   const model = await benchModel(arch, size);
   const x = tf.randomUniform([batch, size, size, 3], -1, 1, 'float32', 1) as tf.Tensor4D;
+  const heap = info.backend === 'wasm' && batch > 2 ? await heapCheck(model, x, setup, batch) : undefined;
+  if (heap && !heap.fits) {
+    x.dispose();
+    model.dispose();
+    throw new Error(`${arch} ${mode} at batch ${batch}, ${size} px needs ~${(heap.neededBytes / 2 ** 30).toFixed(1)} GiB of tensors, more than the wasm heap's ` +
+      `4 GiB limit (wasm32) allows: the largest batch that fits is ${heap.largest} (--batch ${heap.largest})`);
+  }
   const { step, dispose } = setup(model, x);
   try {
     await step();
@@ -86,9 +130,11 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
     const torch = torchBench(mode, arch, batch, size, info.threads, steps);
     const imgPerSec = (batch / stepMs) * 1000;
     return {
-      bench: mode, backend: info.backend, threads: info.threads, model: arch, batch, size,
+      bench: mode, backend, threads: info.threads, model: arch, batch, size,
       imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), rssMB: rssMB(), numTensorsDelta,
+      ...(heap && { heapMB: Math.round(heap.neededBytes / 2 ** 20), largestBatch: heap.largest }),
       ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec) }),
+      ...(info.native?.kernels.length && { native: { dnnl: info.native.dnnl, isa: info.native.isa, delegated: info.native.delegated } }),
       ...(profile && { profile }),
     };
   } finally {

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { guardWasmMalloc } from './heap';
 import { installedKernels, kernelsFor, registerCustomKernels } from './kernels';
 import { nativeStatus, type NativeStatus } from './native-kernels/index';
 import { prepareWasmThreads, withWasmThreads } from './threads';
@@ -23,6 +24,7 @@ import { prepareWasmThreads, withWasmThreads } from './threads';
 export { tf };
 export { fileLoadHandler, fileSaveHandler, loadLayersModel, saveLayersModel } from './io';
 export { customKernels, registerCustomKernels } from './kernels';
+export { largestBatch, WASM_HEAP_LIMIT, WasmHeapError } from './heap';
 export { nativeStatus, useNativeKernels, type NativeStatus } from './native-kernels/index';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
@@ -114,11 +116,12 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
       continue;
     }
     registerCustomKernels(kernelsFor(candidate.backend));
+    if (candidate.backend === 'wasm') guardWasmMalloc(tf.findBackend('wasm'));
     const native = candidate.backend === 'wasm' ? nativeStatus() : null;
     const info: BackendInfo = {
       backend: candidate.backend,
       provider: native?.kernels.length ? `${candidate.provider} + devise-native (oneDNN ${native.dnnl}, ${native.isa})` : candidate.provider,
-      threads: threadsOf(candidate.backend),
+      threads: native?.threads ?? threadsOf(candidate.backend),
       simd: candidate.backend === 'wasm' ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') as boolean : null,
       tfjs: tf.version.tfjs,
       versions: { ...tf.version, 'tfjs-backend-wasm': wasmBackend.version_wasm, node: process.versions.node },
@@ -157,7 +160,7 @@ function threadsOf(name: BackendName): number {
 export function formatBackendInfo(info: BackendInfo): string {
   const lines = [
     `backend   ${info.backend} (${info.provider})`,
-    `threads   ${info.threads}${info.simd === null ? '' : `, SIMD ${info.simd ? 'on' : 'off'}`}`,
+    `threads   ${info.threads}${info.native?.kernels.length ? ` (oneDNN/OpenMP; wasm ${wasmBackend.getThreadsCount()})` : ''}${info.simd === null ? '' : `, SIMD ${info.simd ? 'on' : 'off'}`}`,
     `tfjs      ${info.tfjs}   node ${info.versions.node}`,
     `kernels   ${info.kernels.length ? info.kernels.join(', ') : 'none replaced'}`,
   ];

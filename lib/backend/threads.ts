@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { writeFileAtomically } from './io';
-import { projectThreads } from './native-kernels/addon';
+import { loadNative, projectThreads } from './native-kernels/addon';
 
 /** What `prepareWasmThreads` decided. */
 export interface WasmThreads {
@@ -35,9 +35,14 @@ export interface WasmThreads {
 
 let decided: WasmThreads | undefined;
 
-/** Threads wanted: DEVISE_WASM_THREADS, else the project's DEVISE_THREADS (default one per core), up to XNNPACK's cap of 4. */
+/**
+ * Threads wanted: DEVISE_WASM_THREADS, else one when the native kernels are in use (their OpenMP pool
+ * has the cores: two pools spinning on the same cores slowed a 2-thread train step 3×, measured), else
+ * the project's DEVISE_THREADS (default one per core), up to XNNPACK's cap of 4.
+ */
 function threadsWanted(): number {
   const raw = process.env.DEVISE_WASM_THREADS;
+  if ((raw === undefined || raw === '') && loadNative().addon) return 1;
   if (raw === undefined || raw === '') return Math.min(4, projectThreads());
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 4) throw new Error(`DEVISE_WASM_THREADS must be a whole number 1–4 (1 turns threads off; XNNPACK's pool caps at 4), got '${raw}'`);
@@ -51,7 +56,10 @@ function threadsWanted(): number {
 export function prepareWasmThreads(): WasmThreads {
   if (decided) return decided;
   const requested = threadsWanted();
-  if (requested === 1) return (decided = { requested, why: 'DEVISE_WASM_THREADS=1' });
+  if (requested === 1) {
+    const why = process.env.DEVISE_WASM_THREADS ? 'DEVISE_WASM_THREADS=1' : loadNative().addon ? 'the native kernels\' pool has the cores' : 'DEVISE_THREADS=1';
+    return (decided = { requested, why });
+  }
   if (typeof SharedArrayBuffer === 'undefined') return (decided = { requested: 1, why: 'no SharedArrayBuffer in this Node' });
   const pkgDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
   const mainScript = path.join(pkgDir, 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');

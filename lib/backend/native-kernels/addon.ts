@@ -45,17 +45,36 @@ export function loadNative(): { addon?: NativeAddon; why?: string } {
   if (mode === '0') return (loaded = { why: 'hidden by DEVISE_NATIVE=0' });
   const threads = projectThreads();
   try {
-    const addon = createRequire(__filename)('devise-native') as NativeAddon;
+    const addon = withOmpSpin(() => createRequire(__filename)('devise-native') as NativeAddon);
     addon.setThreads(threads);
     loaded = { addon };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    // npm drops an optional dependency whose build failed, so then only a new install brings it back.
     const why = e.code === 'MODULE_NOT_FOUND' && /'devise-native'/.test(e.message)
-      ? `native kernels not installed (the optional package devise-native is missing): ${BUILD_HINT}`
+      ? 'native kernels not built (the optional package devise-native is not installed: its build needs oneDNN): install libdnnl-dev (`npm run deps`) and run `npm ci` again'
       : e.code === 'DEVISE_NATIVE_NOT_BUILT' ? `native kernels not built: ${BUILD_HINT}`
         : `native kernels failed to load (${e.message.split('\n')[0]}): ${BUILD_HINT}`;
     loaded = { why };
   }
   if (mode === '1' && loaded.addon === undefined) throw new Error(`DEVISE_NATIVE=1 but ${loaded.why}`);
   return loaded;
+}
+
+/**
+ * Loads libgomp (with the addon) under a short spin-wait unless the user set one: GOMP's default spins
+ * ~300k iterations at every barrier and idle point, and between two native kernels the JS thread runs
+ * wasm ops while the pool spins on the other core — measured 3–5× slower train steps at 2 threads on a
+ * busy machine (GOMP_SPINCOUNT=10000: back to the 1-thread rate or better). libgomp reads its
+ * environment once, when it is loaded, so the variable is restored right after (child processes such
+ * as the PyTorch benchmark keep their own defaults).
+ */
+function withOmpSpin<T>(load: () => T): T {
+  const user = process.env.GOMP_SPINCOUNT !== undefined || process.env.OMP_WAIT_POLICY !== undefined;
+  if (!user) process.env.GOMP_SPINCOUNT = '10000';
+  try {
+    return load();
+  } finally {
+    if (!user) delete process.env.GOMP_SPINCOUNT;
+  }
 }
