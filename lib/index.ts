@@ -32,6 +32,11 @@ export * from './train/checkpoint';
 export * from './train/learner';
 export * from './train/recipe';
 export * from './train/hypersearch';
+export * from './train/types';
+export * from './train/vision';
+export * from './train/interpret';
+export * from './train/snapshots';
+export * from './train/summary';
 
 export * from './vectors/vec';
 export * from './vectors/labels';

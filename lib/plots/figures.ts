@@ -6,6 +6,7 @@
  *
  * Figures of images (top losses, search strips, CAM) are in images.ts.
  */
+import { humanNumber } from '../html';
 import { projectEpochs, type ProjectEpochsOptions, type Rows } from '../pca';
 
 /** One plotly trace: `type` plus plotly's attributes. */
@@ -78,7 +79,9 @@ export function pcaScatterFigure(classes: string[], frames: PcaFrameInput[], opt
     title: { text: opts.title ?? 'PCA of embeddings' },
     xaxis: { title: { text: axisTitle(0) }, range: range(0), zeroline: false },
     yaxis: { title: { text: axisTitle(1) }, range: range(1), zeroline: false },
-    legend: { orientation: 'h', y: -0.15 },
+    // The legend sits right of the plot, clear of the slider and the play buttons below/above it.
+    legend: { orientation: 'v', x: 1.02, y: 1, xanchor: 'left' },
+    margin: { r: 170, t: 70, b: 150 },
   };
   const fig: Figure = { data: traces(frames[0]), layout };
   if (frames.length > 1) {
@@ -86,14 +89,14 @@ export function pcaScatterFigure(classes: string[], frames: PcaFrameInput[], opt
     fig.frames = frames.map((f) => ({ name: f.name, data: traces(f), layout: { title: { text: `${opts.title ?? 'PCA of embeddings'}: ${f.name}` } } }));
     layout.title = { text: `${opts.title ?? 'PCA of embeddings'}: ${frames[0].name}` };
     layout.updatemenus = [{
-      type: 'buttons', showactive: false, x: 0, y: 1.15, xanchor: 'left',
+      type: 'buttons', showactive: false, x: 0, y: -0.2, xanchor: 'left', yanchor: 'top', direction: 'left', pad: { t: 0, r: 10 },
       buttons: [
         { label: 'Play', method: 'animate', args: [null, { frame: { duration, redraw: true }, transition: { duration: 0 }, fromcurrent: true }] },
         { label: 'Pause', method: 'animate', args: [[null], { mode: 'immediate', frame: { duration: 0 } }] },
       ],
     }];
     layout.sliders = [{
-      active: 0, currentvalue: { prefix: 'Frame: ' }, pad: { t: 40 },
+      active: 0, currentvalue: { visible: false }, x: 0.26, len: 0.74, y: -0.2, yanchor: 'top', pad: { t: 0 },
       steps: frames.map((f) => ({ label: f.name, method: 'animate', args: [[f.name], { mode: 'immediate', frame: { duration: 0, redraw: true }, transition: { duration: 0 } }] })),
     }];
   }
@@ -128,22 +131,36 @@ export function frameFigures(fig: Figure): Figure[] {
 
 // ------------------------------------------------------------------------------------------ metrics
 
-/** Confusion-matrix heatmap (rows = actual, columns = predicted) with the counts written in each cell. */
+/** Confusion-matrix heatmap (rows = actual, columns = predicted) with the counts written in each cell; sized to the class count, every label in full. */
 export function confusionMatrixFigure(cm: number[][], classes: string[], opts: { title?: string; normalize?: boolean } = {}): Figure {
   if (cm.length !== classes.length || cm.some((r) => r.length !== classes.length)) {
     throw new Error(`confusionMatrixFigure: matrix must be ${classes.length}×${classes.length} to match the classes`);
   }
   // Colour by row share when normalising (so rare classes are readable) but always print the counts.
   const z = opts.normalize ? cm.map((r) => { const s = r.reduce((a, b) => a + b, 0); return r.map((v) => (s ? v / s : 0)); }) : cm;
+  const n = classes.length;
+  const cell = n > 30 ? 18 : n > 15 ? 24 : 40;
+  const font = n > 30 ? 9 : n > 15 ? 10 : 12;
+  // Margins from the longest label (≈0.6 em per character), so no label is clipped.
+  const longest = Math.max(...classes.map((c) => c.length), 4);
+  const labelPx = Math.ceil(longest * font * 0.62) + 12;
+  const max = Math.max(1, ...cm.flat());
+  const dtick = max <= 10 ? 1 : Math.ceil(max / 8);
+  const margin = { l: labelPx + 50, b: labelPx + 50, t: 60, r: 30 };
   return {
     data: [{
-      type: 'heatmap', z, x: classes, y: classes, text: cm.map((r) => r.map(String)), texttemplate: '%{text}',
-      colorscale: 'Blues', reversescale: true, showscale: true, hovertemplate: 'actual %{y}<br>predicted %{x}<br>count %{text}<extra></extra>',
+      type: 'heatmap', z, x: classes, y: classes, text: cm.map((r) => r.map((v) => (v ? String(v) : ''))), texttemplate: '%{text}', textfont: { size: font },
+      colorscale: 'Blues', reversescale: true, showscale: true, xgap: 1, ygap: 1,
+      colorbar: { title: { text: opts.normalize ? 'share' : 'images' }, ...(opts.normalize ? {} : { tick0: 0, dtick, tickformat: 'd' }) },
+      hovertemplate: 'actual %{y}<br>predicted %{x}<br>count %{text}<extra></extra>',
     }],
     layout: {
       title: { text: opts.title ?? 'Confusion matrix' },
-      xaxis: { title: { text: 'Predicted' }, type: 'category', side: 'bottom' },
-      yaxis: { title: { text: 'Actual' }, type: 'category', autorange: 'reversed' },
+      xaxis: { title: { text: 'Predicted', standoff: 12 }, type: 'category', side: 'bottom', tickangle: -60, tickfont: { size: font }, automargin: true },
+      yaxis: { title: { text: 'Actual', standoff: 12 }, type: 'category', autorange: 'reversed', tickfont: { size: font }, automargin: true },
+      width: Math.max(520, n * cell + margin.l + margin.r + 100),
+      height: Math.max(480, n * cell + margin.t + margin.b),
+      margin,
     },
   };
 }
@@ -154,10 +171,15 @@ export function tableFigure(columns: string[], rows: (string | number)[][], opts
   return {
     data: [{
       type: 'table',
-      header: { values: columns.map((c) => `<b>${c}</b>`), fill: { color: '#dbe4f0' }, align: 'left' },
-      cells: { values: columns.map((_, j) => rows.map((r) => r[j])), align: 'left' },
+      header: { values: columns.map((c) => `<b>${c}</b>`), fill: { color: '#dbe4f0' }, align: 'left', height: 30 },
+      cells: { values: columns.map((_, j) => rows.map((r) => (typeof r[j] === 'number' ? humanNumber(r[j]) : r[j]))), align: 'left', height: 24 },
     }],
-    layout: { title: { text: opts.title ?? '' }, margin: { t: opts.title ? 50 : 10, l: 10, r: 10, b: 10 } },
+    layout: {
+      title: { text: opts.title ?? '' }, margin: { t: opts.title ? 50 : 10, l: 10, r: 10, b: 10 },
+      // Sized to the rows (plotly's table rows are ~28 px; the header a little more), no blank space below.
+      height: (opts.title ? 50 : 10) + 30 + 24 * rows.length + 16,
+      width: Math.min(1000, Math.max(420, 160 * columns.length)),
+    },
   };
 }
 
@@ -242,7 +264,7 @@ export function lossCurvesFigure(stages: StageLosses[], opts: { title?: string }
     margin: { t: 80 },
     width: 800, height: 460,
   };
-  kinds.slice(1).forEach((k, i) => { layout[`yaxis${i + 2}`] = { title: { text: LOSS_LABELS[k] ?? k }, overlaying: 'y', side: 'right', showgrid: false }; });
+  kinds.slice(1).forEach((k, i) => { layout[`yaxis${i + 2}`] = { title: { text: LOSS_LABELS[k] ?? k }, overlaying: 'y', side: 'right', showgrid: false, tickmode: 'auto', nticks: 6, tickformat: '.2f' }; });
   return { data, layout };
 }
 

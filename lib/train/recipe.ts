@@ -46,10 +46,12 @@ export const PHASE_NAMES: Record<PhaseKey, string> = { stage1: 'stage1-frozen', 
 export const PHASE_ORDER: PhaseKey[] = ['stage1', 'stage1Unfrozen', 'stage2a', 'stage2b'];
 
 export interface TwoStageOptions {
-  /** A classifier for `data.classes` (e.g. createModel(arch, {classes, weights})). */
-  model: CnnModel;
-  /** A DataBunch (or any TrainData: an in-memory one in tests). */
-  data: VisionData;
+  /** A classifier for `data.classes` (e.g. createModel(arch, {classes, weights})); or pass `learner`. */
+  model?: CnnModel;
+  /** An existing learner (e.g. from cnnLearner) to run the phases on, instead of `model`. */
+  learner?: VisionLearner;
+  /** A DataBunch (or any TrainData: an in-memory one in tests); default: the learner's. */
+  data?: VisionData;
   /** Row i = word vector of data.classes[i]: `{vectors, dim}` (lib/vectors LabelEmbeddings) or rows. Needed for stage 2. */
   labelVectors?: ClassVectors;
   /** Stage-2 loss: 'cosine' (the original notebooks) or 'hinge' (the DeViSE paper's rank loss). */
@@ -97,7 +99,9 @@ export interface TwoStageRecipe {
 export function twoStageRecipe(opts: TwoStageOptions): TwoStageRecipe {
   const phases: Record<PhaseKey, Phase> = { ...DEFAULT_PHASES };
   for (const k of PHASE_ORDER) if (opts[k]) phases[k] = opts[k]!;
-  const learner = new VisionLearner({ data: opts.data, wd: opts.wd, path: opts.path, progress: opts.progress, callbacks: opts.callbacks, model: opts.model, loss: crossEntropy, metrics: [accuracy] });
+  if (!opts.learner && !(opts.model && opts.data)) throw new Error('twoStageRecipe needs a model (a classifier for data.classes) and its data, or a learner.');
+  const learner = opts.learner ?? new VisionLearner({ data: opts.data!, wd: opts.wd, path: opts.path, progress: opts.progress, callbacks: opts.callbacks, model: opts.model!, loss: crossEntropy, metrics: [accuracy] });
+  if (opts.learner && opts.callbacks) learner.callbacks.push(...opts.callbacks);
 
   const status = (key: PhaseKey): PhaseStatus => {
     const file = `${learner.checkpointDir(PHASE_NAMES[key])}/state.json`;
@@ -128,7 +132,7 @@ export function twoStageRecipe(opts: TwoStageOptions): TwoStageRecipe {
 
   const recipe: TwoStageRecipe = {
     learner,
-    stage: 1,
+    stage: learner.model.head.kind === 'embedding' ? 2 : 1,
     phases,
     phase: run,
     phaseStatus: status,

@@ -71,6 +71,8 @@ export interface RunPlan {
   /** LR finder only: end learning rates and iteration count. */
   endLrs?: number[];
   numIt?: number;
+  /** The dropout step of the fit's first iteration (each fit draws its own masks; see Learner). */
+  dropoutBase?: number;
 }
 
 /** Where a fit is: the next epoch and batch to run, and iterations done. */

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../backend/index';
 import { applyTransforms, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
+import type { Awa2SplitName } from '../data/awa2';
 import { type DataBunch, datasetClasses, ImageLoader, imageDataBunch } from '../data/loader';
 import { Rng } from '../data/rng';
 import { escapeHtml } from '../html';
@@ -38,6 +39,8 @@ export interface DataBunchOptions {
   seed?: number;
   /** Only these classes (default: every class folder, or AWA2's trainclasses.txt). */
   classes?: string[];
+  /** AWA2 roots: the zero-shot split, 'standard' (the dataset's) or 'proposed' (Xian et al.). */
+  split?: Awa2SplitName;
   /** The normalisation; cnnLearner replaces it with its weights' own (`normalize`). Default ImageNet mean/std. */
   preprocessing?: Preprocessing;
 }
@@ -51,8 +54,8 @@ export class ImageDataBunch implements DataBunch {
 
   /** Reads the dataset's layout (no image is decoded until a batch is asked for). */
   static async fromFolder(root: string, opts: DataBunchOptions = {}): Promise<ImageDataBunch> {
-    const classes = opts.classes ?? datasetClasses(root);
-    const bunch = await imageDataBunch({ root, size: opts.size ?? 224, bs: opts.bs ?? 16, validPct: opts.validPct ?? 0.2, seed: opts.seed ?? 0, preprocessing: opts.preprocessing ?? { kind: 'imagenet', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, classes });
+    const classes = opts.classes ?? datasetClasses(root, opts.split);
+    const bunch = await imageDataBunch({ root, split: opts.split, size: opts.size ?? 224, bs: opts.bs ?? 16, validPct: opts.validPct ?? 0.2, seed: opts.seed ?? 0, preprocessing: opts.preprocessing ?? { kind: 'imagenet', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, classes });
     return new ImageDataBunch(bunch, root, { ...opts, classes });
   }
 
@@ -69,7 +72,7 @@ export class ImageDataBunch implements DataBunch {
   /** Normalises with `prep` from now on (fastai `.normalize(stats)`); cnnLearner calls it with the weights' preprocessing. */
   async normalize(prep: Preprocessing): Promise<this> {
     if (JSON.stringify(prep) === JSON.stringify(this.bunch.preprocessing)) return this;
-    this.bunch = await imageDataBunch({ root: this.root, size: this.size, bs: this.batchSize, validPct: this.opts.validPct ?? 0.2, seed: this.seed, preprocessing: prep, classes: this.classes });
+    this.bunch = await imageDataBunch({ root: this.root, split: this.opts.split, size: this.size, bs: this.batchSize, validPct: this.opts.validPct ?? 0.2, seed: this.seed, preprocessing: prep, classes: this.classes });
     return this;
   }
 
@@ -267,7 +270,7 @@ export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, 
 }
 
 /** Model outputs (rows) for image items, center-cropped, in the learner's normalisation. */
-export async function embedItems(learn: VisionLearner, items: DataBunch['train']['items'], classes: string[]): Promise<Float32Array[]> {
+export async function embedImages(learn: VisionLearner, items: DataBunch['train']['items'], classes: string[]): Promise<Float32Array[]> {
   const size = learn.data.size ?? learn.model.inputSize;
   const loader = new ImageLoader(items, { classes, size, bs: learn.data.batchSize ?? 16, preprocessing: learn.model.preprocessing });
   const { preds } = await learn.getPreds(loader);

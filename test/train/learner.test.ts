@@ -11,6 +11,7 @@ import { earlyStopping, hook, saveBest } from '../../lib/train/callbacks';
 import { DivergedError, Learner } from '../../lib/train/learner';
 import { accuracy, errorRate, topKAccuracy } from '../../lib/train/metrics';
 import { slice } from '../../lib/train/schedule';
+import { seededDropout } from '../../lib/models/layers';
 import { tempDir } from '../helpers';
 import { blobData, denseModel, sameBits, snapshot } from './helpers';
 
@@ -150,5 +151,26 @@ describe('Learner', () => {
     // load into a different architecture fails clearly
     const other = new Learner({ model: denseModel(8, 3, 1, 7), data: c.data, loss: crossEntropy, path: tmp.dir, progress: 'none' });
     await expect(other.load('run')).rejects.toThrow(/shape/);
+  });
+
+  it('each fit draws its own dropout masks (a second fit does not replay the first one\'s); resume redraws the same', async () => {
+    const x = tf.input({ shape: [8] });
+    const h = tf.layers.dense({ units: 16, name: 'body_fc', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(x) as tf.SymbolicTensor;
+    const d = seededDropout(h, 'head_drop', 0.5, 7);
+    const out = tf.layers.dense({ units: 3, name: 'head_fc', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(d) as tf.SymbolicTensor;
+    const make = () => new Learner({ model: { model: tf.model({ inputs: x, outputs: out }), layerGroups: [['body_fc'], ['head_drop', 'head_fc']] }, data: blobData(), loss: crossEntropy, path: tmp.dir, progress: 'none' });
+    const learn = make();
+    const drop = learn.model.model.getLayer('head_drop') as unknown as { step: number };
+    const steps = (into: number[]) => hook((e) => void (e === 'batchEnd' && into.push(drop.step - 1)));
+    const a: number[] = [];
+    const b: number[] = [];
+    await learn.fitOneCycle(1, 1e-2, { checkpoint: 'phase-a', callbacks: [steps(a)] });
+    await learn.fitOneCycle(1, 1e-2, { checkpoint: 'phase-b', callbacks: [steps(b)] });
+    expect(a).toHaveLength(learn.data.train.length);
+    expect(b.filter((s) => a.includes(s))).toEqual([]);
+    // The same named fit in another learner (a resumed recipe in a new process) draws the same masks.
+    const c: number[] = [];
+    await make().fitOneCycle(1, 1e-2, { checkpoint: 'phase-b', callbacks: [steps(c)] });
+    expect(c).toEqual(b);
   });
 });
