@@ -70,6 +70,16 @@ export interface ImageTable {
 /** Phases that hold a stage-2 embedding model, most trained first. */
 export const EMBEDDING_PHASES = ['stage2b', 'stage2a'];
 
+/** The newest run folder under `reports` (what `npm run demo` writes: reports/<timestamp>/run), or null. */
+export function latestRun(reports: string): string | null {
+  if (!fs.existsSync(reports)) return null;
+  const runs = fs.readdirSync(reports)
+    .map((d) => path.join(reports, d, 'run'))
+    .filter((d) => fs.existsSync(path.join(d, 'run.json')))
+    .sort((a, b) => fs.statSync(path.join(b, 'run.json')).mtimeMs - fs.statSync(path.join(a, 'run.json')).mtimeMs);
+  return runs[0] ?? null;
+}
+
 /** Reads run.json and labels.json of a run folder, with errors that say what is missing. */
 export function readRun(runDir: string): { info: RunInfo; labels: LabelTable } {
   const read = <T>(name: string): T => {

@@ -1,0 +1,118 @@
+/**
+ * The static search app: its pure preprocessing and search (against sharp and brute force), the browser code's
+ * types, and a real headless Chromium at 390×844 against the built app on 127.0.0.1 (and from file://):
+ * uploading a data_samples image gives the library's nearest label, typing an unseen class shows images, no
+ * console errors, no request leaves 127.0.0.1. Load time and query latency are printed.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../lib/backend/index';
+import { applyTransforms, CENTER, decodeImage } from '../../lib/data/augment';
+import { argmaxCosine, embeddingCheckpoint, embedFiles, readRun, runItems } from '../../lib/export/run';
+import { loadModel } from '../../lib/models/index';
+import { browserAvailable } from '../../lib/plots/render';
+import { buildApp, type AppBuild } from '../../web/build';
+import { centerCropRgb, cosineTopK, findLabel, normalizeRows, outsideSize, rgbaToRgbOnWhite } from '../../web/src/core';
+import { driveApp } from '../../web/drive';
+import { serveStatic } from '../../web/serve';
+import { fixtureRun } from '../export/fixture';
+import { ROOT, tempDir } from '../helpers';
+
+const tmp = tempDir('devise-web-');
+afterAll(() => tmp.cleanup());
+
+describe('app core', () => {
+  it('center crop equals the library pipeline at the native size, and is close to sharp when resizing', async () => {
+    const file = path.join(ROOT, 'data_samples/JPEGImages/seal/seal_10001.jpg');
+    const { data, info } = await sharp(file).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const rgb = rgbaToRgbOnWhite(data);
+    for (const size of [128, 64, 224]) {
+      const lib = applyTransforms(await decodeImage(file, size), size, CENTER);
+      const ours = centerCropRgb(rgb, info.width, info.height, size);
+      let sum = 0;
+      let max = 0;
+      lib.forEach((v, i) => {
+        const d = Math.abs(v - ours[i]!);
+        sum += d;
+        max = Math.max(max, d);
+      });
+      console.log(`[web] ${info.width}px → ${size}px: mean |Δpixel| ${(sum / lib.length).toFixed(3)}, max ${max}`);
+      if (size === info.width) expect(max).toBe(0);
+      else expect(sum / lib.length).toBeLessThan(3);
+    }
+    expect(outsideSize(300, 200, 224)).toEqual([336, 224]);
+  });
+
+  it('cosine top-k equals brute force; words find labels', () => {
+    const dim = 7;
+    const table = normalizeRows(Float32Array.from({ length: 50 * dim }, (_, i) => Math.sin(i * 1.7)), dim);
+    const q = Array.from({ length: dim }, (_, i) => Math.cos(i));
+    const hits = cosineTopK(q, table, dim, 5);
+    const brute = Array.from({ length: 50 }, (_, r) => {
+      const row = table.subarray(r * dim, (r + 1) * dim);
+      return { r, s: row.reduce((s, v, j) => s + v * q[j]!, 0) / Math.hypot(...q) };
+    }).sort((a, b) => b.s - a.s);
+    expect(hits.map((h) => h.index)).toEqual(brute.slice(0, 5).map((b) => b.r));
+    expect(hits[0]!.score).toBeCloseTo(brute[0]!.s, 6);
+    expect(findLabel('Grizzly Bear ', ['cow', 'grizzly+bear'])).toBe(1);
+    expect(findLabel('car', ['cow'])).toBe(-1);
+  });
+
+  it('the browser sources type-check with the DOM library', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', path.join(ROOT, 'web')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 120_000);
+});
+
+describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () => {
+  let app: AppBuild;
+  let run: string;
+  let image: string;
+  let expected: string;
+  let unseenWord: string;
+
+  beforeAll(async () => {
+    await initBackend();
+    run = await fixtureRun();
+    // fp32: the browser must give exactly the library model's nearest label (uint8 is compared in test/export).
+    app = await buildApp({ run, out: path.join(tmp.dir, 'app'), quantize: 'none' });
+    const { info, labels } = readRun(run);
+    const items = await runItems(info);
+    image = items.test[0]!.path; // an unseen-class image
+    unseenWord = info.testClasses[0]!.replace(/\+/g, ' ');
+    const cnn = await loadModel(await embeddingCheckpoint(run));
+    const [[emb]] = (await embedFiles([cnn.model], [image], cnn.inputSize, cnn.preprocessing)) as [Float32Array[]];
+    cnn.model.dispose();
+    expected = labels.classes[argmaxCosine(emb!, Float32Array.from(labels.vectors.flat()), labels.dim)]!;
+  }, 600_000);
+
+  it('over http on 127.0.0.1: upload → the library top-1, unseen word → images, no console errors, nothing leaves 127.0.0.1', async () => {
+    const server = await serveStatic(app.out);
+    try {
+      const r = await driveApp({ url: server.url, image, word: unseenWord });
+      console.log(`[web] http ${r.backend}: load ${r.loadMs.toFixed(0)} ms, image query ${r.imageQueryMs.toFixed(0)} ms, text query ${r.textQueryMs.toFixed(2)} ms; top-5 ${r.top5.map((t) => t.label).join(', ')} (library: ${expected}); model ${app.export.model.bytes} bytes`);
+      expect(r.consoleErrors).toEqual([]);
+      expect(r.outsideRequests).toEqual([]);
+      expect(r.top5).toHaveLength(5);
+      expect(r.top5[0]!.label).toBe(expected);
+      expect(r.imageNeighbours[0]!.score).toBeGreaterThan(0.999); // the image itself is in the table
+      expect(r.shownTextLabels.length).toBeGreaterThan(0);
+      expect(server.requests.every((p) => !p.includes('..'))).toBe(true);
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
+
+  it('from file:// (the inlined export bundle)', async () => {
+    const r = await driveApp({ url: `file://${path.join(app.out, 'index.html')}`, image, word: unseenWord });
+    console.log(`[web] file:// ${r.backend}: load ${r.loadMs.toFixed(0)} ms, image query ${r.imageQueryMs.toFixed(0)} ms`);
+    expect(r.consoleErrors).toEqual([]);
+    expect(r.outsideRequests).toEqual([]);
+    expect(r.top5[0]!.label).toBe(expected);
+    expect(fs.existsSync(path.join(app.out, 'export', 'bundle.js'))).toBe(true);
+  }, 300_000);
+});

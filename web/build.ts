@@ -1,0 +1,69 @@
+/**
+ * Builds the static search app into one folder: index.html, app.js (esbuild bundle of web/src with tfjs),
+ * the tfjs-backend-wasm .wasm files, and export/ (the run's model and tables, plus export/bundle.js that
+ * inlines them so the folder also works from file://). No CDN, no network.
+ *
+ *   await buildWeb('app');                                                    // the app shell only
+ *   await buildApp({ run: 'reports/…/run', out: 'app', quantize: 'uint8' }); // shell + export of the run
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { build } from 'esbuild';
+import { exportRun, type RunExport } from '../lib/export/run';
+import type { Quantize } from '../lib/export/quantize';
+
+const WEB = __dirname;
+const ROOT = path.resolve(WEB, '..');
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+
+/** Writes index.html, app.js and the wasm binaries into `out`; returns the bytes of app.js. */
+export async function buildWeb(out: string, opts: { minify?: boolean } = {}): Promise<{ appBytes: number }> {
+  fs.mkdirSync(out, { recursive: true });
+  await build({
+    entryPoints: [path.join(WEB, 'src', 'app.ts')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2020',
+    minify: opts.minify ?? true,
+    legalComments: 'none',
+    outfile: path.join(out, 'app.js'),
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'error',
+  });
+  fs.copyFileSync(path.join(WEB, 'index.html'), path.join(out, 'index.html'));
+  const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json', { paths: [ROOT] })), 'dist');
+  for (const f of WASM_FILES) fs.copyFileSync(path.join(wasmDir, f), path.join(out, f));
+  return { appBytes: fs.statSync(path.join(out, 'app.js')).size };
+}
+
+/** `export/bundle.js`: every export file base64-inlined into `window.DEVISE_BUNDLE` (the file:// path). */
+export function writeBundle(exportDir: string): number {
+  const files: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name !== 'bundle.js') files[path.relative(exportDir, p).split(path.sep).join('/')] = fs.readFileSync(p).toString('base64');
+    }
+  };
+  walk(exportDir);
+  const js = `window.DEVISE_BUNDLE = ${JSON.stringify(files)};\n`;
+  fs.writeFileSync(path.join(exportDir, 'bundle.js'), js);
+  return js.length;
+}
+
+export interface AppBuild {
+  out: string;
+  export: RunExport;
+  appBytes: number;
+  bundleBytes: number;
+}
+
+/** The whole app folder for a run: shell + export/ (+ bundle.js for file://). */
+export async function buildApp(opts: { run: string; out: string; quantize?: Quantize; onProgress?: (line: string) => void }): Promise<AppBuild> {
+  const { appBytes } = await buildWeb(opts.out);
+  const exp = await exportRun(opts.run, path.join(opts.out, 'export'), { quantize: opts.quantize ?? 'uint8', onProgress: opts.onProgress });
+  const bundleBytes = writeBundle(exp.dir);
+  return { out: opts.out, export: exp, appBytes, bundleBytes };
+}

@@ -1,0 +1,81 @@
+/**
+ * Drives the built app in headless Chromium (playwright-core + Debian's chromium) the way a phone user
+ * would: 390×844 viewport, upload one image, type one word. Shared by test/web and `npm run bench -- app`.
+ *
+ *   const r = await driveApp({ url: server.url, image: 'data_samples/JPEGImages/seal/seal_10001.jpg', word: 'seal' });
+ *   r.top5[0].label; r.loadMs; r.imageQueryMs; r.outsideRequests   // [] when nothing left 127.0.0.1
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CHROMIUM_ARGS, chromiumPath } from '../lib/plots/render';
+
+export interface DriveResult {
+  backend: string;
+  loadMs: number;
+  imageQueryMs: number;
+  textQueryMs: number;
+  top5: { label: string; seen: boolean; score: number }[];
+  imageNeighbours: { label: string; score: number }[];
+  textImages: { label: string; score: number }[];
+  consoleErrors: string[];
+  /** Requests to anything but 127.0.0.1 / data: / blob: / file: (must be empty). */
+  outsideRequests: string[];
+  /** What the page shows for the text query (labels of the thumbnails in #text-results). */
+  shownTextLabels: string[];
+  screenshot?: Buffer;
+}
+
+/** Opens `url`, waits for the app, uploads `image`, types `word`; optional `backend` forces one (`?backend=`). */
+export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; screenshot?: boolean; timeoutMs?: number }): Promise<DriveResult> {
+  const { chromium } = await import('playwright-core');
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-app-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+  const consoleErrors: string[] = [];
+  const outsideRequests: string[] = [];
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page.on('request', (r) => {
+      const u = r.url();
+      if (!/^(http:\/\/127\.0\.0\.1[:/]|data:|blob:|file:)/.test(u)) outsideRequests.push(u);
+    });
+    const timeout = opts.timeoutMs ?? 120_000;
+    page.setDefaultTimeout(timeout);
+    await page.goto(opts.url + (opts.backend ? `?backend=${opts.backend}` : ''));
+    await page.waitForFunction(() => {
+      const d = (globalThis as unknown as { devise?: { loadMs?: number; error?: string } }).devise;
+      return d?.loadMs !== undefined || d?.error !== undefined;
+    });
+    const state = () => page.evaluate(() => (globalThis as unknown as { devise: { backend: string; loadMs: number; error?: string; last?: { kind: string; ms: number; labels?: DriveResult['top5']; images?: DriveResult['textImages'] } } }).devise);
+    const first = await state();
+    if (first.error) throw new Error(`the app failed to load: ${first.error}`);
+    await page.setInputFiles('#file', opts.image);
+    await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'image');
+    const img = (await state()).last!;
+    await page.fill('#word', opts.word);
+    await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'text');
+    const txt = (await state()).last!;
+    const shownTextLabels = await page.$$eval('#text-results figure', (fs) => fs.map((f) => (f as unknown as { dataset: Record<string, string | undefined> }).dataset['label'] ?? ''));
+    const screenshot = opts.screenshot ? await page.screenshot({ fullPage: true }) : undefined;
+    return {
+      backend: first.backend,
+      loadMs: first.loadMs,
+      imageQueryMs: img.ms,
+      textQueryMs: txt.ms,
+      top5: img.labels ?? [],
+      imageNeighbours: img.images ?? [],
+      textImages: txt.images ?? [],
+      consoleErrors,
+      outsideRequests,
+      shownTextLabels,
+      screenshot,
+    };
+  } finally {
+    await context.close().catch(() => undefined);
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}

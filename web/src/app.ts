@@ -1,0 +1,209 @@
+/**
+ * The static search app: loads an export (`export/model/model.json` + shards, labels.json, images.json,
+ * images.bin; from file:// the same files inlined in `export/bundle.js`), then answers image → text,
+ * image → image and text → image with an exact cosine scan. tfjs runs on WebGL where available, else wasm
+ * (its .wasm files sit beside app.js), else cpu; `?backend=wasm|webgl|cpu` forces one.
+ *
+ * Test hooks: `window.devise` = { ready, backend, loadMs, last: {kind, ms, labels?, images?} }.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { centerCropRgb, cosineTopK, displayName, findLabel, fromBase64, type Hit, normalizeInto, normalizeRows, type Preprocessing, rgbaToRgbOnWhite } from './core';
+
+interface Meta { arch: string; inputSize: number; dim: number; preprocessing: Preprocessing; quantize: string }
+interface Labels { source: string; dim: number; classes: string[]; seen: boolean[]; vectors: number[][] }
+interface ImageRow { label: string; split: string; seen: boolean; thumb: string; file: string }
+interface Bundle { [file: string]: string }
+
+interface State {
+  model: tf.LayersModel;
+  meta: Meta;
+  labels: Labels;
+  /** Unit label vectors, classes × dim. */
+  labelTable: Float32Array;
+  rows: ImageRow[];
+  /** Unit image embeddings, images × dim. */
+  imageTable: Float32Array;
+}
+
+interface Last { kind: 'image' | 'text'; ms: number; labels?: { label: string; seen: boolean; score: number }[]; images?: { label: string; score: number }[] }
+const hooks: { ready?: Promise<void>; backend?: string; loadMs?: number; last?: Last; error?: string } = {};
+(window as unknown as { devise: typeof hooks }).devise = hooks;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+async function pickBackend(): Promise<string> {
+  const forced = new URLSearchParams(location.search).get('backend');
+  setWasmPaths(new URL('./', location.href).href);
+  const order = forced ? [forced] : location.protocol === 'file:' ? ['webgl', 'cpu'] : ['webgl', 'wasm', 'cpu'];
+  for (const name of order) {
+    try {
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return name;
+      }
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error(`no tfjs backend of ${order.join(', ')} could start`);
+}
+
+/** The export's files: fetched over http(s), or from the inlined bundle under file://. */
+async function source(): Promise<{ text(f: string): Promise<string>; bytes(f: string): Promise<Uint8Array> }> {
+  if (location.protocol === 'file:') {
+    await new Promise<void>((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = 'export/bundle.js';
+      s.onload = () => resolve();
+      s.onerror = () => reject(new Error('export/bundle.js is missing: run `npm run app` to build the app folder'));
+      document.head.appendChild(s);
+    });
+    const b = (window as unknown as { DEVISE_BUNDLE: Bundle }).DEVISE_BUNDLE;
+    const get = (f: string) => {
+      const v = b[f];
+      if (v === undefined) throw new Error(`export/bundle.js has no ${f}`);
+      return v;
+    };
+    return { text: async (f) => new TextDecoder().decode(fromBase64(get(f))), bytes: async (f) => fromBase64(get(f)) };
+  }
+  const get = async (f: string) => {
+    const r = await fetch(`export/${f}`);
+    if (!r.ok) throw new Error(`export/${f}: HTTP ${r.status}`);
+    return r;
+  };
+  return { text: async (f) => (await get(f)).text(), bytes: async (f) => new Uint8Array(await (await get(f)).arrayBuffer()) };
+}
+
+async function load(): Promise<State> {
+  const src = await source();
+  const modelJson = JSON.parse(await src.text('model/model.json')) as { weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; modelTopology: object; userDefinedMetadata: { devise: Meta } };
+  const shards = await Promise.all(modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => src.bytes(`model/${p}`))));
+  const weightData = new Uint8Array(shards.reduce((s, b) => s + b.byteLength, 0));
+  let off = 0;
+  for (const b of shards) {
+    weightData.set(b, off);
+    off += b.byteLength;
+  }
+  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer }));
+  const meta = modelJson.userDefinedMetadata.devise;
+  const labels = JSON.parse(await src.text('labels.json')) as Labels;
+  const images = JSON.parse(await src.text('images.json')) as { dim: number; rows: ImageRow[] };
+  const bin = await src.bytes('images.bin');
+  const imageTable = normalizeRows(new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4), images.dim);
+  const labelTable = normalizeRows(Float32Array.from(labels.vectors.flat()), labels.dim);
+  // Warm-up: the first predict compiles shaders / allocates; keep it out of query latency.
+  tf.tidy(() => (model.predict(tf.zeros([1, meta.inputSize, meta.inputSize, 3])) as tf.Tensor).dataSync());
+  return { model, meta, labels, labelTable, rows: images.rows, imageTable };
+}
+
+/** The library's preprocessing of one image file: EXIF-oriented decode, alpha on white, resize, center crop, normalise. */
+async function pixels(file: Blob, st: State): Promise<Float32Array> {
+  const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const canvas = document.createElement('canvas');
+  canvas.width = bmp.width;
+  canvas.height = bmp.height;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.drawImage(bmp, 0, 0);
+  const rgb = rgbaToRgbOnWhite(ctx.getImageData(0, 0, bmp.width, bmp.height).data);
+  const crop = centerCropRgb(rgb, bmp.width, bmp.height, st.meta.inputSize);
+  bmp.close();
+  const out = new Float32Array(crop.length);
+  normalizeInto(crop, out, 0, st.meta.preprocessing);
+  return out;
+}
+
+function figure(row: ImageRow, score: number): HTMLElement {
+  const f = document.createElement('figure');
+  f.dataset['label'] = row.label;
+  const img = document.createElement('img');
+  img.src = row.thumb;
+  img.alt = displayName(row.label);
+  const cap = document.createElement('figcaption');
+  cap.textContent = `${displayName(row.label)} ${score.toFixed(2)}`;
+  f.append(img, cap);
+  return f;
+}
+
+async function queryImage(st: State, file: Blob): Promise<void> {
+  const q = $('query') as HTMLImageElement;
+  q.src = URL.createObjectURL(file);
+  q.style.display = 'block';
+  const t0 = performance.now();
+  const x = await pixels(file, st);
+  const emb = tf.tidy(() => (st.model.predict(tf.tensor4d(x, [1, st.meta.inputSize, st.meta.inputSize, 3])) as tf.Tensor).dataSync() as Float32Array);
+  const tModel = performance.now();
+  const labelHits = cosineTopK(emb, st.labelTable, st.labels.dim, 5);
+  const imageHits = cosineTopK(emb, st.imageTable, st.labels.dim, 8);
+  const ms = performance.now() - t0;
+  const ol = $('labels');
+  ol.replaceChildren(...labelHits.map((h) => {
+    const li = document.createElement('li');
+    const label = st.labels.classes[h.index]!;
+    const seen = st.labels.seen[h.index]!;
+    li.dataset['label'] = label;
+    li.innerHTML = `<span></span><span class="tag ${seen ? 'seen' : 'unseen'}">${seen ? 'seen' : 'unseen'}</span><span class="score">${h.score.toFixed(3)}</span>`;
+    li.firstElementChild!.textContent = displayName(label);
+    return li;
+  }));
+  $('neighbours').replaceChildren(...imageHits.map((h) => figure(st.rows[h.index]!, h.score)));
+  $('image-timing').textContent = `query ${ms.toFixed(0)} ms (model ${(tModel - t0).toFixed(0)} ms, search ${(ms - (tModel - t0)).toFixed(1)} ms)`;
+  $('image-results').hidden = false;
+  hooks.last = { kind: 'image', ms, labels: labelHits.map((h) => ({ label: st.labels.classes[h.index]!, seen: st.labels.seen[h.index]!, score: h.score })), images: imageHits.map((h: Hit) => ({ label: st.rows[h.index]!.label, score: h.score })) };
+}
+
+function queryText(st: State, word: string): void {
+  const t0 = performance.now();
+  const i = findLabel(word, st.labels.classes);
+  const out = $('text-results');
+  if (i < 0) {
+    out.replaceChildren();
+    $('text-timing').textContent = word.trim() ? `"${word}" is not in the vocabulary (${st.labels.classes.length} classes)` : '';
+    return;
+  }
+  const hits = cosineTopK(st.labelTable.subarray(i * st.labels.dim, (i + 1) * st.labels.dim), st.imageTable, st.labels.dim, 8);
+  const ms = performance.now() - t0;
+  out.replaceChildren(...hits.map((h) => figure(st.rows[h.index]!, h.score)));
+  const seen = st.labels.seen[i];
+  $('text-timing').textContent = `${displayName(st.labels.classes[i]!)} (${seen ? 'seen' : 'unseen'} class): ${ms.toFixed(1)} ms`;
+  hooks.last = { kind: 'text', ms, images: hits.map((h) => ({ label: st.rows[h.index]!.label, score: h.score })) };
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const backend = await pickBackend();
+  const st = await load();
+  const loadMs = performance.now() - t0;
+  Object.assign(hooks, { backend, loadMs });
+  $('status').textContent = `${st.meta.arch} ${st.meta.inputSize}px · ${st.meta.quantize === 'none' ? 'fp32' : st.meta.quantize} · ${backend} · ${st.labels.classes.length} labels · ${st.rows.length} images · loaded in ${loadMs.toFixed(0)} ms`;
+  const vocab = $('vocabulary');
+  vocab.replaceChildren(...st.labels.classes.map((c) => Object.assign(document.createElement('option'), { value: displayName(c) })));
+  const onFile = (f: File | undefined) => {
+    if (f) queryImage(st, f).catch(showError);
+  };
+  for (const id of ['camera', 'file']) $<HTMLInputElement>(id).addEventListener('change', (e) => onFile((e.target as HTMLInputElement).files?.[0]));
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    onFile(e.dataTransfer?.files[0]);
+  });
+  $<HTMLInputElement>('word').addEventListener('input', (e) => queryText(st, (e.target as HTMLInputElement).value));
+}
+
+function showError(err: unknown): void {
+  const msg = err instanceof Error ? err.message : String(err);
+  hooks.error = msg;
+  $('error').textContent = msg;
+  $('status').textContent = 'error';
+}
+
+hooks.ready = main().catch((err) => {
+  showError(err);
+  throw err;
+});

@@ -1,0 +1,158 @@
+/**
+ * The browser app's pure parts (no DOM, no tfjs), shared with Node tests: the library's image
+ * preprocessing (sharp's `fit: 'outside'` short-side resize with a Lanczos-3 kernel, fastai's center crop,
+ * the weight source's normalisation from lib/preprocessing.ts) and the exact cosine scans of the searches.
+ *
+ *   const rgb = centerCropRgb(rgbaToRgbOnWhite(imageData.data), w, h, 224);   // HWC uint8, as lib/data/augment CENTER
+ *   const hits = cosineTopK(query, table, dim, 5);                         // [{index, score}], best first
+ */
+import { normalizeInto, type Preprocessing } from '../../lib/preprocessing';
+
+export { normalizeInto, type Preprocessing };
+
+/** RGBA (canvas ImageData) → RGB with alpha flattened on white, as `sharp().flatten({background: '#ffffff'})`. */
+export function rgbaToRgbOnWhite(rgba: Uint8ClampedArray | Uint8Array): Uint8Array {
+  const n = rgba.length / 4;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const a = rgba[i * 4 + 3]! / 255;
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(rgba[i * 4 + c]! * a + 255 * (1 - a));
+  }
+  return out;
+}
+
+/** Size after sharp's `resize({width: s, height: s, fit: 'outside'})`: the short side becomes `s`. */
+export function outsideSize(w: number, h: number, s: number): [number, number] {
+  const scale = Math.max(s / w, s / h);
+  return [Math.max(s, Math.round(w * scale)), Math.max(s, Math.round(h * scale))];
+}
+
+const lanczos3 = (x: number) => {
+  if (x === 0) return 1;
+  if (x <= -3 || x >= 3) return 0;
+  const px = Math.PI * x;
+  return (3 * Math.sin(px) * Math.sin(px / 3)) / (px * px);
+};
+
+/** One separable Lanczos-3 pass along rows (`horizontal`) or columns, HWC uint8 → float. */
+function resample(src: Float32Array, w: number, h: number, out: number, horizontal: boolean): Float32Array {
+  const inLen = horizontal ? w : h;
+  const scale = out / inLen;
+  const support = scale < 1 ? 3 / scale : 3; // widen the kernel when shrinking (antialiasing)
+  const stretch = scale < 1 ? scale : 1;
+  const [ow, oh] = horizontal ? [out, h] : [w, out];
+  const dst = new Float32Array(ow * oh * 3);
+  for (let o = 0; o < out; o++) {
+    const center = (o + 0.5) / scale - 0.5;
+    const lo = Math.max(0, Math.floor(center - support));
+    const hi = Math.min(inLen - 1, Math.ceil(center + support));
+    const weights: number[] = [];
+    let sum = 0;
+    for (let i = lo; i <= hi; i++) {
+      const wt = lanczos3((i - center) * stretch);
+      weights.push(wt);
+      sum += wt;
+    }
+    for (let k = 0; k < weights.length; k++) weights[k]! /= sum || 1;
+    const lines = horizontal ? h : w;
+    for (let l = 0; l < lines; l++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let k = 0; k < weights.length; k++) {
+        const i = lo + k;
+        const s = horizontal ? (l * w + i) * 3 : (i * w + l) * 3;
+        const wt = weights[k]!;
+        r += src[s]! * wt;
+        g += src[s + 1]! * wt;
+        b += src[s + 2]! * wt;
+      }
+      const d = horizontal ? (l * ow + o) * 3 : (o * ow + l) * 3;
+      dst[d] = r;
+      dst[d + 1] = g;
+      dst[d + 2] = b;
+    }
+  }
+  return dst;
+}
+
+/** HWC uint8 RGB resized to `W`×`H` with a Lanczos-3 kernel (identity when the size is unchanged). */
+export function resizeLanczos3(rgb: Uint8Array, w: number, h: number, W: number, H: number): Uint8Array {
+  if (w === W && h === H) return rgb;
+  let f: Float32Array = Float32Array.from(rgb);
+  let cw = w;
+  if (W !== w) {
+    f = resample(f, w, h, W, true);
+    cw = W;
+  }
+  if (H !== h) f = resample(f, cw, h, H, false);
+  const out = new Uint8Array(f.length);
+  for (let i = 0; i < f.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(f[i]!)));
+  return out;
+}
+
+/** The library's validation view of an image: short side resized to `size`, then the center `size`² crop. */
+export function centerCropRgb(rgb: Uint8Array, w: number, h: number, size: number): Uint8Array {
+  const [W, H] = outsideSize(w, h, size);
+  const resized = resizeLanczos3(rgb, w, h, W, H);
+  const x0 = Math.round(0.5 * (W - size));
+  const y0 = Math.round(0.5 * (H - size));
+  const out = new Uint8Array(size * size * 3);
+  for (let i = 0; i < size; i++) out.set(resized.subarray(((y0 + i) * W + x0) * 3, ((y0 + i) * W + x0 + size) * 3), i * size * 3);
+  return out;
+}
+
+/** Rows of `flat` (n × dim) scaled to unit length (zero rows stay zero). */
+export function normalizeRows(flat: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(flat.length);
+  for (let r = 0; r * dim < flat.length; r++) {
+    let s = 0;
+    for (let j = 0; j < dim; j++) s += flat[r * dim + j]! ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < dim; j++) out[r * dim + j] = flat[r * dim + j]! * inv;
+  }
+  return out;
+}
+
+export interface Hit {
+  index: number;
+  /** Cosine similarity. */
+  score: number;
+}
+
+/** Exact cosine top-k of `query` against the unit rows of `table` (n × dim), best first. */
+export function cosineTopK(query: ArrayLike<number>, table: Float32Array, dim: number, k: number, skip?: (i: number) => boolean): Hit[] {
+  let qn = 0;
+  for (let j = 0; j < dim; j++) qn += query[j]! ** 2;
+  const inv = qn > 0 ? 1 / Math.sqrt(qn) : 0;
+  const hits: Hit[] = [];
+  for (let r = 0; r * dim < table.length; r++) {
+    if (skip?.(r)) continue;
+    let dot = 0;
+    for (let j = 0; j < dim; j++) dot += query[j]! * table[r * dim + j]!;
+    const score = dot * inv;
+    if (hits.length < k || score > hits[hits.length - 1]!.score) {
+      hits.push({ index: r, score });
+      hits.sort((a, b) => b.score - a.score);
+      if (hits.length > k) hits.pop();
+    }
+  }
+  return hits;
+}
+
+/** The vocabulary entry a typed word means: exact label, or with spaces for `+`, case-insensitive. */
+export function findLabel(word: string, labels: string[]): number {
+  const w = word.trim().toLowerCase().replace(/\s+/g, '+');
+  return labels.findIndex((l) => l.toLowerCase() === w);
+}
+
+/** 'grizzly+bear' → 'grizzly bear'. */
+export const displayName = (label: string) => label.replace(/\+/g, ' ');
+
+/** Base64 → bytes (the file:// bundle). */
+export function fromBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
