@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { type BackendInfo, initBackend } from '../backend/index';
 import { saveModel, type CnnModel } from '../models/index';
 import type { EpochRecord } from '../train/callbacks';
-import type { LrFindResult } from '../train/learner';
+import type { FitResult, LrFindResult } from '../train/learner';
+import type { Callback } from '../train/types';
 import type { MetricRow } from '../metrics';
 import type { DeviseConfig } from './config';
 import type { LabelSourceRow, ZeroShotSummary } from '../zeroshot';
@@ -51,17 +52,38 @@ async function timed<T>(run: DeviseRun, name: string, step: () => Promise<T>): P
   }
 }
 
+/** Thrown by runDevise when a training phase stopped early (Ctrl-C): its checkpoint is written; `resume: true` continues. */
+export class RunStopped extends Error {
+  constructor(readonly reason: string) {
+    super(`training stopped: ${reason}`);
+    this.name = 'RunStopped';
+  }
+}
+
+export interface RunDeviseOptions {
+  /** Continue the run in `cfg.out`: finished phases are loaded, a stopped one continues where it stopped. */
+  resume?: boolean;
+  /** Extra callbacks for every training phase (e.g. a CLI's Ctrl-C handling). */
+  callbacks?: Callback[];
+}
+
+function throwIfStopped(fits: FitResult[]): void {
+  const s = fits.find((f) => f.stopped);
+  if (s) throw new RunStopped(s.stopped!);
+}
+
 /** Runs every step in order and returns the results (checkpoints and indices are written under `cfg.out`). */
-export async function runDevise(cfg: DeviseConfig, log: (line: string) => void = console.log): Promise<DeviseResults> {
+export async function runDevise(cfg: DeviseConfig, log: (line: string) => void = console.log, opts: RunDeviseOptions = {}): Promise<DeviseResults> {
   const backend = await initBackend();
   log(`backend ${backend.backend} (${backend.threads} thread${backend.threads > 1 ? 's' : ''}); model ${cfg.arch}; data ${cfg.data}; labels ${cfg.labels}`);
-  const run = await prepareRun(cfg);
+  const run = await prepareRun(cfg, opts);
   const { data, recipe } = run;
   log(`${data.classes.length} seen classes (${data.train.items.length} train, ${data.valid.items.length} valid), ${data.testClasses?.length ?? 0} unseen (${data.test?.items.length ?? 0} images)`);
 
   const lrFind = await timed(run, 'lrFind', () => findLr(run, 'stage1'));
-  log(`lr_find suggestion: ${lrFind.suggestion.minOver10.toExponential(2)} (min/10), ${lrFind.suggestion.steepest.toExponential(2)} (steepest); stage 1 trains at ${lrFind.chosen.value.toExponential(2)} (${LR_FROM[lrFind.chosen.from]})`);
+  log(`lr_find: min/10 ${lrFind.suggestion.minOver10.toExponential(2)}, steepest ${lrFind.suggestion.steepest.toExponential(2)}; stage 1 trains at ${lrFind.chosen.value.toExponential(2)} (${LR_FROM[lrFind.chosen.from]})`);
   const stage1Fits = await timed(run, 'stage1', () => recipe.stage1());
+  throwIfStopped(stage1Fits);
   const interpretation = await interpretStage1(run);
   log(`stage 1 valid accuracy ${(interpretation.accuracy * 100).toFixed(1)}%`);
   // The finished stage-1 classifier, the common start of stage 2 and of the label-source comparison.
@@ -73,8 +95,10 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   log(`stage 2a trains at ${lr2a.chosen.value.toExponential(2)} (${LR_FROM[lr2a.chosen.from]})`);
   run.pca.startPhase('2a');
   const fit2a = await timed(run, 'stage2a', () => recipe.stage2a());
+  throwIfStopped([fit2a]);
   run.pca.startPhase('2b');
   const fit2b = await timed(run, 'stage2b', () => recipe.stage2b());
+  throwIfStopped([fit2b]);
   const stage2 = await recipe.evaluateEmbedding();
   log(`stage 2 nearest-label top-1 ${(stage2.top1 * 100).toFixed(1)}%, top-5 ${(stage2.top5 * 100).toFixed(1)}%`);
 

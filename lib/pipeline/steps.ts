@@ -23,6 +23,7 @@ import { ImageIndex, LabelIndex, type SearchHit } from '../search';
 import type { Callback } from '../train/callbacks';
 import type { LrFindResult } from '../train/learner';
 import { DEFAULT_PHASES, twoStageRecipe, type TwoStageRecipe } from '../train/recipe';
+import { valleyLr } from '../train/suggest';
 import { slice } from '../train/schedule';
 import type { LabelEmbeddings, LabelSource } from '../vectors/labels';
 import { labelSource } from '../vectors/sources';
@@ -53,7 +54,7 @@ export function labelSourceOf(cfg: DeviseConfig): Promise<LabelSource> {
 }
 
 /** Builds the model (pretrained when `cfg.weights` is set), the data in the model's preprocessing, and the recipe. */
-export async function prepareRun(cfg: DeviseConfig, opts: { callbacks?: Callback[] } = {}): Promise<DeviseRun> {
+export async function prepareRun(cfg: DeviseConfig, opts: { callbacks?: Callback[]; resume?: boolean } = {}): Promise<DeviseRun> {
   const t0 = Date.now();
   if (!cfg.weights) {
     console.warn(`WARNING: no pretrained ${cfg.arch} weights found (looked for DEVISE_WEIGHTS, models/pretrained/, ../shared): training from RANDOM initialisation, ` +
@@ -66,7 +67,8 @@ export async function prepareRun(cfg: DeviseConfig, opts: { callbacks?: Callback
   const labelVectors = source.embed(data.classes);
   const pca = new PcaSnapshots(pcaItems(data, cfg.pcaClasses), data);
   const e = cfg.epochs;
-  const phases: DeviseRun['phases'] = {};
+  // Resuming: finished phases are loaded from their checkpoints (the recipe's resume), and run.json keeps saying so.
+  const phases: DeviseRun['phases'] = opts.resume ? readRunPhases(cfg.out) : {};
   let run: DeviseRun | undefined;
   const recipe = twoStageRecipe({
     onPhase: (name, status) => {
@@ -83,10 +85,20 @@ export async function prepareRun(cfg: DeviseConfig, opts: { callbacks?: Callback
     stage2a: { ...DEFAULT_PHASES.stage2a, epochs: e.stage2a, ...(cfg.lr.stage2a !== undefined && { lr: slice(cfg.lr.stage2a) }) },
     stage2b: { ...DEFAULT_PHASES.stage2b, epochs: e.stage2b },
     callbacks: [pca.callback, ...(opts.callbacks ?? [])],
+    resume: opts.resume,
   });
   run = { cfg, data, source, labelVectors, recipe, pca, lr: {}, phases, seconds: { prepare: (Date.now() - t0) / 1000 } };
   writeRunState(run);
   return run;
+}
+
+/** The `phases` of an existing `<out>/run.json` ({} when there is none). */
+function readRunPhases(out: string): DeviseRun['phases'] {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')) as { phases?: DeviseRun['phases'] }).phases ?? {};
+  } catch {
+    return {};
+  }
 }
 
 /** `<out>/run.json`: what this run is (the run-directory contract read by export, resume and the Quickstart). */
@@ -116,15 +128,13 @@ export interface ChosenLr {
 }
 
 /**
- * The finder's suggestion (the smoothed loss minimum / 10, fastai's robust pick), or undefined when the curve has no
- * real minimum: the lowest loss in the first tenth of the sweep, or under 5 % below the starting loss.
+ * The finder's suggestion (fastai v2's `valley`), or undefined when the curve has no real descent: the smoothed loss
+ * never gets 5 % below where it started.
  */
-export function usableSuggestion(found: Pick<LrFindResult, 'losses' | 'suggestion'>): number | undefined {
+export function usableSuggestion(found: Pick<LrFindResult, 'lrs' | 'losses'>): number | undefined {
   const { losses } = found;
-  let minI = 0;
-  losses.forEach((l, i) => { if (l < losses[minI]!) minI = i; });
-  const fell = losses.length > 0 && minI >= losses.length / 10 && losses[minI]! < 0.95 * losses[0]!;
-  const v = found.suggestion.minOver10;
+  const fell = losses.length > 0 && Math.min(...losses) < 0.95 * losses[0]!;
+  const v = valleyLr(found.lrs, losses).lr;
   return fell && v > 0 && Number.isFinite(v) ? v : undefined;
 }
 
