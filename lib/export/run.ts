@@ -70,13 +70,23 @@ export interface ImageTable {
 /** Phases that hold a stage-2 embedding model, most trained first. */
 export const EMBEDDING_PHASES = ['stage2b', 'stage2a'];
 
-/** The newest run folder under `reports` (what `npm run demo` writes: reports/<timestamp>/run), or null. */
+/** A run folder from what a user may pass: the run itself, a demo report folder (…/run), or a multi-seed one (…/seed-1/run). */
+export function resolveRun(dir: string): string {
+  for (const c of [dir, path.join(dir, 'run'), path.join(dir, 'seed-1', 'run')]) if (fs.existsSync(path.join(c, 'run.json'))) return c;
+  throw new Error(`${dir} holds no run (no run.json there, in run/ or in seed-1/run/): pass the folder \`npm run demo\` wrote`);
+}
+
+/** The newest run under `reports` (what `npm run demo` writes: reports/<timestamp>/run or …/seed-N/run), or null. */
 export function latestRun(reports: string): string | null {
   if (!fs.existsSync(reports)) return null;
-  const runs = fs.readdirSync(reports)
-    .map((d) => path.join(reports, d, 'run'))
-    .filter((d) => fs.existsSync(path.join(d, 'run.json')))
-    .sort((a, b) => fs.statSync(path.join(b, 'run.json')).mtimeMs - fs.statSync(path.join(a, 'run.json')).mtimeMs);
+  const runs: string[] = [];
+  for (const d of fs.readdirSync(reports)) {
+    const top = path.join(reports, d);
+    if (!fs.statSync(top).isDirectory()) continue;
+    const subs = [top, ...fs.readdirSync(top).filter((s) => /^seed-\d+$/.test(s)).map((s) => path.join(top, s))];
+    for (const s of subs) if (fs.existsSync(path.join(s, 'run', 'run.json')) && fs.existsSync(path.join(s, 'run', 'models'))) runs.push(path.join(s, 'run'));
+  }
+  runs.sort((a, b) => fs.statSync(path.join(b, 'run.json')).mtimeMs - fs.statSync(path.join(a, 'run.json')).mtimeMs);
   return runs[0] ?? null;
 }
 
