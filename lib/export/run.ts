@@ -21,7 +21,7 @@ import { applyTransforms, CENTER, decodeImage } from '../data/augment';
 import type { Item, Split } from '../data/items';
 import { imageDataBunch } from '../data/loader';
 import { evaluate, type MetricRow } from '../metrics';
-import { type Arch, type CnnModel, createModel, loadModel } from '../models/index';
+import { type Arch, type CnnModel, createModel, loadModel, modelSummary } from '../models/index';
 import { normalizeInto, type Preprocessing } from '../preprocessing';
 import { dataUri } from '../plots/images';
 import { exportModel, loadExportedModel, type ExportedModel } from './model';
@@ -325,6 +325,7 @@ export interface SizeRow {
   variant: Quantize;
   /** Bytes on disk of model.json + shards. */
   bytes: number;
+  /** Learnable parameters (torch's count: BatchNorm running statistics excluded). */
   params: number;
 }
 
@@ -340,7 +341,7 @@ export async function exportSizes(opts: { archs?: Arch[]; dim?: number; variants
       const w = opts.weights?.[arch];
       const cnn: CnnModel = w && fs.existsSync(path.join(w, 'model.json')) ? await loadModel(w) : await createModel(arch, { head: 'embedding', dim: opts.dim ?? 300, inputSize: 64, weights: w });
       try {
-        const params = cnn.model.countParams();
+        const params = modelSummary(cnn).params;
         for (const q of opts.variants ?? QUANTIZE) {
           const e = await exportModel(cnn, path.join(tmp, `${arch}-${q}`), { quantize: q });
           out.push({ arch, variant: q, bytes: e.bytes, params });
