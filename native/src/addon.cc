@@ -118,6 +118,18 @@ Napi::Value ColumnSum(const Napi::CallbackInfo& info) {
   });
 }
 
+// shiftCopy(heap, shapes: Float64Array(12) [src 4, dst 4, offset 4], src, dst, fill)
+Napi::Value ShiftCopy(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    struct Shapes { int64_t src[4], dst[4], offset[4]; };
+    auto d = dims_of<Shapes>(info[1]);
+    const float* src = h.at(info.Env(), info[2], d.src[0] * d.src[1] * d.src[2] * d.src[3]);
+    float* dst = h.at(info.Env(), info[3], d.dst[0] * d.dst[1] * d.dst[2] * d.dst[3]);
+    devise::shift_copy(src, d.src, dst, d.dst, d.offset, static_cast<float>(info[4].As<Napi::Number>().DoubleValue()));
+  });
+}
+
 // setThreads(n): the OpenMP pool oneDNN and the loops use.
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   devise::set_threads(info[0].As<Napi::Number>().Int32Value());
@@ -146,6 +158,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("columnSum", Napi::Function::New(env, ColumnSum));
+  exports.Set("shiftCopy", Napi::Function::New(env, ShiftCopy));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setActivationFormat", Napi::Function::New(env, SetActivationFormat));
   exports.Set("info", Napi::Function::New(env, Info));

@@ -30,6 +30,10 @@ void max_pool_grad(const PoolDims& d, const float* x, const float* y, const floa
 // out[j] = scale * sum_i x[i * inner + j] (Sum/Mean over leading axes), double accumulators.
 void column_sum(const float* x, int64_t outer, int64_t inner, double scale, float* out);
 
+// dst[d] = src[d - offset] where that lies inside src, else `fill`; shapes and offsets are 4-D (pad
+// leading dims with 1 and 0). Slice is offset = -begin; PadV2 is offset = the leading paddings.
+void shift_copy(const float* src, const int64_t* src_shape, float* dst, const int64_t* dst_shape, const int64_t* offset, float fill);
+
 // Threads of the one OpenMP pool that oneDNN and the loops above share.
 void set_threads(int n);
 int threads();

@@ -79,6 +79,28 @@ void column_sum(const float* x, int64_t outer, int64_t inner, double scale, floa
   }
 }
 
+void shift_copy(const float* src, const int64_t* ss, float* dst, const int64_t* ds, const int64_t* off, float fill) {
+  // Columns (innermost dim) of a dst row that read from src: [c0, c1).
+  const int64_t c0 = std::clamp<int64_t>(off[3], 0, ds[3]), c1 = std::clamp<int64_t>(ss[3] + off[3], c0, ds[3]);
+#pragma omp parallel for schedule(static) collapse(2) if (ds[0] * ds[1] * ds[2] * ds[3] > 32768)
+  for (int64_t a = 0; a < ds[0]; a++) {
+    for (int64_t b = 0; b < ds[1]; b++) {
+      for (int64_t c = 0; c < ds[2]; c++) {
+        float* row = dst + ((a * ds[1] + b) * ds[2] + c) * ds[3];
+        const int64_t sa = a - off[0], sb = b - off[1], sc = c - off[2];
+        if (sa < 0 || sa >= ss[0] || sb < 0 || sb >= ss[1] || sc < 0 || sc >= ss[2]) {
+          std::fill(row, row + ds[3], fill);
+          continue;
+        }
+        const float* from = src + ((sa * ss[1] + sb) * ss[2] + sc) * ss[3] - off[3];
+        std::fill(row, row + c0, fill);
+        std::copy(from + c0, from + c1, row + c0);
+        std::fill(row + c1, row + ds[3], fill);
+      }
+    }
+  }
+}
+
 void set_threads(int n) { omp_set_num_threads(std::max(1, n)); }
 
 int threads() { return omp_get_max_threads(); }

@@ -2,7 +2,7 @@
  * The native oneDNN kernels (lib/backend/native-kernels) against the cpu backend on random shapes drawn
  * per run (printed seed; DEVISE_TEST_SEED reproduces): Conv2D/FusedConv2D (bias, ReLU) forward, both
  * gradients, strides 1/2, same/valid/explicit padding, 1×1/3×3/5×5/7×7, batch 1–16, dilation, MaxPoolGrad
- * with ties, Sum/Mean over leading axes; relative error < 1e-4, and no call may silently delegate.
+ * with ties, Sum/Mean over leading axes, Slice/PadV2; relative error < 1e-4, and no call may silently delegate.
  * Skipped (with the reason printed) where the addon is hidden (DEVISE_NATIVE=0) or not built.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +54,7 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
   });
 
   it('serves the convolutions, MaxPoolGrad and Sum/Mean', () => {
-    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Mean']));
+    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Mean', 'Slice', 'PadV2']));
   });
 
   it(`Conv2D, FusedConv2D (bias + ReLU) and both gradients on ${CASES} random shapes`, () => allNative(async () => {
@@ -146,6 +146,25 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
       }
     }
   });
+
+  it('Slice and PadV2 on random ranks 1–4 (ResNet\'s explicit padding and its gradient)', () => allNative(async () => {
+    const r = rng(SEED + 25);
+    for (let i = 0; i < CASES; i++) {
+      const rank = int(r, 1, 4);
+      const shape = Array.from({ length: rank }, () => int(r, 1, 12));
+      const x = { shape, values: data(r, size(shape)) };
+      const begin = shape.map((d) => int(r, 0, d - 1));
+      const sizes = shape.map((d, k) => int(r, 1, d - begin[k]!));
+      const sl = await compare('Slice', { x }, { begin, size: sizes });
+      expect(sl.wasm).toEqual(sl.cpu);
+      expect(sl.err, label({ shape, begin, sizes })).toBe(0);
+      const paddings = shape.map(() => [int(r, 0, 3), int(r, 0, 3)]);
+      const constantValue = pick(r, [0, 0, -1.5]);
+      const pd = await compare('PadV2', { x }, { paddings, constantValue });
+      expect(pd.wasm).toEqual(pd.cpu);
+      expect(pd.err, label({ shape, paddings })).toBe(0);
+    }
+  }));
 
   it('cases it does not serve (an elu-fused conv) go to the wasm kernel and still match', async () => {
     const r = rng(SEED + 24);

@@ -18,6 +18,7 @@ export interface NativeAddon {
   conv2dBackpropFilter(heap: Float32Array, dims: Float64Array, x: number, dy: number, dw: number): void;
   maxPoolGrad(heap: Float32Array, dims: Float64Array, x: number, y: number, dy: number, dx: number): void;
   columnSum(heap: Float32Array, x: number, outer: number, inner: number, scale: number, out: number): void;
+  shiftCopy(heap: Float32Array, shapes: Float64Array, src: number, dst: number, fill: number): void;
   setThreads(n: number): number;
   setActivationFormat(format: 'nhwc' | 'any'): void;
   info(): { dnnl: string; isa: string; threads: number; format: string; cached: number };

@@ -1,6 +1,6 @@
 /**
  * Native CPU kernels for the wasm backend: oneDNN convolutions (forward with fused bias/ReLU,
- * backward-data, backward-weights), MaxPoolGrad and Sum/Mean over leading axes, run by the optional
+ * backward-data, backward-weights), MaxPoolGrad, Sum/Mean over leading axes, Slice and PadV2, run by the optional
  * addon (./addon.ts) directly on the tensors' wasm-heap memory, zero-copy.
  *
  *   const kernels = nativeKernels();   // [] when the addon is hidden or not built (see nativeStatus())
@@ -149,6 +149,46 @@ const reduceLeading = (mean: boolean) => (addon: NativeAddon, { inputs, backend,
   return out;
 };
 
+const shapes = new Float64Array(12);
+
+/** Fills `shapes` with src/dst shapes padded to 4-D (leading 1s) and the offset (dst = src + offset). */
+function shift4D(src: readonly number[], dst: readonly number[], offset: readonly number[]): boolean {
+  const lead = 4 - src.length;
+  if (lead < 0) return false;
+  for (let i = 0; i < 4; i++) {
+    shapes[i] = i < lead ? 1 : src[i - lead]!;
+    shapes[4 + i] = i < lead ? 1 : dst[i - lead]!;
+    shapes[8 + i] = i < lead ? 0 : offset[i - lead]!;
+  }
+  return true;
+}
+
+/** Slice (e.g. the gradient of ResNet's explicit zero padding) as row copies; rank ≤ 4, float32. */
+function slice(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info | undefined {
+  const { x } = inputs as { x: Info };
+  if (x.dtype !== 'float32' || x.shape.length === 0) return undefined;
+  const [begin, sizes] = tf.slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]) as [number[], number[]];
+  if (size(sizes) === 0 || !shift4D(x.shape, sizes, begin.map((b) => -b))) return undefined;
+  const out = backend.makeOutput(sizes, 'float32');
+  addon.shiftCopy(backend.wasm.HEAPF32, shapes, at(backend, x), at(backend, out), 0);
+  return out;
+}
+
+/** PadV2 (constant padding) as row copies and fills; rank ≤ 4, float32. */
+function padV2(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info | undefined {
+  const { x } = inputs as { x: Info };
+  const paddings = attrs.paddings as [number, number][];
+  if (x.dtype !== 'float32' || x.shape.length === 0 || size(x.shape) === 0) return undefined;
+  const outShape = x.shape.map((d, i) => paddings[i]![0] + d + paddings[i]![1]);
+  if (!shift4D(x.shape, outShape, paddings.map((p) => p[0]))) return undefined;
+  const out = backend.makeOutput(outShape, 'float32');
+  addon.shiftCopy(backend.wasm.HEAPF32, shapes, at(backend, x), at(backend, out), (attrs.constantValue as number) ?? 0);
+  return out;
+}
+
+const stockSlice = captureStock(tf.Slice);
+const stockPadV2 = captureStock(tf.PadV2);
+
 let built: tf.KernelConfig[] | undefined;
 
 /** The native kernel configs for the wasm backend; [] when the addon is hidden or not built. */
@@ -163,6 +203,8 @@ export function nativeKernels(): tf.KernelConfig[] {
     nativeKernel(tf.MaxPoolGrad, projectKernel(maxPoolGradConfig), maxPoolGrad),
     nativeKernel(tf.Sum, projectKernel(sumConfig), reduceLeading(false)),
     nativeKernel(tf.Mean, projectKernel(meanConfig), reduceLeading(true)),
+    nativeKernel(tf.Slice, stockSlice, slice),
+    nativeKernel(tf.PadV2, stockPadV2, padV2),
   ]);
 }
 
