@@ -12,7 +12,7 @@ import { figureHtml } from '../plots/display';
 import { confusionMatrixFigure, type Figure, lossCurvesFigure, lrFinderFigure, modelSizeFigure, mostConfusedFigure, pcaAnimationFigure, tableFigure, zeroShotTableFigure } from '../plots/figures';
 import { searchStripFigure, topLossesFigure } from '../plots/images';
 import { openRenderer, RenderUnavailableError } from '../plots/render';
-import { type DeviseResults, LR_FROM } from './run';
+import { type DeviseResults, lrWhy } from './run';
 import { thumbnail } from './steps';
 import { escapeHtml } from '../html';
 import { gzslFigure, labelSourcesFigure, perUnseenClassFigure, seenUnseenFigure } from '../plots/zeroshot';
@@ -40,7 +40,7 @@ export function runMetrics(r: DeviseResults): Record<string, unknown> {
     imageSize: r.cfg.size,
     batchSize: r.cfg.bs,
     epochs: r.cfg.epochs,
-    lr: { stage1: r.lr.stage1?.value ?? null, stage2a: r.lr.stage2a?.value ?? null, from: { stage1: r.lr.stage1?.from ?? null, stage2a: r.lr.stage2a?.from ?? null } },
+    lr: { stage1: r.lr.stage1?.value ?? null, stage2a: r.lr.stage2a?.value ?? null, from: { stage1: r.lr.stage1 ? lrWhy(r.lr.stage1) : null, stage2a: r.lr.stage2a ? lrWhy(r.lr.stage2a) : null } },
     classes: { seen: r.classes.length, unseen: r.testClasses.length },
     images: r.counts,
     lrFindSuggestion: r.lrFind.suggestion,
@@ -156,7 +156,7 @@ export async function writeReport(dir: string, r: DeviseResults): Promise<{ dir:
 
 function page(r: DeviseResults, sections: string[]): string {
   const g = r.zeroShotSummary.gzsl;
-  const lr = (c: DeviseResults['lr']['stage1']) => (c ? `${c.value.toExponential(2)} (${LR_FROM[c.from]})` : 'n/a');
+  const lr = (c: DeviseResults['lr']['stage1']) => (c ? `${c.value.toExponential(2)} (${lrWhy(c)})` : 'n/a');
   const rows = Object.entries({
     seed: String(r.seed),
     backend: `${r.backend.backend} (${r.backend.threads} thread${r.backend.threads > 1 ? 's' : ''})`,

@@ -41,7 +41,11 @@ export interface DeviseResults {
 }
 
 /** How a chosen learning rate came about, in words. */
-export const LR_FROM: Record<ChosenLr['from'], string> = { user: 'your rate', lr_find: "the LR finder's suggestion", default: "the recipe's default: the LR finder's loss never fell" };
+export function lrWhy(c: ChosenLr): string {
+  if (c.from === 'user') return 'your rate';
+  if (c.from === 'default') return "the recipe's default: the LR finder's loss never fell";
+  return c.method === 'valley' ? "the LR finder's valley: its loss was still falling at the end of the sweep" : "the LR finder's minimum / 10";
+}
 
 async function timed<T>(run: DeviseRun, name: string, step: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
@@ -81,7 +85,7 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   log(`${data.classes.length} seen classes (${data.train.items.length} train, ${data.valid.items.length} valid), ${data.testClasses?.length ?? 0} unseen (${data.test?.items.length ?? 0} images)`);
 
   const lrFind = await timed(run, 'lrFind', () => findLr(run, 'stage1'));
-  log(`lr_find: min/10 ${lrFind.suggestion.minOver10.toExponential(2)}, steepest ${lrFind.suggestion.steepest.toExponential(2)}; stage 1 trains at ${lrFind.chosen.value.toExponential(2)} (${LR_FROM[lrFind.chosen.from]})`);
+  log(`lr_find: min/10 ${lrFind.suggestion.minOver10.toExponential(2)}, steepest ${lrFind.suggestion.steepest.toExponential(2)}; stage 1 trains at ${lrFind.chosen.value.toExponential(2)} (${lrWhy(lrFind.chosen)})`);
   const stage1Fits = await timed(run, 'stage1', () => recipe.stage1());
   throwIfStopped(stage1Fits);
   const interpretation = await interpretStage1(run);
@@ -92,7 +96,7 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
 
   recipe.toEmbedding();
   const lr2a = await timed(run, 'lrFind2a', () => findLr(run, 'stage2a'));
-  log(`stage 2a trains at ${lr2a.chosen.value.toExponential(2)} (${LR_FROM[lr2a.chosen.from]})`);
+  log(`stage 2a trains at ${lr2a.chosen.value.toExponential(2)} (${lrWhy(lr2a.chosen)})`);
   run.pca.startPhase('2a');
   const fit2a = await timed(run, 'stage2a', () => recipe.stage2a());
   throwIfStopped([fit2a]);

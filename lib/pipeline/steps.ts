@@ -125,17 +125,23 @@ export interface ChosenLr {
   value: number;
   /** `user`: cfg.lr; `lr_find`: the finder's suggestion; `default`: the recipe's rate, because the finder's curve never fell. */
   from: 'user' | 'lr_find' | 'default';
+  /** Which of the finder's rules gave it (`lr_find` only). */
+  method?: 'min/10' | 'valley';
 }
 
 /**
- * The finder's suggestion (fastai v2's `valley`), or undefined when the curve has no real descent: the smoothed loss
- * never gets 5 % below where it started.
+ * The finder's suggestion, by fastai's two rules: the smoothed loss minimum / 10 when the curve has its minimum
+ * inside the sweep (it turned up or diverged after it), else — a curve still falling at the end, as cosine loss
+ * often is — fastai v2's `valley`. Undefined when the loss never got 5 % below where it started.
  */
-export function usableSuggestion(found: Pick<LrFindResult, 'lrs' | 'losses'>): number | undefined {
+export function usableSuggestion(found: Pick<LrFindResult, 'lrs' | 'losses' | 'suggestion'>): { value: number; method: 'min/10' | 'valley' } | undefined {
   const { losses } = found;
-  const fell = losses.length > 0 && Math.min(...losses) < 0.95 * losses[0]!;
-  const v = valleyLr(found.lrs, losses).lr;
-  return fell && v > 0 && Number.isFinite(v) ? v : undefined;
+  const n = losses.length;
+  let minI = 0;
+  losses.forEach((l, i) => { if (l < losses[minI]!) minI = i; });
+  if (!n || !(losses[minI]! < 0.95 * losses[0]!)) return undefined;
+  const pick = minI < n - 1 - n / 10 ? { value: found.suggestion.minOver10, method: 'min/10' as const } : { value: valleyLr(found.lrs, losses).lr, method: 'valley' as const };
+  return pick.value > 0 && Number.isFinite(pick.value) ? pick : undefined;
 }
 
 /**
@@ -149,7 +155,7 @@ export async function findLr(run: DeviseRun, phase: 'stage1' | 'stage2a' = 'stag
   const found = await run.recipe.learner.lrFind({ numIt: run.cfg.lrFindIterations });
   const user = run.cfg.lr[phase];
   const suggested = usableSuggestion(found);
-  const chosen: ChosenLr = user !== undefined ? { value: user, from: 'user' } : suggested !== undefined ? { value: suggested, from: 'lr_find' } : { value: DEFAULT_PHASES[phase].lr.stop, from: 'default' };
+  const chosen: ChosenLr = user !== undefined ? { value: user, from: 'user' } : suggested !== undefined ? { ...suggested, from: 'lr_find' } : { value: DEFAULT_PHASES[phase].lr.stop, from: 'default' };
   run.recipe.phases[phase] = { ...run.recipe.phases[phase], lr: slice(chosen.value) };
   run.lr[phase] = chosen;
   writeRunState(run);

@@ -25,12 +25,17 @@ describe('valleyLr (fastai v2 SuggestionMethod.Valley)', () => {
 });
 
 describe('usableSuggestion', () => {
-  it('uses the valley when the loss fell at least 5 %', () => {
-    expect(usableSuggestion({ lrs, losses: lrs.map((_, i) => 10 - i) })).toBe(lrs[3]);
+  const suggestion = { steepest: NaN, minOver10: 0.42 };
+  it('a minimum inside the sweep (the curve turned up): minimum / 10', () => {
+    expect(usableSuggestion({ lrs, losses: [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.6, 0.7, 0.8, 0.9], suggestion })).toEqual({ value: 0.42, method: 'min/10' });
   });
 
-  it('no suggestion when the curve never fell (the recipe default is used and said)', () => {
-    expect(usableSuggestion({ lrs, losses: lrs.map((_, i) => 1 + i * 0.01) })).toBeUndefined();
-    expect(usableSuggestion({ lrs, losses: lrs.map(() => 1) })).toBeUndefined();
+  it('still falling at the end of the sweep: the valley', () => {
+    expect(usableSuggestion({ lrs, losses: lrs.map((_, i) => 10 - i), suggestion })).toEqual({ value: lrs[3], method: 'valley' });
+  });
+
+  it('no suggestion when the curve never fell 5 % (the recipe default is used and said)', () => {
+    expect(usableSuggestion({ lrs, losses: lrs.map((_, i) => 1 + i * 0.01), suggestion })).toBeUndefined();
+    expect(usableSuggestion({ lrs, losses: lrs.map((_, i) => 1 - i * 0.001), suggestion })).toBeUndefined();
   });
 });
