@@ -383,8 +383,8 @@ export function onInterrupt(stop: (signal: NodeJS.Signals) => void, log: (line: 
       log('Interrupted again: exiting now (the last completed checkpoint is kept).');
       process.exit(EXIT_INTERRUPTED);
     }
+    stop(signal); // may exit (nothing to save)
     log(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping after the current batch and saving a checkpoint (press Ctrl-C again to quit at once).`);
-    stop(signal);
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

@@ -7,15 +7,23 @@
  *   npm run demo -- --seeds 3                      # seeds 0, 1, 2: one report each plus mean ± sd (summary.json)
  *   npm run demo -- --quick --out /tmp/r           # tiny settings (what CI runs)
  *   npm run demo -- --data ~/AwA2 --model resnet34 --vectors crawl-300d-2M.vec --split proposed
+ *   npm run demo -- --resume reports/<timestamp>   # after Ctrl-C or a crash: continues where it stopped
+ *
+ * The report folder holds command.json (the flags, which --resume reuses) and run/ (run.json, models/<phase>/
+ * checkpoints, search indices). Ctrl-C stops after the current batch, writes the phase's checkpoint, prints the
+ * resume command and exits 130; a second Ctrl-C exits at once.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defineCli, runCli, UserError, userPath } from '../lib/cli';
+import { writeFileAtomically } from '../lib/backend/io';
+import { defineCli, type FlagValues, runCli, UserError, userPath } from '../lib/cli';
 import { deviseConfig, type DeviseConfig } from '../lib/pipeline/config';
 import { reportDir, runMetrics, writeReport } from '../lib/pipeline/report';
-import { runDevise } from '../lib/pipeline/run';
+import { runDevise, RunStopped } from '../lib/pipeline/run';
 import { type SeedRun, writeSeedsReport } from '../lib/pipeline/seeds';
 import { ARCHS, type Arch } from '../lib/models/registry';
 import { ROOT } from '../lib/settings';
+import { exitStopped, interruptGuard, resumeCommandFor } from './resume';
 
 const cli = defineCli({
   command: 'npm run demo --',
@@ -33,9 +41,31 @@ const cli = defineCli({
     out: { type: 'path', description: 'report folder (default reports/<timestamp>)' },
     quick: { type: 'boolean', description: 'tiny settings (64 px, single epochs): about a minute' },
     json: { type: 'boolean', description: 'print the metrics as one JSON line (progress goes to stderr)' },
+    resume: { type: 'path', placeholder: '<report dir>', description: 'continue the stopped run in this folder (its --out) with its own flags' },
   },
-  examples: ['npm run demo', 'npm run demo -- --seeds 3', 'npm run demo -- --data ~/AwA2 --vectors ~/crawl-300d-2M.vec --split proposed'],
+  examples: ['npm run demo', 'npm run demo -- --seeds 3', 'npm run demo -- --data ~/AwA2 --vectors ~/crawl-300d-2M.vec --split proposed', 'npm run demo -- --resume reports/2026-12-01T21-00-00'],
 });
+
+type Values = FlagValues<typeof cli.spec.flags>;
+const COMMAND_FILE = 'command.json';
+
+/** The flags of the run in `dir` (a report folder, or its run/ subfolder), from its command.json. */
+function resumeFlags(dir: string, given: Set<string>): { out: string; values: Values } {
+  if (!fs.existsSync(dir)) throw new UserError(`--resume ${dir} does not exist`, 'pass the report folder (--out) of the run to continue');
+  const out = fs.existsSync(path.join(dir, COMMAND_FILE)) ? dir : path.basename(dir) === 'run' || /^seed-\d+$/.test(path.basename(dir)) ? path.dirname(dir) : dir;
+  const file = path.join(out, COMMAND_FILE);
+  if (!fs.existsSync(file)) {
+    if (fs.existsSync(path.join(dir, 'run.json')) || fs.existsSync(path.join(dir, 'models'))) {
+      throw new UserError(`${dir} is a run folder without ${COMMAND_FILE}`, `if npm run train made it, continue with: ${resumeCommandFor('train', dir)}`);
+    }
+    throw new UserError(`--resume ${dir} holds no demo run (no ${COMMAND_FILE})`, 'pass the report folder (--out) that npm run demo printed');
+  }
+  const extra = [...given].filter((k) => !['resume', 'json'].includes(k));
+  if (extra.length) throw new UserError(`--resume continues with the run's own flags; drop ${extra.map((k) => `--${k}`).join(', ')}`, 'to change them, start a new run');
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { tool: string; flags: Partial<Values> };
+  if (saved.tool !== 'demo') throw new UserError(`${file} was written by npm run ${saved.tool}`, `continue with: ${resumeCommandFor(saved.tool, out)}`);
+  return { out, values: { ...saved.flags, out } as Values };
+}
 
 /** A `--vectors` value: a known label-source name as is, anything else a file relative to where the user typed. */
 function labelsOf(v: string, resolve: (p: string) => string): string {
@@ -43,9 +73,18 @@ function labelsOf(v: string, resolve: (p: string) => string): string {
 }
 
 runCli(async () => {
-  const { values: a } = cli.parse();
+  const { values: typed, given } = cli.parse();
+  const resuming = typed.resume !== undefined;
+  const a: Values = resuming ? { ...resumeFlags(typed.resume!, given).values, json: typed.json } : typed;
   if (a.seeds < 1) throw new UserError(`--seeds ${a.seeds}: give a whole number ≥ 1`);
   const out = a.out ?? reportDir(path.join(ROOT, 'reports'));
+  if (!resuming) {
+    // What --resume rebuilds the run from: the flags as typed (paths resolved).
+    const flags = Object.fromEntries(Object.entries(a).filter(([k, v]) => v !== undefined && !['resume', 'json', 'help'].includes(k)));
+    writeFileAtomically(path.join(out, COMMAND_FILE), JSON.stringify({ tool: 'demo', flags: { ...flags, out } }, null, 2) + '\n');
+  }
+  const resumeCommand = resumeCommandFor('demo', out);
+  let started = false;
   const base: Partial<DeviseConfig> = {
     ...(a.data && { data: a.data }),
     ...(a.model && { arch: a.model as Arch }),
@@ -57,6 +96,7 @@ runCli(async () => {
   };
   const first = a.seed ?? deviseConfig(base).seed;
   const log = a.json ? (line: string) => console.error(line) : console.log;
+  const guard = interruptGuard(log, () => (started ? resumeCommand : undefined));
   const runs: SeedRun[] = [];
   for (let i = 0; i < a.seeds; i++) {
     const seed = first + i;
@@ -64,7 +104,15 @@ runCli(async () => {
     const cfg = deviseConfig({ ...base, seed, out: path.join(dir, 'run') });
     if (a.seeds > 1) log(`\n=== seed ${seed} (${i + 1} of ${a.seeds}) ===`);
     const t0 = Date.now();
-    const results = await runDevise(cfg, log);
+    started = true;
+    let results;
+    try {
+      results = await runDevise(cfg, log, { resume: resuming, callbacks: [guard.callback] });
+    } catch (err) {
+      if (err instanceof RunStopped) exitStopped(log, err.reason, cfg.out, resumeCommand);
+      throw err;
+    }
+    if (guard.interrupted) exitStopped(log, 'Ctrl-C', cfg.out, resumeCommand);
     results.seconds.total = (Date.now() - t0) / 1000;
     const report = await writeReport(dir, results);
     runs.push({ seed, report: report.dir, metrics: runMetrics(results) });

@@ -18,16 +18,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import { writeFileAtomically } from '../lib/backend/io';
-import { defineCli, EXIT_INTERRUPTED, type FlagValues, onInterrupt, parsePairs, runCli, shellQuote, UserError, userCwd } from '../lib/cli';
+import { defineCli, type FlagValues, parsePairs, runCli, shellQuote, UserError } from '../lib/cli';
 import { datasetClasses, imageDataBunch } from '../lib/data/loader';
 import { ARCHS, type Arch } from '../lib/models/registry';
 import { createModel, loadModel } from '../lib/models/index';
 import { slice } from '../lib/train/schedule';
 import { PHASE_NAMES, type PhaseKey, twoStageRecipe } from '../lib/train/recipe';
-import { type Callback, INTERRUPTED } from '../lib/train/types';
+import { INTERRUPTED } from '../lib/train/types';
 import type { FitResult } from '../lib/train/learner';
 import { readLabelMap, wordVectorSource } from '../lib/vectors/labels';
 import { openVectors } from '../lib/vectors/vec';
+import { exitStopped, interruptGuard, resumeCommandFor, shownPath as shown } from './resume';
 
 const FLAGS = {
   data: { type: 'path', placeholder: '<dir>', description: 'a folder with train/<class>/ (or <class>/) images, or an AWA2 root (required unless --resume)' },
@@ -97,12 +98,6 @@ function readRunFile(dir: string): RunFile | undefined {
   }
 }
 
-/** How the user would type a path: relative to where they are when it is below it. */
-function shown(p: string): string {
-  const rel = path.relative(userCwd(), p);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
-}
-
 /** The settings of a --resume: those recorded in `<dir>/run.json`. */
 function resumeSettings(dir: string, given: Set<string>): Values {
   if (!fs.existsSync(dir)) throw new UserError(`--resume ${dir} does not exist`, 'pass the --out folder of the run to continue');
@@ -146,26 +141,10 @@ runCli(async () => {
     }
   }
 
-  // Ctrl-C: stop after the current batch (the phase writes its checkpoint), then exit 130 below; outside a phase, exit now.
-  let interrupted = false;
-  let inPhase = false;
-  const resumeCommand = (): string => `npm run train -- --resume ${shellQuote(shown(out))}`;
+  // Ctrl-C: the running phase stops after its batch and writes its checkpoint; outside a phase the run exits at once.
   let runStarted = false;
-  onInterrupt(() => {
-    interrupted = true;
-    if (inPhase) return;
-    log(runStarted ? `Stopped before the next phase started. Resume with:\n  ${resumeCommand()}` : 'Stopped before training started; nothing was written.');
-    process.exit(EXIT_INTERRUPTED);
-  }, log);
-  const stopOnInterrupt: Callback = {
-    order: 11,
-    onBatchBegin(s) {
-      if (interrupted && !s.stop) {
-        s.stop = true;
-        s.stopReason = INTERRUPTED;
-      }
-    },
-  };
+  const resumeCommand = resumeCommandFor('train', out);
+  const guard = interruptGuard(log, () => (runStarted ? resumeCommand : undefined));
 
   await initBackend();
   const classes = a.classes ? a.classes.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
@@ -204,7 +183,7 @@ runCli(async () => {
     stage1Unfrozen: { epochs: a['unfreeze-epochs'], lr: slice(1e-6, 1e-4) },
     stage2a: { epochs: a.epochs, lr: slice(a.lr) },
     stage2b: { epochs: a['unfreeze-epochs'], lr: slice(1e-6, 1e-4) },
-    callbacks: [stopOnInterrupt],
+    callbacks: [guard.callback],
     resume: resuming,
     onPhase: (name, status) => {
       state.phases[name] = status;
@@ -220,30 +199,10 @@ runCli(async () => {
   for (const key of keys) {
     if (key === 'stage1' && !resuming) log(`stage 1: ${a.model}, ${data.classes.length} classes, ${a.size}px`);
     if (key === 'stage2a') log(`stage 2: embedding head (${labelVectors!.dim}-d, ${a.loss} loss)`);
-    if (interrupted) stopped(key, 'interrupted before it started');
-    inPhase = true;
+    if (guard.interrupted) exitStopped(log, INTERRUPTED, out, resumeCommand, data.train.length);
     const r = await recipe.phase(key);
-    inPhase = false;
     ran.push(r);
-    if (r.stopped) stopped(key, r.stopped);
-    if (interrupted && keys.indexOf(key) < keys.length - 1) stopped(keys[keys.indexOf(key) + 1]!, 'interrupted before it started');
-  }
-
-  /** Prints where the run is and how to continue it, and exits 130 (or 1 when a callback stopped it for another reason). */
-  function stopped(key: PhaseKey, why: string): never {
-    const name = PHASE_NAMES[key];
-    const dir = path.join(out, 'models', name);
-    let where = 'before its first batch';
-    try {
-      const st = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as { plan: { epochs: number }; position: { epoch: number; batch: number } };
-      const p = st.position;
-      where = p.epoch >= st.plan.epochs ? 'after its last epoch' : `at epoch ${p.epoch + 1} of ${st.plan.epochs}, batch ${p.batch} of ${data.train.length}`;
-    } catch {
-      // No checkpoint of this phase yet: it stopped before its first batch.
-    }
-    log(`Stopped (${why === INTERRUPTED ? 'Ctrl-C' : why}) in phase ${name} ${where}. Checkpoint: ${fs.existsSync(dir) ? shown(dir) : '(none yet)'}`);
-    log(`Resume with:\n  ${resumeCommand()}`);
-    process.exit(why === INTERRUPTED || interrupted ? EXIT_INTERRUPTED : 1);
+    if (r.stopped || guard.interrupted) exitStopped(log, r.stopped ?? INTERRUPTED, out, resumeCommand, data.train.length);
   }
 
   const epochs = ran.reduce((n, r) => n + r.epochs.length, 0);

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Item, listDirs, listImages } from './items';
+import { checkDatasetRoot, type ClassFolderOptions, classFolderImages, type Item, listDirs } from './items';
 
 export interface Awa2Dataset {
   root: string;
@@ -24,7 +24,9 @@ export interface Awa2Dataset {
 
 /** Reads a class list: one name per line, optionally prefixed by an index (`   1\tantelope`). */
 export function readClassList(file: string): string[] {
-  if (!fs.existsSync(file)) throw new Error(`class list not found: ${file}`);
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new Error(`class list ${file} does not exist (one class name per line, e.g. AWA2's trainclasses.txt)`);
+  if (st.isDirectory()) throw new Error(`class list ${file} is a folder, not a file: pass the .txt file with one class name per line`);
   const names: string[] = [];
   fs.readFileSync(file, 'utf8')
     .split(/\r?\n/)
@@ -48,8 +50,22 @@ export type Awa2SplitName = 'standard' | 'proposed';
 /** The unseen classes of Xian et al.'s proposed split (testclasses.txt of "Zero-Shot Learning — The Good, the Bad and the Ugly"). */
 export const AWA2_PROPOSED_UNSEEN = ['sheep', 'dolphin', 'bat', 'seal', 'blue+whale', 'rat', 'horse', 'walrus', 'giraffe', 'bobcat'];
 
-/** Reads an AWA2 root; the image folder is optional (metadata-only roots give no items). */
-export function readAwa2(root: string, opts: { split?: Awa2SplitName } = {}): Awa2Dataset {
+/** The class lists an AWA2 root must have. */
+const AWA2_LISTS = ['classes.txt', 'trainclasses.txt', 'testclasses.txt'];
+
+/**
+ * Reads an AWA2 root; the image folder is optional (metadata-only roots give no items), and a class without a
+ * JPEGImages/<class>/ folder has no items. An existing class folder with no images (or unreadable) is an error
+ * naming it, unless `skipEmpty`.
+ */
+export function readAwa2(root: string, opts: { split?: Awa2SplitName } & ClassFolderOptions = {}): Awa2Dataset {
+  checkDatasetRoot(root);
+  const missing = AWA2_LISTS.filter((f) => !fs.existsSync(path.join(root, f)));
+  if (missing.length) {
+    const have = AWA2_LISTS.filter((f) => !missing.includes(f));
+    throw new Error(`${root} looks like an AWA2 root (it has ${have.join(' and ')}) but ${missing.map((f) => path.join(root, f)).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} missing: ` +
+      `add ${missing.length > 1 ? 'them' : 'it'} (AWA2's own class lists, one class per line), or use folder-per-class images (train/<class>/) without class lists`);
+  }
   const classes = readClassList(path.join(root, 'classes.txt'));
   let trainClasses = readClassList(path.join(root, 'trainclasses.txt'));
   let testClasses = readClassList(path.join(root, 'testclasses.txt'));
@@ -74,13 +90,13 @@ export function readAwa2(root: string, opts: { split?: Awa2SplitName } = {}): Aw
     for (const label of list) {
       if (!present.has(label)) continue;
       const dir = path.join(imagesDir, label);
-      for (const f of listImages(dir)) items.push({ path: path.join(dir, f), label, split });
+      for (const f of classFolderImages(dir, opts)) items.push({ path: path.join(dir, f), label, split });
     }
   }
   return { root, classes, trainClasses, testClasses, items };
 }
 
-/** True when `root` looks like an AWA2 root (has `classes.txt`) rather than folder-per-class. */
+/** True when `root` looks like an AWA2 root (has one of its class lists) rather than folder-per-class. */
 export function isAwa2Root(root: string): boolean {
-  return fs.existsSync(path.join(root, 'classes.txt')) && fs.existsSync(path.join(root, 'trainclasses.txt'));
+  return AWA2_LISTS.some((f) => fs.existsSync(path.join(root, f)));
 }

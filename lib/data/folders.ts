@@ -7,10 +7,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Item, type Split, listDirs, listImages } from './items';
+import { checkDatasetRoot, type ClassFolderOptions, classFolderImages, type Item, type Split, listDirs } from './items';
 
 export interface FolderDataset {
   root: string;
+  /** `split`: train/ valid/ test/ folders; `flat`: <root>/<class>/ only. */
+  layout: 'split' | 'flat';
   /** Class folders of `train/`, sorted. */
   classes: string[];
   /** Class folders of `test/`, sorted ([] without a test split). */
@@ -18,30 +20,40 @@ export interface FolderDataset {
   items: Item[];
 }
 
-/** Reads `train/`, `valid/` and `test/` under `root`; a train class folder without images is an error. */
-export function readFolders(root: string): FolderDataset {
+/**
+ * Reads `train/`, `valid/` and `test/` under `root` (or `<root>/<class>/` without them). A class folder with no
+ * images, or one that cannot be read, is an error naming it in every layout; `skipEmpty` leaves it out with a warning.
+ */
+export function readFolders(root: string, opts: ClassFolderOptions = {}): FolderDataset {
+  checkDatasetRoot(root);
   const trainDir = path.join(root, 'train');
-  if (!fs.existsSync(trainDir)) return readClassFolders(root);
+  if (!fs.existsSync(trainDir)) return readClassFolders(root, opts);
   const items: Item[] = [];
   const perSplit: Record<Split, string[]> = { train: [], valid: [], test: [] };
   for (const split of ['train', 'valid', 'test'] as const) {
     for (const label of listDirs(path.join(root, split))) {
       const dir = path.join(root, split, label);
-      const files = listImages(dir);
-      if (split === 'train' && files.length === 0) throw new Error(`${dir}: class folder has no images (.jpg/.jpeg/.png/.webp); add images or remove the folder`);
+      const files = classFolderImages(dir, opts);
       if (files.length) perSplit[split].push(label);
       for (const f of files) items.push({ path: path.join(dir, f), label, split });
     }
   }
-  return { root, classes: perSplit.train, testClasses: perSplit.test, items };
+  return { root, layout: 'split', classes: perSplit.train, testClasses: perSplit.test, items };
 }
 
 /** `<root>/<class>/*.jpg` with no split folders: every image is a training item. */
-function readClassFolders(root: string): FolderDataset {
-  const classes = listDirs(root).filter((label) => listImages(path.join(root, label)).length > 0);
-  if (classes.length === 0) {
-    throw new Error(`${root}: no train/ folder and no class folders with images (expected <root>/train/<class>/*.jpg, <root>/<class>/*.jpg, or an AWA2 root with classes.txt)`);
+function readClassFolders(root: string, opts: ClassFolderOptions): FolderDataset {
+  const items: Item[] = [];
+  const classes: string[] = [];
+  const dirs = listDirs(root);
+  if (dirs.length === 0) {
+    throw new Error(`${root} has no train/ folder and no class folders (expected <root>/train/<class>/*.jpg, <root>/<class>/*.jpg, or an AWA2 root with classes.txt)`);
   }
-  const items = classes.flatMap((label) => listImages(path.join(root, label)).map((f): Item => ({ path: path.join(root, label, f), label, split: 'train' })));
-  return { root, classes, testClasses: [], items };
+  for (const label of dirs) {
+    const files = classFolderImages(path.join(root, label), opts);
+    if (files.length) classes.push(label);
+    for (const f of files) items.push({ path: path.join(root, label, f), label, split: 'train' });
+  }
+  if (classes.length === 0) throw new Error(`${root}: no class folder has images (expected <root>/<class>/*.jpg)`);
+  return { root, layout: 'flat', classes, testClasses: [], items };
 }

@@ -41,6 +41,47 @@ function isKind(dir: string, e: fs.Dirent, kind: 'file' | 'dir'): boolean {
   return st !== undefined && (kind === 'file' ? st.isFile() : st.isDirectory());
 }
 
+/** How readers treat a class folder with no images or one they cannot read. */
+export interface ClassFolderOptions {
+  /** Leave such folders out with a warning instead of stopping with an error (CLIs: --skip-empty). */
+  skipEmpty?: boolean;
+  /** Where the skip warnings go (default console.warn). */
+  onWarning?: (message: string) => void;
+}
+
+/** Checks that a dataset root exists and is a folder; the error says which path and what to pass instead. */
+export function checkDatasetRoot(root: string): void {
+  const st = fs.statSync(root, { throwIfNoEntry: false });
+  if (!st) {
+    let up = path.dirname(path.resolve(root));
+    while (!fs.existsSync(up) && up !== path.dirname(up)) up = path.dirname(up);
+    throw new Error(`dataset folder ${root} does not exist (the nearest existing folder is ${up}): pass a folder with train/<class>/ or <class>/ images, or an AWA2 root`);
+  }
+  if (!st.isDirectory()) throw new Error(`${root} is a file, not a dataset folder: pass the folder that holds the class folders (train/<class>/, <class>/) or an AWA2 root`);
+}
+
+/**
+ * The images of one class folder, under the one rule every layout follows: a folder with no images, or one that
+ * cannot be read, is an error naming it, unless `skipEmpty` (then it is left out with a warning: returns []).
+ */
+export function classFolderImages(dir: string, opts: ClassFolderOptions = {}): string[] {
+  let files: string[];
+  let problem: string;
+  try {
+    files = listImages(dir);
+    if (files.length) return files;
+    problem = `class folder ${dir} has no images (${IMAGE_EXTENSIONS.join('/')})`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    problem = `cannot read class folder ${dir} (${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message})`;
+  }
+  if (opts.skipEmpty) {
+    (opts.onWarning ?? ((m: string) => console.warn(m)))(`warning: skipping ${problem.replace(/^cannot read /, 'unreadable ')}`);
+    return [];
+  }
+  throw new Error(`${problem}: add images (or fix its permissions), remove the folder, or leave such folders out with --skip-empty (skipEmpty)`);
+}
+
 /** Subfolders of `dir`, sorted; [] when `dir` does not exist. */
 export function listDirs(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];

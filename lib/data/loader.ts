@@ -18,7 +18,7 @@ import { type Preprocessing, normalizeInto } from '../preprocessing';
 import { type AugmentOptions, CENTER, applyTransforms, decodeImage, getTransforms, sampleParams } from './augment';
 import { type Awa2SplitName, isAwa2Root, readAwa2 } from './awa2';
 import { readFolders } from './folders';
-import { type Item, splitItems } from './items';
+import { checkDatasetRoot, type ClassFolderOptions, type Item, splitItems } from './items';
 import { Rng, deriveSeed } from './rng';
 
 export interface Batch {
@@ -180,8 +180,14 @@ export class ImageLoader implements DataLoader {
 
 /** Builds train/valid(/test) loaders from a folder-per-class root or an AWA2 root (fastai `ImageDataBunch`). */
 /** Train/valid classes of a dataset root (AWA2 layout or folders), as imageDataBunch picks them, without reading images. */
-export function datasetClasses(root: string, split?: Awa2SplitName): string[] {
-  return isAwa2Root(root) ? readAwa2(root, { split }).trainClasses : readFolders(root).classes;
+export function datasetClasses(root: string, split?: Awa2SplitName, opts: ClassFolderOptions = {}): string[] {
+  checkDatasetRoot(root);
+  if (!isAwa2Root(root)) return readFolders(root, { ...opts, onWarning: () => {} }).classes;
+  const awa = readAwa2(root, { split, ...opts, onWarning: () => {} });
+  if (!opts.skipEmpty) return awa.trainClasses;
+  // Skipping empty folders: the classes imageDataBunch keeps (those with training images).
+  const present = new Set(awa.items.filter((it) => it.split === 'train').map((it) => it.label));
+  return awa.trainClasses.filter((c) => present.has(c));
 }
 
 export async function imageDataBunch(opts: {
@@ -195,6 +201,9 @@ export async function imageDataBunch(opts: {
   classes?: string[];
   /** Which AWA2 zero-shot split (AWA2 roots only): the dataset's `standard` one or Xian et al.'s `proposed`. */
   split?: Awa2SplitName;
+  /** Leave class folders with no images (or unreadable) out with a warning instead of an error. */
+  skipEmpty?: boolean;
+  onWarning?: (message: string) => void;
   prefetch?: number;
   onBadFile?: (file: string, reason: string) => void;
 }): Promise<DataBunch> {
@@ -206,21 +215,25 @@ export async function imageDataBunch(opts: {
   let test: Item[];
   let where: (label: string) => string;
   if (isAwa2Root(root)) {
-    const awa = readAwa2(root, { split: opts.split });
+    const awa = readAwa2(root, { split: opts.split, skipEmpty: opts.skipEmpty, onWarning: opts.onWarning });
     classes = opts.classes ?? awa.trainClasses;
+    if (opts.skipEmpty && !opts.classes) {
+      const present = new Set(awa.items.filter((it) => it.split === 'train').map((it) => it.label));
+      classes = classes.filter((c) => present.has(c));
+    }
     testClasses = awa.testClasses;
     ({ train, valid } = splitItems(awa.items.filter((it) => it.split === 'train'), validPct, seed));
     test = awa.items.filter((it) => it.split === 'test');
     where = (label) => path.join(root, 'JPEGImages', label);
   } else {
-    const ds = readFolders(root);
+    const ds = readFolders(root, { skipEmpty: opts.skipEmpty, onWarning: opts.onWarning });
     classes = opts.classes ?? ds.classes;
     testClasses = ds.testClasses;
     train = ds.items.filter((it) => it.split === 'train');
     valid = ds.items.filter((it) => it.split === 'valid');
     if (valid.length === 0) ({ train, valid } = splitItems(train, validPct, seed));
     test = ds.items.filter((it) => it.split === 'test');
-    where = (label) => path.join(root, 'train', label);
+    where = (label) => (ds.layout === 'split' ? path.join(root, 'train', label) : path.join(root, label));
   }
   const wanted = new Set(classes);
   train = train.filter((it) => wanted.has(it.label));
@@ -228,7 +241,7 @@ export async function imageDataBunch(opts: {
   const counts = new Map<string, number>();
   for (const it of train) counts.set(it.label, (counts.get(it.label) ?? 0) + 1);
   const missing = classes.filter((c) => !counts.get(c));
-  if (missing.length) throw new Error(`no training images for class${missing.length > 1 ? 'es' : ''} ${missing.map((c) => `'${c}' (${where(c)})`).join(', ')}: the folder is missing or empty; add images or leave the class out with { classes }`);
+  if (missing.length) throw new Error(`no training images for class${missing.length > 1 ? 'es' : ''} ${missing.map((c) => `'${c}' (${where(c)})`).join(', ')}: the folder is missing or empty; add images, or leave the class out (--classes / { classes }, or --skip-empty / { skipEmpty })`);
 
   const badFiles = new Map<string, string>();
   const common = { size, bs, preprocessing, seed, badFiles, prefetch: opts.prefetch, onBadFile: opts.onBadFile };

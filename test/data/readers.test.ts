@@ -46,8 +46,11 @@ describe('readFolders / splitItems / displayName', () => {
     expect(ds.testClasses).toEqual(['seal']);
     expect(ds.items.map((it) => `${it.split}:${it.label}`).sort()).toEqual(['test:seal', 'test:seal', 'train:fox', 'train:fox', 'train:fox', 'train:grizzly+bear', 'train:grizzly+bear', 'valid:fox']);
     fs.mkdirSync(path.join(root, 'train', 'zebra'));
-    expect(() => readFolders(root)).toThrow(/train\/zebra: class folder has no images/);
-    expect(() => readFolders(path.join(dir, 'nowhere'))).toThrow(/no train\/ folder/);
+    expect(() => readFolders(root)).toThrow(/class folder .*train\/zebra has no images/);
+    expect(() => readFolders(path.join(dir, 'nowhere'))).toThrow(/nowhere does not exist/);
+    const warnings: string[] = [];
+    expect(readFolders(root, { skipEmpty: true, onWarning: (m) => warnings.push(m) }).classes).toEqual(['fox', 'grizzly+bear']);
+    expect(warnings).toEqual([expect.stringMatching(/skipping class folder .*train\/zebra has no images/)]);
   });
 
   it.skipIf(!fs.existsSync(path.join(SHARED, 'data', 'cifar10-sample')))('reads <root>/<class>/*.jpg with no split folders (the real CIFAR-10 sample), also through a symlink', () => {
