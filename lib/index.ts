@@ -45,6 +45,10 @@ export * from './vectors/wordnet';
 export * from './vectors/sources';
 export * from './search';
 export * from './metrics';
+export * from './export/fold';
+export * from './export/quantize';
+export * from './export/model';
+export * from './export/run';
 export * from './zeroshot';
 
 export * from './pca';

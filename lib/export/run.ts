@@ -52,7 +52,7 @@ export interface LabelTable {
 }
 
 /** One row of images.json. */
-export interface ImageRow {
+export interface ExportImageRow {
   label: string;
   split: Split;
   seen: boolean;
@@ -62,9 +62,9 @@ export interface ImageRow {
   file: string;
 }
 
-export interface ImageTable {
+export interface ExportImageTable {
   dim: number;
-  rows: ImageRow[];
+  rows: ExportImageRow[];
 }
 
 /** Phases that hold a stage-2 embedding model, most trained first. */
@@ -189,12 +189,12 @@ export async function exportRun(runDir: string, outDir: string, opts: { quantize
     exported.dispose();
   }
   const seenSet = new Set(info.classes);
-  const rows: ImageRow[] = [];
+  const rows: ExportImageRow[] = [];
   for (const it of all) rows.push({ label: it.label, split: it.split, seen: seenSet.has(it.label), thumb: await thumbnailUri(it.path, opts.thumbSize ?? 64), file: path.basename(it.path) });
   const dim = emb[0]?.length ?? labels.dim;
   const bin = new Float32Array(rows.length * dim);
   emb.forEach((r, i) => bin.set(r, i * dim));
-  const table: ImageTable = { dim, rows };
+  const table: ExportImageTable = { dim, rows };
   writeFileAtomically(path.join(outDir, 'labels.json'), JSON.stringify(labels));
   writeFileAtomically(path.join(outDir, 'images.json'), JSON.stringify(table));
   writeFileAtomically(path.join(outDir, 'images.bin'), new Uint8Array(bin.buffer));

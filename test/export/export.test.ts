@@ -12,7 +12,7 @@ import { initBackend } from '../../lib/backend/index';
 import { foldArtifacts, layerClasses } from '../../lib/export/fold';
 import { exportModel, readExportMeta } from '../../lib/export/model';
 import { encodeWeights, quantizeUint8, toFloat16 } from '../../lib/export/quantize';
-import { argmaxCosine, comparisonMarkdown, embedFiles, embeddingCheckpoint, exportComparison, exportRun, exportSizes, imagePixels, readRun, runItems, type ImageTable } from '../../lib/export/run';
+import { argmaxCosine, comparisonMarkdown, embedFiles, embeddingCheckpoint, exportComparison, exportRun, exportSizes, imagePixels, readRun, runItems, type ExportImageTable } from '../../lib/export/run';
 import { loadModel } from '../../lib/models/index';
 import { tf } from '../../lib/backend/index';
 import { ROOT, tempDir } from '../helpers';
@@ -162,7 +162,7 @@ describe('exported run', () => {
     const out = path.join(tmp.dir, 'app-export');
     const e = await exportRun(run, out, { quantize: 'uint8' });
     const { labels } = readRun(run);
-    const table = JSON.parse(fs.readFileSync(path.join(out, 'images.json'), 'utf8')) as ImageTable;
+    const table = JSON.parse(fs.readFileSync(path.join(out, 'images.json'), 'utf8')) as ExportImageTable;
     expect(table.rows.length).toBe(e.images);
     expect(fs.statSync(path.join(out, 'images.bin')).size).toBe(e.images * table.dim * 4);
     expect(table.rows.some((r) => !r.seen && r.split === 'test')).toBe(true);
