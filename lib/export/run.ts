@@ -357,6 +357,21 @@ export async function exportSizes(opts: { archs?: Arch[]; dim?: number; variants
   return out;
 }
 
+/** The comparison as plain rows (for a danfojs DataFrame, metrics.json or an HTML table): one per variant. */
+export function comparisonRows(c: Comparison): { model: string; variant: string; MB: number; maxAbsDiff: number; relMaxAbsDiff: number; top1Agreement: number; seenTop1: number; zslTop1: number | null; gzslH: number | null }[] {
+  return c.rows.map((r) => ({
+    model: `${c.arch} ${c.inputSize}px`,
+    variant: r.variant === 'library' ? 'trained' : r.variant === 'none' ? 'fp32' : r.variant,
+    MB: Math.round(r.bytes / 1e4) / 100,
+    maxAbsDiff: r.maxAbsDiff,
+    relMaxAbsDiff: r.relMaxAbsDiff,
+    top1Agreement: r.top1Agreement,
+    seenTop1: r.seenTop1,
+    zslTop1: r.zslTop1,
+    gzslH: r.gzslH,
+  }));
+}
+
 const pct = (v: number | null) => (v === null ? '–' : `${(100 * v).toFixed(1)} %`);
 const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
 

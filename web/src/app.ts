@@ -32,10 +32,26 @@ const hooks: { ready?: Promise<void>; backend?: string; loadMs?: number; last?: 
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
+/** The WebGL renderer string when it is a software rasteriser (SwiftShader, llvmpipe): slower than wasm there. */
+function softwareWebgl(): string | null {
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
+    if (!gl) return null;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+    return /swiftshader|llvmpipe|software/i.test(renderer) ? renderer : null;
+  } catch {
+    return null;
+  }
+}
+
 async function pickBackend(): Promise<string> {
   const forced = new URLSearchParams(location.search).get('backend');
   setWasmPaths(new URL('./', location.href).href);
-  const order = forced ? [forced] : location.protocol === 'file:' ? ['webgl', 'cpu'] : ['webgl', 'wasm', 'cpu'];
+  // GPU WebGL first (phones); wasm (threaded when the page is cross-origin isolated) before software WebGL;
+  // from file:// browsers refuse to fetch the .wasm files, so there it is WebGL or cpu.
+  const web = location.protocol === 'file:' ? ['webgl', 'cpu'] : softwareWebgl() ? ['wasm', 'webgl', 'cpu'] : ['webgl', 'wasm', 'cpu'];
+  const order = forced ? [forced] : web;
   for (const name of order) {
     try {
       if (await tf.setBackend(name)) {
