@@ -50,6 +50,7 @@ const FLAGS = {
   out: { type: 'path', default: 'runs/train', placeholder: '<dir>', description: 'run folder: run.json and models/<phase>/ checkpoints' },
   seed: { type: 'integer', default: 0, description: 'seed of the split, shuffling, augmentation, init and dropout' },
   resume: { type: 'path', placeholder: '<run dir>', description: 'continue the run in this folder where it stopped, with its own settings' },
+  'skip-empty': { type: 'boolean', description: 'leave out class folders with no images (or unreadable) with a warning, instead of stopping' },
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints are replaced)' },
   json: { type: 'boolean', description: 'print one JSON object at the end (progress goes to stderr)' },
 } as const;
@@ -150,10 +151,11 @@ runCli(async () => {
   const classes = a.classes ? a.classes.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
   const from = a.from ? await loadModel(a.from) : undefined;
   // The class list comes from the data (no images read), the preprocessing from the weights.
-  const nClasses = (classes ?? datasetClasses(a.data)).length;
+  const skipEmpty = a['skip-empty'];
+  const nClasses = (classes ?? datasetClasses(a.data, undefined, { skipEmpty })).length;
   if (from && from.head.units !== nClasses) throw new UserError(`--from ${a.from} has ${from.head.units} outputs but the data has ${nClasses} classes`, 'pass the same --data and --classes the checkpoint was trained on');
   const model = from ?? (await createModel(a.model as Arch, { classes: nClasses, weights: a.weights, inputSize: a.size, seed: a.seed }));
-  const data = await imageDataBunch({ root: a.data, size: a.size, bs: a.bs, validPct: a['valid-pct'], seed: a.seed, preprocessing: model.preprocessing, classes });
+  const data = await imageDataBunch({ root: a.data, size: a.size, bs: a.bs, validPct: a['valid-pct'], seed: a.seed, preprocessing: model.preprocessing, classes, skipEmpty, onWarning: log });
 
   let labelVectors: { vectors: Float32Array; dim: number } | undefined;
   if (a.stage === 2) {

@@ -39,6 +39,46 @@ export interface ReadVecOptions {
   keep?: Iterable<string>;
   /** Expected dimension; rows of another size are rejected. Default: from the header or the first row. */
   dim?: number;
+  /** Receives the one-line summary of duplicates and invalid UTF-8 (default console.warn); see {@link vecWarning}. */
+  onWarning?: (message: string) => void;
+}
+
+/** The one-line warning about what a reader skipped or repaired in a `.vec` (duplicates, invalid UTF-8); undefined when clean. */
+export function vecWarning(r: { file: string; duplicates: number | VecReport['duplicates']; invalidUtf8Lines: number | number[] }): string | undefined {
+  const dups = typeof r.duplicates === 'number' ? r.duplicates : r.duplicates.length;
+  const bad = typeof r.invalidUtf8Lines === 'number' ? r.invalidUtf8Lines : r.invalidUtf8Lines.length;
+  if (!dups && !bad) return undefined;
+  const parts: string[] = [];
+  if (dups) {
+    const ex = Array.isArray(r.duplicates) ? r.duplicates.slice(0, 3).map((d) => `'${printable(d.token)}' line ${d.line} (first ${d.firstLine})`) : [];
+    parts.push(`${dups} duplicate word${dups > 1 ? 's' : ''} (the first occurrence is used${ex.length ? `; e.g. ${ex.join(', ')}` : ''})`);
+  }
+  if (bad) {
+    const ex = Array.isArray(r.invalidUtf8Lines) ? ` (line${bad > 1 ? 's' : ''} ${r.invalidUtf8Lines.slice(0, 5).join(', ')}${bad > 5 ? ', …' : ''})` : '';
+    parts.push(`${bad} word${bad > 1 ? 's' : ''} with invalid UTF-8${ex}, read with U+FFFD replacement characters`);
+  }
+  return `warning: ${r.file}: ${parts.join('; ')}`;
+}
+
+/** A token or value as it can be shown in a message: control bytes escaped, at most 40 characters. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => (c === '\ufffd' ? '?' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return clean.length > 40 ? `${clean.slice(0, 40)}…` : clean;
+}
+
+/** True when bytes [s, e) hold control bytes no text .vec has (NUL, and the C0 range but tab/newline/CR). */
+function hasBinaryBytes(buf: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = buf[i]!;
+    if (c < 0x09 || (c > 0x0d && c < 0x20)) return true;
+  }
+  return false;
+}
+
+function binaryError(file: string, line: number): Error {
+  return new Error(`${file} is not a text word-vector file (binary data on line ${line}): pass a .vec text file (one word and its numbers per line); ` +
+    "fastText's .bin and word2vec's binary format are not read: convert them to text first");
 }
 
 export interface VecResult extends VecReport {
@@ -130,7 +170,9 @@ async function scanVec(
   opts: { dim?: number; wanted?: (token: string) => boolean },
   onRow: (token: string, values: Float32Array, line: number) => void,
 ): Promise<VecReport> {
-  if (!fs.existsSync(file)) throw new Error(`${file}: no such word-vector file`);
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new Error(`word-vector file ${file} does not exist: pass a .vec text file (e.g. fastText's crawl-300d-2M.vec)`);
+  if (st.isDirectory()) throw new Error(`${file} is a folder, not a word-vector file: pass the .vec file inside it`);
   const report: VecReport = { file, dim: opts.dim ?? 0, rows: 0, bytes: 0, duplicates: [], invalidUtf8Lines: [] };
   let values = new Float32Array(report.dim);
   const starts: number[] = [];
@@ -138,6 +180,7 @@ async function scanVec(
   let first = true;
   report.bytes = await scanLines(file, (buf, s, e, line) => {
     if (line === 1 && e - s >= 3 && buf[s] === 0xef && buf[s + 1] === 0xbb && buf[s + 2] === 0xbf) s += 3;
+    if (line === 1 && hasBinaryBytes(buf, s, Math.min(e, s + 4096))) throw binaryError(file, line);
     // Split on runs of spaces/tabs; trailing '\r' (CRLF files) and trailing spaces are ignored.
     let n = 0;
     for (let i = s; i < e; ) {
@@ -165,6 +208,7 @@ async function scanVec(
     }
     report.rows++;
     if (n - 1 !== report.dim) {
+      if (hasBinaryBytes(buf, s, e)) throw binaryError(file, line);
       throw new Error(`${file}:${line}: expected a token and ${report.dim} values, found ${n - 1} values; ` +
         'the file is truncated or mixes dimensions (tokens containing spaces are not supported); fix or remove this row');
     }
@@ -173,7 +217,10 @@ async function scanVec(
     if (opts.wanted && !opts.wanted(token)) return;
     for (let j = 1; j < n; j++) {
       const v = parseNumber(buf, starts[j]!, ends[j]!);
-      if (Number.isNaN(v)) throw new Error(`${file}:${line}: value ${j} '${buf.toString('utf8', starts[j], ends[j])}' of '${token}' is not a number`);
+      if (Number.isNaN(v)) {
+        if (hasBinaryBytes(buf, s, e)) throw binaryError(file, line);
+        throw new Error(`${file}:${line}: value ${j} '${printable(buf.toString('utf8', starts[j], ends[j]))}' of '${printable(token)}' is not a number`);
+      }
       values[j - 1] = v;
     }
     onRow(token, values, line);
@@ -205,6 +252,8 @@ export async function readVec(file: string, opts: ReadVecOptions = {}): Promise<
     data.set(values, tokens.length * dim);
     tokens.push(token);
   });
+  const warning = vecWarning({ ...report, duplicates });
+  if (warning) (opts.onWarning ?? ((m: string) => console.warn(m)))(warning);
   return { ...report, duplicates, tokens, vectors: data.slice(0, tokens.length * report.dim) };
 }
 
@@ -239,6 +288,8 @@ interface CacheHeader {
   vocabOffset: number;
   vocabBytes: number;
   duplicates: number;
+  /** Words with invalid UTF-8 (absent in caches written before it was recorded). */
+  invalidUtf8?: number;
 }
 
 function readCacheHeader(cacheFile: string): CacheHeader | undefined {
@@ -304,7 +355,7 @@ export async function buildVecCache(vecFile: string, cacheFile = defaultCachePat
     fs.writeSync(fd, vocab, 0, vocab.length, pos);
     const header: CacheHeader = {
       dim: report.dim, count: tokens.length, source: path.resolve(vecFile), sourceSize: stat.size, sourceMtimeMs: stat.mtimeMs,
-      vocabOffset: pos, vocabBytes: vocab.length, duplicates: duplicates.length,
+      vocabOffset: pos, vocabBytes: vocab.length, duplicates: duplicates.length, invalidUtf8: report.invalidUtf8Lines.length,
     };
     const head = Buffer.alloc(HEADER_BYTES, 0x20);
     const text = MAGIC + JSON.stringify(header) + '\n';
@@ -357,11 +408,20 @@ export function openVecCache(cacheFile: string): WordVectors {
  * Opens word vectors for repeated lookups: a `.dvv` cache directly, or a `.vec` file through its cache
  * (built on first use, rebuilt when the `.vec` changes size or mtime).
  */
-export async function openVectors(file: string, opts: { cache?: string } = {}): Promise<WordVectors> {
+export async function openVectors(file: string, opts: { cache?: string; onWarning?: (message: string) => void } = {}): Promise<WordVectors> {
+  const warn = opts.onWarning ?? ((m: string) => console.warn(m));
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st) throw new Error(`word-vector file ${file} does not exist: pass a .vec text file (e.g. fastText's crawl-300d-2M.vec)`);
+  if (st.isDirectory()) throw new Error(`${file} is a folder, not a word-vector file: pass the .vec file inside it`);
   if (file.endsWith('.dvv')) return openVecCache(file);
   const cache = opts.cache ?? defaultCachePath(file);
-  const stat = fs.statSync(file);
-  const h = readCacheHeader(cache);
-  if (!h || h.sourceSize !== stat.size || h.sourceMtimeMs !== stat.mtimeMs) await buildVecCache(file, cache);
+  let h = readCacheHeader(cache);
+  if (!h || h.sourceSize !== st.size || h.sourceMtimeMs !== st.mtimeMs) {
+    await buildVecCache(file, cache);
+    h = readCacheHeader(cache)!;
+  }
+  // The same one-line summary readVec gives, from the counts the cache recorded when it was built.
+  const warning = vecWarning({ file, duplicates: h.duplicates, invalidUtf8Lines: h.invalidUtf8 ?? 0 });
+  if (warning) warn(warning);
   return openVecCache(cache);
 }
