@@ -171,4 +171,20 @@ describe('exported run', () => {
     expect(JSON.parse(fs.readFileSync(path.join(out, 'export.json'), 'utf8'))).toMatchObject({ format: 'devise-ts-export-1', quantize: 'uint8', images: e.images });
     expect(() => readRun(tmp.dir)).toThrow(/run.json is missing/);
   }, 600_000);
+
+  it('npm run export writes a variant and prints JSON; npm run app / export name a missing run plainly', () => {
+    const tsx = (file: string, args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, file), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    const out = path.join(tmp.dir, 'cli-export');
+    const r = tsx('utils/export.ts', ['--run', run, '--out', out, '--quantize', 'float16', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { modelBytes: number; quantize: string; images: number };
+    expect(j.quantize).toBe('float16');
+    expect(j.modelBytes).toBe(fs.readdirSync(path.join(out, 'model')).reduce((s, f) => s + fs.statSync(path.join(out, 'model', f)).size, 0));
+    for (const tool of ['utils/export.ts', 'utils/app.ts']) {
+      const bad = tsx(tool, ['--run', path.join(tmp.dir, 'nope')]);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/holds no run/);
+      expect(bad.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  }, 300_000);
 });
