@@ -66,3 +66,4 @@ export * from './pipeline/evaluation';
 export * from './pipeline/seeds';
 export * from './pipeline/run';
 export * from './pipeline/report';
+export * from './pipeline/notebook';

@@ -87,11 +87,12 @@ export type Showable = Figure | string | Uint8Array | FrameLike | Record<string,
 export interface FrameLike {
   columns: string[];
   values: unknown[];
-  shape: number[];
+  shape?: number[];
+  print?(): void;
 }
 
 const isFigure = (x: unknown): x is Figure => typeof x === 'object' && x !== null && Array.isArray((x as Figure).data) && typeof (x as Figure).layout === 'object';
-const isFrame = (x: unknown): x is FrameLike => typeof x === 'object' && x !== null && Array.isArray((x as FrameLike).columns) && Array.isArray((x as FrameLike).shape);
+const isFrame = (x: unknown): x is FrameLike => typeof x === 'object' && x !== null && !Array.isArray(x) && Array.isArray((x as FrameLike).columns) && Array.isArray((x as FrameLike).values);
 
 /** The image MIME type of encoded bytes (PNG, GIF, JPEG), from their magic numbers. */
 export function imageMime(bytes: Uint8Array): string {
@@ -142,8 +143,9 @@ export async function mimeBundle(x: Showable, opts: ShowOptions = {}): Promise<M
   }
   const limit = opts.limit ?? 60;
   if (isFrame(x)) {
-    const rows = (x.values as unknown[][]).slice(0, limit);
-    const caption = `${x.shape[0]} rows${x.shape[0]! > limit ? `, first ${limit} shown` : ''}`;
+    const all = x.values as unknown[][];
+    const rows = all.slice(0, limit);
+    const caption = all.length > limit ? `${all.length} rows, first ${limit} shown` : undefined;
     return { 'text/html': tableHtml(x.columns, rows, caption), 'text/plain': textTable(x.columns, rows) };
   }
   if (Array.isArray(x)) {

@@ -1,0 +1,271 @@
+// Source of notebooks/VisualSemanticModels_Squeezenet1_1.ipynb and notebooks/VisualSemanticModels_Resnet34.ipynb
+// (percent format: `// %%` code cells, `// %% [markdown]` cells). Type-checked by `npm test`; turned into the
+// notebooks by `npm run notebooks -- build` (utils/notebooks.ts), which substitutes `// @param` lines and {{NAMES}}.
+
+// %% [markdown]
+// # Deep Visual Semantic Embedding Models for Mobile — {{TITLE}}
+//
+// This notebook reproduces the research project *Deep Visual Semantic Embedding Models for Mobile* in TypeScript,
+// cell by cell: a CNN is first trained as a classifier on Animals with Attributes 2 (AWA2), then its head is
+// replaced by one that outputs a vector trained to point at the word vector of the image's label (DeViSE,
+// Frome et al. 2013). In that shared space an image can be searched by another image, by text, and — because
+// words have vectors — by the name of a class the model never saw (zero-shot).
+//
+// {{WHY}}
+//
+// The cells call the project's library (`./lib/index`) with fastai v1's API in TypeScript style
+// (`ImageDataBunch`, `cnnLearner`, `lrFind`, `fitOneCycle`, `ClassificationInterpretation`, ...). Change a
+// learning rate or a number of epochs in a cell and rerun it: every phase is one call.
+
+// %% [markdown]
+// ## Imports and paths
+//
+// Defaults run offline on `data_samples/` (an AWA2-layout sample of emoji artwork), with the shipped pretrained
+// weights and word vectors. The same notebook runs on real data through environment variables set before
+// starting Jupyter (relative paths are taken from the directory Jupyter was started in):
+//
+// | variable | meaning | the original's settings |
+// | --- | --- | --- |
+// | `DEVISE_DATA` | AWA2 root (`JPEGImages/`, `classes.txt`, `trainclasses.txt`, `testclasses.txt`) or `train/ valid/ test/` folders | your AwA2 folder |
+// | `DEVISE_LABELS` | label space: `word2vec` (default), `wordnet`, `attributes`, or a `.vec` file | `crawl-300d-2M.vec` |
+// | `DEVISE_WEIGHTS` | `.pth` / `.h5` / TF.js folder, `none` for random init | torchvision weights |
+// | `DEVISE_SIZE`, `DEVISE_BS` | image size, batch size | 224, 16 |
+// | `DEVISE_EPOCHS` | `stage1,stage1Unfrozen,stage2a,stage2b` | `4,2,5,3` (the default) |
+// | `DEVISE_SPLIT` | AWA2 zero-shot split: `standard` or `proposed` (Xian et al.) | standard |
+// | `DEVISE_SMOKE=1` | tiny CI mode (64 px, single epochs) | |
+
+// %%
+import * as path from 'node:path';
+import {
+  accuracy, backboneSummary, buildSearch, ClassificationInterpretation, cnnLearner, compareLabelSources, deviseConfig, displayPath, EmbeddingSnapshots,
+  gzslFigure, hyperSearch, ImageDataBunch, initBackend, labelSourceOf, labelSourcesFigure, perUnseenClassFigure, photoQueryFigure, runOf, saveModel,
+  searchExamples, searchFiguresOf, seenUnseenFigure, show, slice, wordQueryFigure, zeroShotSummary, type Arch,
+} from './lib/index';
+
+const ARCH: Arch = 'squeezenet1_1'; // @param ARCH
+const cfg = deviseConfig({ arch: ARCH });
+const backend = await initBackend();
+console.log(`${ARCH} on ${displayPath(cfg.data)} (${cfg.size} px, batch ${cfg.bs}), labels: ${cfg.labels}, split: ${cfg.split}; backend ${backend.backend}`);
+console.log(`weights: ${cfg.weights ? displayPath(cfg.weights) : 'none (random init)'}; epochs ${Object.values(cfg.epochs).join(',')}; run folder ${displayPath(cfg.out)}`);
+
+// %% [markdown]
+// ## Data
+//
+// AWA2 has 50 animal classes. The standard zero-shot split trains on 40 (`trainclasses.txt`), split here into
+// train and valid, and holds out 10 (`testclasses.txt`) that the model never sees: they are only used for
+// zero-shot search at the end. The table counts images per class and split.
+
+// %%
+const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed, split: cfg.split });
+await show(data.counts());
+
+// %% [markdown]
+// ### Data augmentation
+//
+// Training images get fastai's default `get_transforms()`: random crop, horizontal flip, symmetric warp, rotation
+// (±10°), zoom (1–1.1) and lighting changes, each with its fastai probability; validation images are
+// center-cropped. Augmentation is seeded (`DEVISE_SEED`), so a rerun sees the same images.
+
+// %%
+await data.showBatch({ rows: 3 });
+
+// %% [markdown]
+// ## The learner
+//
+// `cnnLearner` puts fastai's head (concat pooling, BatchNorm, Dropout, Dense 512, ReLU, BatchNorm, Dropout,
+// Dense) on the pretrained body and freezes the body (its BatchNorm layers stay trainable); the data is
+// normalised the way the weights expect.
+
+// %%
+const learn = await cnnLearner(data, ARCH, { metrics: [accuracy], weights: cfg.weights, path: cfg.out, seed: cfg.seed });
+
+// %% [markdown]
+// ## Hyperparameter search
+//
+// fastai's `lr_find()` trains with an exponentially growing learning rate and records the smoothed loss; the
+// suggestion is where the loss falls fastest, well before it blows up. The weights are restored afterwards.
+
+// %%
+await learn.lrFind({ numIt: cfg.lrFindIterations });
+const lr = await learn.recorder.plotLr();
+console.log(`suggested learning rate: ${lr.toExponential(1)}`);
+
+// %% [markdown]
+// A small grid around that rate and two weight decays, one short epoch each from fresh pretrained weights
+// (`hyperSearch`); the table is sorted by validation accuracy. Widen the grid or add epochs to search further.
+
+// %%
+const grid = await hyperSearch({
+  space: { lr: [lr / 3, lr, lr * 3], wd: [1e-4, 1e-2] },
+  epochs: 1, metric: 'accuracy',
+  makeLearner: (c) => cnnLearner(data, ARCH, { metrics: [accuracy], weights: cfg.weights, wd: c.wd, path: cfg.out, seed: cfg.seed, progress: 'none' }),
+});
+await show(grid.table);
+
+// %% [markdown]
+// ## Stage 1: training the classifier
+//
+// `fitOneCycle` with the finder's rate, the body frozen. The checkpoint (`models/stage1-frozen` in the run
+// folder) is fastai's `learn.save('stage-1')`.
+
+// %%
+await learn.fitOneCycle(cfg.epochs.stage1, lr, { checkpoint: 'stage1-frozen' });
+
+// %% [markdown]
+// ## Results
+//
+// fastai's `ClassificationInterpretation`: the images with the highest loss (prediction / actual / loss /
+// probability of the actual class), each under its class-activation heatmap (the mean activation of the last
+// convolutional block, fastai lesson 6: red is where the network looks), then the confusion matrix.
+
+// %%
+const interp = await ClassificationInterpretation.fromLearner(learn);
+await interp.plotTopLosses(9, { heatmap: true });
+
+// %%
+await interp.plotConfusionMatrix();
+
+// %% [markdown]
+// ### Error analysis
+//
+// The class pairs confused at least `minVal` times (actual → predicted).
+
+// %%
+await show(interp.mostConfused(1));
+
+// %% [markdown]
+// ## Unfreezing at the default learning rate
+//
+// The original unfroze the whole model and trained one epoch at fastai's default rate (`slice(3e-3)`: 3e-4 for
+// the body, 3e-3 for the head): validation accuracy collapsed (from 92% to 42% on AWA2). The pretrained
+// features are destroyed faster than the small dataset can rebuild them. Watch the valid loss rise below.
+
+// %%
+learn.unfreeze();
+await learn.fitOneCycle(1, slice(3e-3), { name: 'unfrozen at the default rate' });
+
+// %% [markdown]
+// So we reload the stage-1 weights and look for a learning rate for the unfrozen model.
+
+// %%
+await learn.load('stage1-frozen');
+await learn.lrFind({ numIt: cfg.lrFindIterations });
+await learn.recorder.plotLr();
+
+// %% [markdown]
+// The curve is flat until ~1e-4: the unfrozen body wants small, discriminative rates — `slice(1e-6, 1e-4)`
+// spreads them from the first layer group to the head.
+
+// %%
+learn.unfreeze();
+await learn.fitOneCycle(cfg.epochs.stage1Unfrozen, slice(1e-6, 1e-4), { checkpoint: 'stage1-unfrozen' });
+await learn.recorder.plotLosses();
+
+// %% [markdown]
+// ## Stage 2: from classes to the semantic space
+//
+// The classifier's last layer is replaced by one that outputs a vector of the label space's dimension; the body
+// and the head's hidden layers keep their stage-1 weights. The loss is `1 − cos(ŷ, t)` against the label's word
+// vector `t` (try `{ loss: 'hinge' }`, the DeViSE paper's rank loss). **2a** trains the head only; **2b**
+// unfreezes the whole model with small, discriminative learning rates.
+//
+// The PCA callback embeds the images of four classes (elephant, buffalo, cow, dolphin where present) after every
+// epoch; its animation shows a 2-D PCA of those normalised embeddings (dots) and of the classes' normalised word
+// vectors (triangles). As training proceeds, each class's dots gather around its triangle.
+
+// %%
+const source = await labelSourceOf(cfg);
+const stage1Model = path.join(cfg.out, 'models', 'stage1-model');
+await saveModel(learn.model, stage1Model); // the common start of the label-source comparison below
+learn.toEmbedding(source.embed(data.classes));
+const pca = EmbeddingSnapshots.of(data, cfg.pcaClasses);
+learn.callbacks.push(pca);
+learn.freeze();
+await learn.lrFind({ numIt: cfg.lrFindIterations });
+const lr2a = await learn.recorder.plotLr();
+
+// %%
+await learn.fitOneCycle(cfg.epochs.stage2a, lr2a, { checkpoint: 'stage2a' });
+await show(await pca.gif('stage2a'));
+
+// %%
+learn.unfreeze();
+await learn.fitOneCycle(cfg.epochs.stage2b, slice(1e-6, 1e-4), { checkpoint: 'stage2b' });
+await show(await pca.gif('stage2b'));
+
+// %% [markdown]
+// The interactive version of the last animation (play it, or drag the slider), and the losses of every phase:
+// cross-entropy for stage 1 and cosine loss for stage 2, on separate axes.
+
+// %%
+await show(pca.figure('stage2b'));
+await learn.recorder.plotLosses();
+const embedding = await learn.evaluateEmbedding();
+await show([embedding]);
+
+// %% [markdown]
+// ## Zero-shot tests
+//
+// Every image (train, valid and the unseen test classes) is embedded and stored in an hnswlib index; the label
+// vectors of all classes go in a second index. Nearest-label search is scored by the standard protocols (Xian
+// et al. 2018): **zsl** — unseen images among the unseen classes, per-class mean top-1; **gzsl** — all images
+// among all classes: accuracy on seen `s` and unseen `u`, their harmonic mean `H`, uncalibrated and with
+// calibrated stacking (Chao et al. 2016: seen scores lowered by γ, chosen on held-out *seen* images), and the
+// area under the seen–unseen curve (AUSUC). The lines first say plainly what the numbers mean.
+
+// %%
+const run = runOf(cfg, data, learn, source);
+const space = await buildSearch(run);
+const summary = zeroShotSummary(run, space);
+console.log(summary.verdict.join('\n'));
+await show(gzslFigure(summary));
+
+// %%
+await show(seenUnseenFigure(summary));
+await show(perUnseenClassFigure(summary));
+
+// %% [markdown]
+// ### Which label space?
+//
+// The same stage-1 weights, stage 2a against each available label source (word vectors, WordNet hierarchy
+// embeddings, AWA2's attributes), scored the same way. This trains 2a once per source.
+
+// %%
+await show(labelSourcesFigure(await compareLabelSources(run, stage1Model)));
+
+// %% [markdown]
+// ## The three searches
+//
+// **image → image** (nearest images to an image of an unseen class), **image → text** (nearest class vectors),
+// and **text → image**: the name of a class the model never saw during training.
+
+// %%
+const searches = await searchFiguresOf(searchExamples(run, space), data.testClasses ?? []);
+await show(searches.image_to_image);
+await show(searches.image_to_text);
+await show(searches.text_to_image);
+
+// %% [markdown]
+// ### Your own query
+//
+// Put the path of your own photo in `photo` (any JPEG or PNG; relative paths start in `notebooks/`) and any words
+// in `words`: words need not be class names, only words the label space knows.
+
+// %%
+const photo = data.test?.items[0]?.path ?? data.valid.items[0]!.path; // or your own, e.g. '../my-photos/cat.jpg'
+const words = 'striped horse';
+await show(await photoQueryFigure(run, space, photo));
+await show(await wordQueryFigure(run, space, words));
+
+// %% [markdown]
+// ## Conclusion: accuracy and size of both backbones
+//
+// Each backbone's size is measured by saving it with the same embedding head; the accuracies are those of each
+// notebook's last run (run both notebooks to fill both rows). SqueezeNet 1.1 is about 6% of ResNet34's size —
+// the point of the project: semantic image search that fits on a phone.
+
+// %%
+await show(await backboneSummary(cfg.out, {
+  arch: ARCH, stage1Accuracy: interp.accuracy, stage2Top1: embedding.top1, zeroShotTop1: summary.zsl.perClassTop1,
+  settings: `${displayPath(cfg.data)}, ${cfg.size} px, epochs ${Object.values(cfg.epochs).join(',')}, ${cfg.weights ? 'pretrained' : 'random init'}`,
+}, source.dim));
