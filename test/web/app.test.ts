@@ -25,11 +25,13 @@ const tmp = tempDir('devise-web-');
 afterAll(() => tmp.cleanup());
 
 describe('app core', () => {
-  it('center crop equals the library pipeline at the native size, and is close to sharp when resizing', async () => {
-    const file = path.join(ROOT, 'data_samples/JPEGImages/seal/seal_10001.jpg');
+  it('center crop equals the library pipeline at the native size, and is within rounding of sharp when resizing', async () => {
+    const sample = path.join(ROOT, 'data_samples/JPEGImages/seal/seal_10001.jpg');
+    const wide = path.join(tmp.dir, 'wide.png'); // non-square, with transparency
+    await sharp(sample).resize(150, 100, { fit: 'fill' }).ensureAlpha(0.6).png().toFile(wide);
+    for (const [file, size] of [[sample, 128], [sample, 64], [sample, 224], [wide, 224], [wide, 64]] as const) {
     const { data, info } = await sharp(file).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     const rgb = rgbaToRgbOnWhite(data);
-    for (const size of [128, 64, 224]) {
       const lib = applyTransforms(await decodeImage(file, size), size, CENTER);
       const ours = centerCropRgb(rgb, info.width, info.height, size);
       let sum = 0;
@@ -39,9 +41,12 @@ describe('app core', () => {
         sum += d;
         max = Math.max(max, d);
       });
-      console.log(`[web] ${info.width}px → ${size}px: mean |Δpixel| ${(sum / lib.length).toFixed(3)}, max ${max}`);
+      console.log(`[web] ${info.width}×${info.height} → ${size}px: mean |Δpixel| ${(sum / lib.length).toFixed(3)}, max ${max}`);
       if (size === info.width) expect(max).toBe(0);
-      else expect(sum / lib.length).toBeLessThan(3);
+      else {
+        expect(sum / lib.length).toBeLessThan(0.3); // libvips works in fixed point: rounding differs by 1-2 levels
+        expect(max).toBeLessThanOrEqual(4);
+      }
     }
     expect(outsideSize(300, 200, 224)).toEqual([336, 224]);
   });

@@ -1,6 +1,6 @@
 /**
  * The browser app's pure parts (no DOM, no tfjs), shared with Node tests: the library's image
- * preprocessing (sharp's `fit: 'outside'` short-side resize with a Lanczos-3 kernel, fastai's center crop,
+ * preprocessing (sharp's `fit: 'outside'` short-side resize: Lanczos-3 to shrink, bicubic to enlarge; fastai's center crop,
  * the weight source's normalisation from lib/preprocessing.ts) and the exact cosine scans of the searches.
  *
  *   const rgb = centerCropRgb(rgbaToRgbOnWhite(imageData.data), w, h, 224);   // HWC uint8, as lib/data/augment CENTER
@@ -34,33 +34,55 @@ const lanczos3 = (x: number) => {
   return (3 * Math.sin(px) * Math.sin(px / 3)) / (px * px);
 };
 
-/** One separable Lanczos-3 pass along rows (`horizontal`) or columns, HWC uint8 → float. */
+/** Catmull-Rom, libvips' `bicubic` interpolator. */
+const catmullRom = (x: number) => {
+  const t = Math.abs(x);
+  if (t < 1) return 1.5 * t ** 3 - 2.5 * t ** 2 + 1;
+  if (t < 2) return -0.5 * t ** 3 + 2.5 * t ** 2 - 4 * t + 2;
+  return 0;
+};
+
+/**
+ * One separable pass along rows (`horizontal`) or columns, HWC → float, as libvips' `vips_resize` (sharp) does it:
+ * shrinking is `vips_reduce` (Lanczos-3 widened by the factor, centre convention), enlarging is `vips_affine`
+ * with the bicubic interpolator at input x = out / scale − 0.5 and edge pixels repeated.
+ */
 function resample(src: Float32Array, w: number, h: number, out: number, horizontal: boolean): Float32Array {
   const inLen = horizontal ? w : h;
   const scale = out / inLen;
-  const support = scale < 1 ? 3 / scale : 3; // widen the kernel when shrinking (antialiasing)
-  const stretch = scale < 1 ? scale : 1;
   const [ow, oh] = horizontal ? [out, h] : [w, out];
   const dst = new Float32Array(ow * oh * 3);
   for (let o = 0; o < out; o++) {
-    const center = (o + 0.5) / scale - 0.5;
-    const lo = Math.max(0, Math.floor(center - support));
-    const hi = Math.min(inLen - 1, Math.ceil(center + support));
+    const taps: number[] = [];
     const weights: number[] = [];
-    let sum = 0;
-    for (let i = lo; i <= hi; i++) {
-      const wt = lanczos3((i - center) * stretch);
-      weights.push(wt);
-      sum += wt;
+    if (scale < 1) {
+      const support = 3 / scale; // widen the kernel when shrinking (antialiasing)
+      const center = (o + 0.5) / scale - 0.5;
+      const lo = Math.max(0, Math.floor(center - support));
+      const hi = Math.min(inLen - 1, Math.ceil(center + support));
+      let sum = 0;
+      for (let i = lo; i <= hi; i++) {
+        const wt = lanczos3((i - center) * scale);
+        taps.push(i);
+        weights.push(wt);
+        sum += wt;
+      }
+      for (let k = 0; k < weights.length; k++) weights[k]! /= sum || 1;
+    } else {
+      const x = o / scale - 0.5;
+      const f = Math.floor(x);
+      for (let i = f - 1; i <= f + 2; i++) {
+        taps.push(Math.min(inLen - 1, Math.max(0, i)));
+        weights.push(catmullRom(i - x));
+      }
     }
-    for (let k = 0; k < weights.length; k++) weights[k]! /= sum || 1;
     const lines = horizontal ? h : w;
     for (let l = 0; l < lines; l++) {
       let r = 0;
       let g = 0;
       let b = 0;
       for (let k = 0; k < weights.length; k++) {
-        const i = lo + k;
+        const i = taps[k]!;
         const s = horizontal ? (l * w + i) * 3 : (i * w + l) * 3;
         const wt = weights[k]!;
         r += src[s]! * wt;
@@ -76,7 +98,7 @@ function resample(src: Float32Array, w: number, h: number, out: number, horizont
   return dst;
 }
 
-/** HWC uint8 RGB resized to `W`×`H` with a Lanczos-3 kernel (identity when the size is unchanged). */
+/** HWC uint8 RGB resized to `W`×`H` as sharp's `resize` with kernel lanczos3 (identity when the size is unchanged). */
 export function resizeLanczos3(rgb: Uint8Array, w: number, h: number, W: number, H: number): Uint8Array {
   if (w === W && h === H) return rgb;
   let f: Float32Array = Float32Array.from(rgb);
