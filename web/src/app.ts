@@ -115,7 +115,17 @@ async function load(): Promise<State> {
 
 /** The library's preprocessing of one image file: EXIF-oriented decode, alpha on white, resize, center crop, normalise. */
 async function pixels(file: Blob, st: State): Promise<Float32Array> {
-  const bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  let bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  const size = st.meta.inputSize;
+  const short = Math.min(bmp.width, bmp.height);
+  if (short > 4 * size) {
+    // A phone photo: let the browser shrink it to twice the target first (as sharp's shrink-on-load and box
+    // shrink do), then the Lanczos-3 reduce below; keeps a 12 MP photo from needing ~150 MB of floats.
+    const f = (2 * size) / short;
+    const big = bmp;
+    bmp = await createImageBitmap(big, { resizeWidth: Math.round(big.width * f), resizeHeight: Math.round(big.height * f), resizeQuality: 'high' });
+    big.close();
+  }
   const canvas = document.createElement('canvas');
   canvas.width = bmp.width;
   canvas.height = bmp.height;
