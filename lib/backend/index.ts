@@ -139,6 +139,15 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendInf
   );
 }
 
+/**
+ * Initialises the backend on first use, for library entry points (createModel, loadModel, Learner) called before
+ * `initBackend()`: a no-op once a backend is active (initBackend's, or one the user set with tf.setBackend).
+ */
+export async function ensureBackend(): Promise<void> {
+  if (current || tf.engine().backendName) return;
+  await initBackend();
+}
+
 /** Switches tfjs to `name`; returns null on success or why it failed. */
 async function activate(name: BackendName): Promise<string | null> {
   try {

@@ -10,7 +10,7 @@
  *
  * Inputs are NHWC float32 [N, S, S, 3] normalised with `m.preprocessing`, which the weight source sets.
  */
-import { loadLayersModel, saveLayersModel, tf } from '../backend/index';
+import { ensureBackend, loadLayersModel, saveLayersModel, tf } from '../backend/index';
 import { IMAGENET, type Preprocessing } from '../preprocessing';
 import { HEAD_HIDDEN } from './head';
 import { openWeights, type OpenedWeights } from './pretrained';
@@ -52,6 +52,7 @@ export interface CreateOptions {
 
 /** Builds an architecture with a head, optionally loading pretrained weights (validated before assignment). */
 export async function createModel(arch: Arch, opts: CreateOptions = {}): Promise<CnnModel> {
+  await ensureBackend();
   const spec = archSpec(arch);
   const source = opts.weights ? await openWeights(opts.weights, spec) : undefined;
   return assemble(spec, source, opts);
@@ -175,6 +176,7 @@ export async function saveModel(m: CnnModel, dir: string): Promise<void> {
 
 /** Loads a model saved by `saveModel` or written by `npm run weights -- convert`. */
 export async function loadModel(dir: string): Promise<CnnModel> {
+  await ensureBackend();
   const model = await loadLayersModel(dir);
   const meta = (model.getUserDefinedMetadata() as { devise?: { arch: Arch; head: CnnModel['head']; groups: 2 | 3; preprocessing: Preprocessing; inputSize: number; seed?: number } } | undefined)?.devise;
   if (!meta) {

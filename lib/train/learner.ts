@@ -11,7 +11,7 @@
  *   await learn.resume('stage1');   // after an interrupt: continues the same schedule and data order
  */
 import * as path from 'node:path';
-import { tf } from '../backend/index';
+import { ensureBackend, tf } from '../backend/index';
 import type { Loss } from '../losses';
 import { type CnnModel, freezeTo } from '../models/index';
 import { setDropoutStep } from '../models/layers';
@@ -250,6 +250,7 @@ export class Learner {
 
   /** Loss and metrics on the validation set (batch-size-weighted means). */
   async validate(loader = this.data.valid): Promise<{ loss: number; metrics: Record<string, number> }> {
+    await ensureBackend();
     let n = 0;
     let lossSum = 0;
     const sums = this.metrics.map(() => 0);
@@ -377,6 +378,7 @@ export class Learner {
    * is a callback: the recorder, the interrupt handler, checkpoints, progress, the LR finder, the user's.
    */
   private async run(plan: RunPlan, from: Position, opts: FitOptions, smootherState?: SmootherState): Promise<FitResult> {
+    await ensureBackend();
     if (this.current) throw new Error('This Learner is already training; await the running fit (or call stop()) first.');
     if (plan.lrs.length !== this.nGroups) throw new Error(`The plan has ${plan.lrs.length} learning rates but the model has ${this.nGroups} layer groups.`);
     const schedule = this.scheduleOf(plan);
