@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MODELS_DIR } from '../settings';
+import { displayPath, MODELS_DIR } from '../settings';
 import { attributeSource } from './attributes';
 import { type LabelSource, readLabelMap, wordVectorSource } from './labels';
 import { memoryVectors, openVectors, readVec } from './vec';
@@ -60,7 +60,7 @@ export async function labelSource(spec: string, opts: LabelSourceOptions = {}): 
       return wordnetSource({ ...AWA2_WORDNET, seed: opts.seed ?? 0 });
     case 'attributes':
       if (!opts.awa2Meta || !fs.existsSync(path.join(opts.awa2Meta, 'predicate-matrix-continuous.txt'))) {
-        throw new Error(`needs AWA2's predicates.txt and predicate-matrix-continuous.txt in ${opts.awa2Meta ?? 'the AWA2 root'} (they come with the AWA2 download)`);
+        throw new Error(`needs AWA2's predicates.txt and predicate-matrix-continuous.txt in ${opts.awa2Meta ? displayPath(opts.awa2Meta) : 'the AWA2 root'} (they come with the AWA2 download)`);
       }
       return attributeSource(opts.awa2Meta);
     default:
