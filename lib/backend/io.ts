@@ -137,12 +137,78 @@ export function writeDirAtomically(dir: string, files: Record<string, string | U
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+  // The new folder is complete: what killed saves left beside it is of no further use.
+  removeLeftovers(dir);
+}
+
+/** A sibling `<name>.tmp-*` / `<name>.old-*` left by a save that was killed, with its size. */
+export interface Leftover {
+  path: string;
+  bytes: number;
+}
+
+const MAX_PID = 4_194_304;
+
+/** Whether the save that named `suffix` (`<stamp>-<pid>`, `<pid>-<stamp>` or `<pid>`) may still be running. */
+function ownerAlive(suffix: string): boolean {
+  const pids = suffix.split('-').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= MAX_PID);
+  return pids.some((pid) => {
+    if (pid === process.pid) return false; // this process is not saving `dir` now: the save that named it ended
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  });
+}
+
+function sizeOf(p: string): number {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  if (!st) return 0;
+  if (!st.isDirectory()) return st.size;
+  return fs.readdirSync(p).reduce((n, e) => n + sizeOf(path.join(p, e)), 0);
+}
+
+/**
+ * Temporary and previous-version siblings of `target` (`<target>.tmp-*`, `<target>.old-*`) left by saves that were
+ * killed, i.e. whose process is gone. A `.old-*` is a leftover only while `target` itself exists (else it is the
+ * copy recoverInterruptedSave restores).
+ */
+export function findLeftovers(target: string): Leftover[] {
+  const abs = path.resolve(target);
+  const parent = path.dirname(abs);
+  const base = path.basename(abs);
+  if (!fs.existsSync(parent)) return [];
+  const out: Leftover[] = [];
+  for (const name of fs.readdirSync(parent)) {
+    const m = name.startsWith(`${base}.`) ? /^\.(tmp|old)-([\d-]+)$/.exec(name.slice(base.length)) : null;
+    if (!m || ownerAlive(m[2]!)) continue;
+    if (m[1] === 'old' && !fs.existsSync(abs)) continue;
+    const p = path.join(parent, name);
+    out.push({ path: p, bytes: sizeOf(p) });
+  }
+  return out;
+}
+
+function describeLeftovers(found: Leftover[]): string {
+  const mb = found.reduce((n, l) => n + l.bytes, 0) / 1e6;
+  return `${found.length} folder${found.length > 1 ? 's' : ''} (${mb.toFixed(1)} MB) left by interrupted saves: ${found.map((l) => path.basename(l.path)).join(', ')}`;
+}
+
+/** Deletes the leftovers of killed saves beside `target` and says so (console.warn); returns what was removed. */
+export function removeLeftovers(target: string, warn: (message: string) => void = (m) => console.warn(m)): Leftover[] {
+  const found = findLeftovers(target);
+  for (const l of found) fs.rmSync(l.path, { recursive: true, force: true });
+  if (found.length) warn(`note: removed ${describeLeftovers(found)} in ${path.dirname(path.resolve(target))}`);
+  return found;
 }
 
 /**
  * Repairs what a save killed between its two renames leaves: no `dir`, but the previous complete
- * model at `<dir>.old-*`, which is moved back. (`<dir>.tmp-*` folders of killed saves are left for the
- * user to delete: one may belong to a save still running in another process.)
+ * model at `<dir>.old-*`, which is moved back. Other leftovers of killed saves (`<dir>.tmp-*`, stale
+ * `<dir>.old-*`) are reported; the next completed save removes them (a save still running in another
+ * process is recognised by its live pid and left alone).
  */
 export function recoverInterruptedSave(dir: string): void {
   const parent = path.dirname(path.resolve(dir));
@@ -151,6 +217,8 @@ export function recoverInterruptedSave(dir: string): void {
   const savedAt = (n: string) => Number(n.slice(base.length + 5).split('-')[0]) || 0;
   const olds = fs.readdirSync(parent).filter((n) => n.startsWith(`${base}.old-`)).sort((a, b) => savedAt(a) - savedAt(b));
   if (!fs.existsSync(dir) && olds.length > 0) fs.renameSync(path.join(parent, olds[olds.length - 1]!), dir);
+  const left = findLeftovers(dir);
+  if (left.length) console.warn(`note: ${describeLeftovers(left)} beside ${dir}; the next save there removes them`);
 }
 
 /** Writes one file via a temporary sibling and a rename, so readers never see it half-written. */
@@ -164,4 +232,6 @@ export function writeFileAtomically(file: string, content: Uint8Array | string):
     fs.rmSync(tmp, { force: true });
     throw err;
   }
+  // Temp files of killed writers (their process is gone) are removed quietly: they are small and never complete.
+  for (const l of findLeftovers(file)) fs.rmSync(l.path, { force: true });
 }
