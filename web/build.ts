@@ -16,6 +16,8 @@ const WEB = __dirname;
 const ROOT = path.resolve(WEB, '..');
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
 
+const wasmDir = () => path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json', { paths: [ROOT] })), 'dist');
+
 /** Writes index.html, app.js and the wasm binaries into `out`; returns the bytes of app.js. */
 export async function buildWeb(out: string, opts: { minify?: boolean } = {}): Promise<{ appBytes: number }> {
   fs.mkdirSync(out, { recursive: true });
@@ -32,14 +34,14 @@ export async function buildWeb(out: string, opts: { minify?: boolean } = {}): Pr
     logLevel: 'error',
   });
   fs.copyFileSync(path.join(WEB, 'index.html'), path.join(out, 'index.html'));
-  const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json', { paths: [ROOT] })), 'dist');
-  for (const f of WASM_FILES) fs.copyFileSync(path.join(wasmDir, f), path.join(out, f));
+  for (const f of WASM_FILES) fs.copyFileSync(path.join(wasmDir(), f), path.join(out, f));
   return { appBytes: fs.statSync(path.join(out, 'app.js')).size };
 }
 
-/** `export/bundle.js`: every export file base64-inlined into `window.DEVISE_BUNDLE` (the file:// path). */
+/** `export/bundle.js`: every export file (and the wasm binaries) base64-inlined into `window.DEVISE_BUNDLE` (the file:// path). */
 export function writeBundle(exportDir: string): number {
   const files: Record<string, string> = {};
+  for (const f of WASM_FILES.slice(0, 2)) files[`wasm/${f}`] = fs.readFileSync(path.join(wasmDir(), f)).toString('base64');
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);

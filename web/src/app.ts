@@ -2,7 +2,8 @@
  * The static search app: loads an export (`export/model/model.json` + shards, labels.json, images.json,
  * images.bin; from file:// the same files inlined in `export/bundle.js`), then answers image → text,
  * image → image and text → image with an exact cosine scan. tfjs runs on WebGL where available, else wasm
- * (its .wasm files sit beside app.js), else cpu; `?backend=wasm|webgl|cpu` forces one.
+ * (its .wasm files sit beside app.js; from file:// they come from the bundle), else cpu; `?backend=wasm|webgl|cpu`
+ * forces one. A software WebGL (SwiftShader, llvmpipe) goes after wasm.
  *
  * Test hooks: `window.devise` = { ready, backend, loadMs, last: {kind, ms, labels?, images?} }.
  */
@@ -45,12 +46,26 @@ function softwareWebgl(): string | null {
   }
 }
 
+/** From file:// browsers refuse to fetch the .wasm files: serve them from the bundle as blob: URLs instead. */
+function wasmFromBundle(): void {
+  const b = (window as unknown as { DEVISE_BUNDLE?: Bundle }).DEVISE_BUNDLE;
+  const url = (name: string) => {
+    const data = b?.[`wasm/${name}`];
+    return data === undefined ? undefined : URL.createObjectURL(new Blob([fromBase64(data)], { type: 'application/wasm' }));
+  };
+  const plain = url('tfjs-backend-wasm.wasm');
+  const simd = url('tfjs-backend-wasm-simd.wasm');
+  if (plain && simd) setWasmPaths({ 'tfjs-backend-wasm.wasm': plain, 'tfjs-backend-wasm-simd.wasm': simd, 'tfjs-backend-wasm-threaded-simd.wasm': simd });
+}
+
 async function pickBackend(): Promise<string> {
   const forced = new URLSearchParams(location.search).get('backend');
-  setWasmPaths(new URL('./', location.href).href);
-  // GPU WebGL first (phones); wasm (threaded when the page is cross-origin isolated) before software WebGL;
-  // from file:// browsers refuse to fetch the .wasm files, so there it is WebGL or cpu.
-  const web = location.protocol === 'file:' ? ['webgl', 'cpu'] : softwareWebgl() ? ['wasm', 'webgl', 'cpu'] : ['webgl', 'wasm', 'cpu'];
+  if (location.protocol === 'file:') {
+    await loadBundle();
+    wasmFromBundle();
+  } else setWasmPaths(new URL('./', location.href).href);
+  // GPU WebGL first (phones); wasm (threaded when the page is cross-origin isolated) before software WebGL.
+  const web = softwareWebgl() !== null ? ['wasm', 'webgl', 'cpu'] : ['webgl', 'wasm', 'cpu'];
   const order = forced ? [forced] : web;
   for (const name of order) {
     try {
@@ -65,16 +80,23 @@ async function pickBackend(): Promise<string> {
   throw new Error(`no tfjs backend of ${order.join(', ')} could start`);
 }
 
+let bundle: Promise<void> | undefined;
+/** Loads export/bundle.js once (file:// only): it sets window.DEVISE_BUNDLE. */
+function loadBundle(): Promise<void> {
+  bundle ??= new Promise<void>((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = 'export/bundle.js';
+    s.onload = () => resolve();
+    s.onerror = () => reject(new Error('export/bundle.js is missing: run `npm run app` to build the app folder'));
+    document.head.appendChild(s);
+  });
+  return bundle;
+}
+
 /** The export's files: fetched over http(s), or from the inlined bundle under file://. */
 async function source(): Promise<{ text(f: string): Promise<string>; bytes(f: string): Promise<Uint8Array> }> {
   if (location.protocol === 'file:') {
-    await new Promise<void>((resolve, reject) => {
-      const s = document.createElement('script');
-      s.src = 'export/bundle.js';
-      s.onload = () => resolve();
-      s.onerror = () => reject(new Error('export/bundle.js is missing: run `npm run app` to build the app folder'));
-      document.head.appendChild(s);
-    });
+    await loadBundle();
     const b = (window as unknown as { DEVISE_BUNDLE: Bundle }).DEVISE_BUNDLE;
     const get = (f: string) => {
       const v = b[f];

@@ -172,7 +172,7 @@ export function findLabel(word: string, labels: string[]): number {
 export const displayName = (label: string) => label.replace(/\+/g, ' ');
 
 /** Base64 → bytes (the file:// bundle). */
-export function fromBase64(s: string): Uint8Array {
+export function fromBase64(s: string): Uint8Array<ArrayBuffer> {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
