@@ -26,8 +26,8 @@ export interface DriveResult {
   screenshot?: Buffer;
 }
 
-/** Opens `url`, waits for the app, uploads `image`, types `word`; optional `backend` forces one (`?backend=`). */
-export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; screenshot?: boolean; timeoutMs?: number }): Promise<DriveResult> {
+/** Opens `url`, waits for the app, uploads (or with `drop`, drags in) `image`, types `word`; `backend` forces one (`?backend=`). */
+export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; drop?: boolean; screenshot?: boolean; timeoutMs?: number }): Promise<DriveResult> {
   const { chromium } = await import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-app-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
@@ -53,7 +53,17 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     const state = () => page.evaluate(() => (globalThis as unknown as { devise: { backend: string; loadMs: number; error?: string; last?: { kind: string; ms: number; labels?: DriveResult['top5']; images?: DriveResult['textImages'] } } }).devise);
     const first = await state();
     if (first.error) throw new Error(`the app failed to load: ${first.error}`);
-    await page.setInputFiles('#file', opts.image);
+    if (opts.drop) {
+      // Drag and drop: a File in a DataTransfer, dropped on the drop zone.
+      const b64 = fs.readFileSync(opts.image).toString('base64');
+      await page.evaluate(({ b64, name }) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const g = globalThis as unknown as { DataTransfer: new () => { items: { add(f: unknown): void } }; File: new (b: unknown[], n: string, o: object) => unknown; DragEvent: new (t: string, o: object) => unknown; document: { getElementById(id: string): { dispatchEvent(e: unknown): void } } };
+        const dt = new g.DataTransfer();
+        dt.items.add(new g.File([bytes], name, { type: 'image/jpeg' }));
+        g.document.getElementById('drop').dispatchEvent(new g.DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, { b64, name: path.basename(opts.image) });
+    } else await page.setInputFiles('#file', opts.image);
     await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'image');
     const img = (await state()).last!;
     await page.fill('#word', opts.word);

@@ -112,8 +112,8 @@ describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () =
     }
   }, 300_000);
 
-  it('from file:// (the inlined export bundle)', async () => {
-    const r = await driveApp({ url: `file://${path.join(app.out, 'index.html')}`, image, word: unseenWord });
+  it('from file:// (the inlined export bundle), the image dragged in', async () => {
+    const r = await driveApp({ url: `file://${path.join(app.out, 'index.html')}`, image, word: unseenWord, drop: true });
     console.log(`[web] file:// ${r.backend}: load ${r.loadMs.toFixed(0)} ms, image query ${r.imageQueryMs.toFixed(0)} ms`);
     expect(r.consoleErrors).toEqual([]);
     expect(r.outsideRequests).toEqual([]);
