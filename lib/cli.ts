@@ -92,6 +92,11 @@ export function defineCli<F extends FlagSpecs>(spec: CliSpec<F>): Cli<F> {
     help: () => helpText(spec),
     flagNames: () => Object.keys(all).map((k) => `--${k}`),
     parse(argv = process.argv.slice(2)) {
+      // Tooling hook (the --help test): print the flags this parser accepts and exit.
+      if (process.env.DEVISE_CLI_SPEC === '1') {
+        process.stdout.write(`${JSON.stringify({ command: spec.command, flags: Object.entries(all).map(([name, s]) => ({ name, type: s.type, choices: s.choices })) })}\n`);
+        process.exit(0);
+      }
       const parsed = parseFlags(spec, all, argv);
       if (parsed.values.help) {
         process.stdout.write(`${helpText(spec)}\n`);

@@ -50,7 +50,7 @@ type Values = FlagValues<typeof cli.spec.flags>;
 const COMMAND_FILE = 'command.json';
 
 /** The flags of the run in `dir` (a report folder, or its run/ subfolder), from its command.json. */
-function resumeFlags(dir: string, given: Set<string>): { out: string; values: Values } {
+function resumeFlags(dir: string, given: Set<string>): { out: string; values: Values; config?: Partial<DeviseConfig> } {
   if (!fs.existsSync(dir)) throw new UserError(`--resume ${dir} does not exist`, 'pass the report folder (--out) of the run to continue');
   const out = fs.existsSync(path.join(dir, COMMAND_FILE)) ? dir : path.basename(dir) === 'run' || /^seed-\d+$/.test(path.basename(dir)) ? path.dirname(dir) : dir;
   const file = path.join(out, COMMAND_FILE);
@@ -62,9 +62,9 @@ function resumeFlags(dir: string, given: Set<string>): { out: string; values: Va
   }
   const extra = [...given].filter((k) => !['resume', 'json'].includes(k));
   if (extra.length) throw new UserError(`--resume continues with the run's own flags; drop ${extra.map((k) => `--${k}`).join(', ')}`, 'to change them, start a new run');
-  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { tool: string; flags: Partial<Values> };
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { tool: string; flags: Partial<Values>; config?: Partial<DeviseConfig> };
   if (saved.tool !== 'demo') throw new UserError(`${file} was written by npm run ${saved.tool}`, `continue with: ${resumeCommandFor(saved.tool, out)}`);
-  return { out, values: { ...saved.flags, out } as Values };
+  return { out, values: { ...saved.flags, out } as Values, config: saved.config };
 }
 
 /** A `--vectors` value: a known label-source name as is, anything else a file relative to where the user typed. */
@@ -75,16 +75,10 @@ function labelsOf(v: string, resolve: (p: string) => string): string {
 runCli(async () => {
   const { values: typed, given } = cli.parse();
   const resuming = typed.resume !== undefined;
-  const a: Values = resuming ? { ...resumeFlags(typed.resume!, given).values, json: typed.json } : typed;
+  const saved = resuming ? resumeFlags(typed.resume!, given) : undefined;
+  const a: Values = saved ? { ...saved.values, json: typed.json } : typed;
   if (a.seeds < 1) throw new UserError(`--seeds ${a.seeds}: give a whole number ≥ 1`);
   const out = a.out ?? reportDir(path.join(ROOT, 'reports'));
-  if (!resuming) {
-    // What --resume rebuilds the run from: the flags as typed (paths resolved).
-    const flags = Object.fromEntries(Object.entries(a).filter(([k, v]) => v !== undefined && !['resume', 'json', 'help'].includes(k)));
-    writeFileAtomically(path.join(out, COMMAND_FILE), JSON.stringify({ tool: 'demo', flags: { ...flags, out } }, null, 2) + '\n');
-  }
-  const resumeCommand = resumeCommandFor('demo', out);
-  let started = false;
   const base: Partial<DeviseConfig> = {
     ...(a.data && { data: a.data }),
     ...(a.model && { arch: a.model as Arch }),
@@ -92,16 +86,27 @@ runCli(async () => {
     ...(a.vectors && { labels: labelsOf(a.vectors, userPath) }),
     ...(a.split && { split: a.split as DeviseConfig['split'] }),
     ...(a.quick && { smoke: true }),
+    ...(a.seed !== undefined && { seed: a.seed }),
     lr: { ...(a.lr !== undefined && { stage1: a.lr }), ...(a['lr-2a'] !== undefined && { stage2a: a['lr-2a'] }) },
   };
-  const first = a.seed ?? deviseConfig(base).seed;
+  // A resumed run uses the settings the first run resolved (flags and DEVISE_* variables then), not today's environment.
+  const settings: Partial<DeviseConfig> = saved?.config ?? base;
+  if (!resuming) {
+    // What --resume rebuilds the run from: the flags as typed (paths resolved) and the resolved settings.
+    const flags = Object.fromEntries(Object.entries(a).filter(([k, v]) => v !== undefined && !['resume', 'json', 'help'].includes(k)));
+    const { out: _out, ...config } = deviseConfig(base);
+    writeFileAtomically(path.join(out, COMMAND_FILE), JSON.stringify({ tool: 'demo', flags: { ...flags, out }, config }, null, 2) + '\n');
+  }
+  const resumeCommand = resumeCommandFor('demo', out);
+  let started = false;
+  const first = deviseConfig(settings).seed;
   const log = a.json ? (line: string) => console.error(line) : console.log;
   const guard = interruptGuard(log, () => (started ? resumeCommand : undefined));
   const runs: SeedRun[] = [];
   for (let i = 0; i < a.seeds; i++) {
     const seed = first + i;
     const dir = a.seeds > 1 ? path.join(out, `seed-${seed}`) : out;
-    const cfg = deviseConfig({ ...base, seed, out: path.join(dir, 'run') });
+    const cfg = deviseConfig({ ...settings, seed, out: path.join(dir, 'run') });
     if (a.seeds > 1) log(`\n=== seed ${seed} (${i + 1} of ${a.seeds}) ===`);
     const t0 = Date.now();
     started = true;
