@@ -130,6 +130,19 @@ Napi::Value ShiftCopy(const Napi::CallbackInfo& info) {
   });
 }
 
+// batchNormGrad(heap, x, mean, variance, scale | -1, dy, eps, rows, channels, dx, dmean, dvar, dscale, doffset)
+Napi::Value BatchNormGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    const int64_t rows = info[7].As<Napi::Number>().Int64Value(), c = info[8].As<Napi::Number>().Int64Value();
+    const Napi::Env env = info.Env();
+    const bool has_scale = info[4].As<Napi::Number>().Int64Value() >= 0;
+    devise::batch_norm_grad(h.at(env, info[1], rows * c), h.at(env, info[2], c), h.at(env, info[3], c), has_scale ? h.at(env, info[4], c) : nullptr,
+                            h.at(env, info[5], rows * c), static_cast<float>(info[6].As<Napi::Number>().DoubleValue()), rows, c,
+                            h.at(env, info[9], rows * c), h.at(env, info[10], c), h.at(env, info[11], c), h.at(env, info[12], c), h.at(env, info[13], c));
+  });
+}
+
 // setThreads(n): the OpenMP pool oneDNN and the loops use.
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   devise::set_threads(info[0].As<Napi::Number>().Int32Value());
@@ -159,6 +172,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("columnSum", Napi::Function::New(env, ColumnSum));
   exports.Set("shiftCopy", Napi::Function::New(env, ShiftCopy));
+  exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setActivationFormat", Napi::Function::New(env, SetActivationFormat));
   exports.Set("info", Napi::Function::New(env, Info));

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "kernels.h"
@@ -98,6 +99,46 @@ void shift_copy(const float* src, const int64_t* ss, float* dst, const int64_t* 
         std::fill(row + c1, row + ds[3], fill);
       }
     }
+  }
+}
+
+void batch_norm_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float eps,
+                     int64_t rows, int64_t c, float* dx, float* dmean, float* dvar, float* dscale, float* doffset) {
+  const int threads = omp_get_max_threads();
+  std::vector<double> partial(static_cast<size_t>(threads) * 2 * c, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    double* s1 = partial.data() + t * 2 * c;
+    double* s2 = s1 + c;
+    for (int64_t i = rows * t / nt; i < rows * (t + 1) / nt; i++) {
+      const float* xr = x + i * c;
+      const float* gr = dy + i * c;
+      for (int64_t j = 0; j < c; j++) {
+        s1[j] += gr[j];
+        s2[j] += static_cast<double>(gr[j]) * (xr[j] - mean[j]);
+      }
+    }
+  }
+  std::vector<float> k(c);  // dx = dy · k per channel
+  for (int64_t j = 0; j < c; j++) {
+    double s1 = 0, s2 = 0;
+    for (int t = 0; t < threads; t++) {
+      s1 += partial[t * 2 * c + j];
+      s2 += partial[t * 2 * c + c + j];
+    }
+    const double r = 1.0 / std::sqrt(static_cast<double>(var[j]) + eps), g = scale ? scale[j] : 1.0;
+    dmean[j] = static_cast<float>(-r * g * s1);
+    dvar[j] = static_cast<float>(-0.5 * r * r * r * g * s2);
+    dscale[j] = static_cast<float>(r * s2);
+    doffset[j] = static_cast<float>(s1);
+    k[j] = static_cast<float>(r * g);
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < rows; i++) {
+    const float* gr = dy + i * c;
+    float* out = dx + i * c;
+    for (int64_t j = 0; j < c; j++) out[j] = gr[j] * k[j];
   }
 }
 

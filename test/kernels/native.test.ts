@@ -2,12 +2,12 @@
  * The native oneDNN kernels (lib/backend/native-kernels) against the cpu backend on random shapes drawn
  * per run (printed seed; DEVISE_TEST_SEED reproduces): Conv2D/FusedConv2D (bias, ReLU) forward, both
  * gradients, strides 1/2, same/valid/explicit padding, 1×1/3×3/5×5/7×7, batch 1–16, dilation, MaxPoolGrad
- * with ties, Sum/Mean over leading axes, Slice/PadV2; relative error < 1e-4, and no call may silently delegate.
+ * with ties, Sum/Mean over leading axes, Slice/PadV2, the FusedBatchNorm gradient; relative error < 1e-4, and no call may silently delegate.
  * Skipped (with the reason printed) where the addon is hidden (DEVISE_NATIVE=0) or not built.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, nativeStatus, tf, useNativeKernels } from '../../lib/backend/index';
-import { compare, data, int, pick, rng, runOn, SEED } from './support';
+import { compare, data, int, pick, relError, rng, runOn, SEED } from './support';
 
 const TOL = 1e-4;
 const CASES = 24;
@@ -165,6 +165,39 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
       expect(pd.err, label({ shape, paddings })).toBe(0);
     }
   }));
+
+  it('the FusedBatchNorm gradient (x, mean, variance, scale, offset), alone and through tf.moments, batch 1–16', async () => {
+    const r = rng(SEED + 26);
+    for (let i = 0; i < 6; i++) {
+      const shape = [pick(r, [1, int(r, 2, 8), 16]), int(r, 1, 12), int(r, 1, 12), pick(r, [1, int(r, 2, 64), int(r, 65, 200)])];
+      const c = shape[3]!;
+      const values = { x: data(r, size(shape)), w: data(r, size(shape)), scale: data(r, c), offset: data(r, c), mean: data(r, c), variance: data(r, c).map(Math.abs) };
+      const run = async (backend: 'wasm' | 'cpu'): Promise<Float32Array[]> => {
+        await initBackend({ backend });
+        const x = tf.tensor(values.x, shape);
+        const w = tf.tensor(values.w, shape);
+        const [scale, offset, mean, variance] = [values.scale, values.offset, values.mean, values.variance].map((v) => tf.tensor1d(v));
+        // (Always with a scale: tfjs's own gradient of a scale-less batchNorm fails, on every backend.)
+        const given = tf.grads((xx: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) =>
+          tf.sum(tf.mul(tf.batchNorm(xx, m, v, o, s, 1e-5), w)))([x, mean!, variance!, offset!, scale!]);
+        const moments = tf.grad((xx: tf.Tensor) => {
+          const mv = tf.moments(xx, [0, 1, 2]);
+          return tf.sum(tf.mul(tf.batchNorm(xx, mv.mean, mv.variance, offset, scale, 1e-5), w));
+        })(x);
+        const out = [...given, moments].map((t) => t.dataSync() as Float32Array);
+        tf.dispose([x, w, scale!, offset!, mean!, variance!, ...given, moments]);
+        return out;
+      };
+      const kernel = tf.getKernel('DeviseBatchNormGrad', 'wasm')! as { kernelFunc: tf.KernelFunc };
+      const inner = kernel.kernelFunc;
+      let calls = 0;
+      kernel.kernelFunc = (args) => { calls++; return inner(args); };
+      const onWasm = await run('wasm').finally(() => { kernel.kernelFunc = inner; });
+      expect(calls, 'native batch-norm gradient calls').toBe(2);
+      const onCpu = await run('cpu');
+      onWasm.forEach((v, k) => expect(relError(v, onCpu[k]!), label({ shape, output: ['dx', 'dmean', 'dvariance', 'doffset', 'dscale', 'dx via moments'][k] })).toBeLessThan(TOL));
+    }
+  });
 
   it('cases it does not serve (an elu-fused conv) go to the wasm kernel and still match', async () => {
     const r = rng(SEED + 24);

@@ -19,6 +19,8 @@ export interface NativeAddon {
   maxPoolGrad(heap: Float32Array, dims: Float64Array, x: number, y: number, dy: number, dx: number): void;
   columnSum(heap: Float32Array, x: number, outer: number, inner: number, scale: number, out: number): void;
   shiftCopy(heap: Float32Array, shapes: Float64Array, src: number, dst: number, fill: number): void;
+  batchNormGrad(heap: Float32Array, x: number, mean: number, variance: number, scale: number, dy: number, eps: number, rows: number, channels: number,
+    dx: number, dmean: number, dvar: number, dscale: number, doffset: number): void;
   setThreads(n: number): number;
   setActivationFormat(format: 'nhwc' | 'any'): void;
   info(): { dnnl: string; isa: string; threads: number; format: string; cached: number };

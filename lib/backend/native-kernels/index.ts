@@ -1,6 +1,7 @@
 /**
  * Native CPU kernels for the wasm backend: oneDNN convolutions (forward with fused bias/ReLU,
- * backward-data, backward-weights), MaxPoolGrad, Sum/Mean over leading axes, Slice and PadV2, run by the optional
+ * backward-data, backward-weights), MaxPoolGrad, Sum/Mean over leading axes, Slice, PadV2 and the
+ * FusedBatchNorm gradient (as kernel DeviseBatchNormGrad), run by the optional
  * addon (./addon.ts) directly on the tensors' wasm-heap memory, zero-copy.
  *
  *   const kernels = nativeKernels();   // [] when the addon is hidden or not built (see nativeStatus())
@@ -189,13 +190,56 @@ function padV2(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info
 const stockSlice = captureStock(tf.Slice);
 const stockPadV2 = captureStock(tf.PadV2);
 
+/** The kernel behind the FusedBatchNorm gradient below: outputs [dx, dmean, dvariance, dscale, doffset]. */
+export const BATCH_NORM_GRAD = 'DeviseBatchNormGrad';
+
+function batchNormGrad(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info[] {
+  const { x, mean, variance, scale, dy } = inputs as { x: Info; mean: Info; variance: Info; scale?: Info; dy: Info };
+  const c = mean.shape[0]!;
+  const outs = [backend.makeOutput(x.shape, 'float32'), ...[0, 1, 2, 3].map(() => backend.makeOutput([c], 'float32'))] as [Info, Info, Info, Info, Info];
+  addon.batchNormGrad(backend.wasm.HEAPF32, at(backend, x), at(backend, mean), at(backend, variance), scale ? at(backend, scale) : -1, at(backend, dy),
+    attrs.varianceEpsilon as number, size(x.shape) / c, c, ...outs.map((o) => at(backend, o)) as [number, number, number, number, number]);
+  return outs;
+}
+
+/**
+ * Replaces tfjs's FusedBatchNorm gradient (≈10 element-wise passes over the activation) with one native
+ * kernel of two passes, on wasm with the native kernels on; every other case (another backend, native
+ * off, per-pixel statistics) runs tfjs's own gradient, captured here. The gradient registry is global, so
+ * this dispatches per call.
+ */
+function installBatchNormGrad(): void {
+  const original = tf.getGradient(tf.FusedBatchNorm);
+  tf.unregisterGradient(tf.FusedBatchNorm);
+  tf.registerGradient({
+    kernelName: tf.FusedBatchNorm,
+    inputsToSave: original.inputsToSave,
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+      const c = x.shape[x.rank - 1];
+      const plain = (t: tf.Tensor | undefined): boolean => t === undefined || t === null || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c);
+      if (!enabled || tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || !plain(mean) || !plain(variance) || !plain(scale)) {
+        return original.gradFunc(dy, saved, attrs);
+      }
+      // Computed here, not in the closures: the engine calls each closure inside its own tidy, which would
+      // dispose the outputs the other closures return. Unused outputs go with the backward pass's scope.
+      const [dx, dmean, dvariance, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_GRAD,
+        { x, mean, variance, dy: dy as tf.Tensor, ...(scale ? { scale } : {}) }, attrs) as tf.Tensor[];
+      return { x: () => dx!, mean: () => dmean!, variance: () => dvariance!, scale: () => dscale!, offset: () => doffset! };
+    },
+  });
+}
+
 let built: tf.KernelConfig[] | undefined;
 
 /** The native kernel configs for the wasm backend; [] when the addon is hidden or not built. */
 export function nativeKernels(): tf.KernelConfig[] {
   if (built) return built;
-  if (!loadNative().addon) return (built = []);
+  const { addon } = loadNative();
+  if (!addon) return (built = []);
+  installBatchNormGrad();
   return (built = [
+    { kernelName: BATCH_NORM_GRAD, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => batchNormGrad(addon, args)) as unknown as tf.KernelFunc },
     nativeKernel(tf.Conv2D, stockConv2D, conv2d),
     nativeKernel(tf.FusedConv2D, stockFusedConv2D, conv2d),
     nativeKernel(tf.Conv2DBackpropInput, projectKernel(conv2DBackpropInputConfig), conv2dBackpropInput),
