@@ -83,7 +83,8 @@ const learn = await cnnLearner(data, ARCH, { metrics: [accuracy], weights: cfg.w
 // ## Hyperparameter search
 //
 // fastai's `lr_find()` trains with an exponentially growing learning rate and records the smoothed loss; the
-// suggestion is where the loss falls fastest, well before it blows up. The weights are restored afterwards.
+// suggestion (marked) is a tenth of the rate at the loss minimum, well before it blows up. The weights are
+// restored afterwards.
 
 // %%
 await learn.lrFind({ numIt: cfg.lrFindIterations });
@@ -150,7 +151,7 @@ await learn.fitOneCycle(1, slice(3e-3), { name: 'unfrozen at the default rate' }
 // %%
 await learn.load('stage1-frozen');
 await learn.lrFind({ numIt: cfg.lrFindIterations });
-await learn.recorder.plotLr();
+const lrUnfrozen = await learn.recorder.plotLr();
 
 // %% [markdown]
 // The curve is flat until ~1e-4: the unfrozen body wants small, discriminative rates — `slice(1e-6, 1e-4)`
@@ -249,11 +250,12 @@ await show(searches.text_to_image);
 // ### Your own query
 //
 // Put the path of your own photo in `photo` (any JPEG or PNG; relative paths start in `notebooks/`) and any words
-// in `words`: words need not be class names, only words the label space knows.
+// in `words`: they need not be class names, only words the label space knows. The shipped word2vec vectors hold
+// just the 50 AWA2 class names; a fastText `.vec` (`DEVISE_LABELS`) knows two million words.
 
 // %%
 const photo = data.test?.items[0]?.path ?? data.valid.items[0]!.path; // or your own, e.g. '../my-photos/cat.jpg'
-const words = 'striped horse';
+const words = 'giant panda'; // with DEVISE_LABELS=crawl-300d-2M.vec any English words, e.g. 'striped horse'
 await show(await photoQueryFigure(run, space, photo));
 await show(await wordQueryFigure(run, space, words));
 

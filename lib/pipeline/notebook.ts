@@ -54,7 +54,7 @@ export async function photoQueryFigure(run: DeviseRun, space: SearchSpace, file:
   if (!fs.existsSync(file)) throw new Error(`No image at ${file}: put the path of your own photo here.`);
   const vector = await run.recipe.learner.output(file);
   const labels = space.images.imageToText(vector, space.labels, 3).map((h) => `${h.label.replace(/\+/g, ' ')} ${h.score.toFixed(2)}`);
-  return searchStripFigure({ image: await imageThumbnail(file), word: labels.join(', ') }, await strip(space.images.imageToImage(vector, k)), { title: `your image → nearest labels: ${labels.join(', ')}` });
+  return searchStripFigure({ image: await imageThumbnail(file) }, await strip(space.images.imageToImage(vector, k)), { title: `your image → nearest labels: ${labels.join(', ')}` });
 }
 
 /** Text → image for any words the label source can embed (a class the model never saw, or no class at all). */

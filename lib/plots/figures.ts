@@ -252,7 +252,8 @@ export function lossCurvesFigure(stages: StageLosses[], opts: { title?: string }
     const first = (k: 'train' | 'valid') => !data.some((t) => t.legendgroup === `${k}${axis}`);
     data.push({ type: 'scatter', mode: 'lines', name: `train (${LOSS_LABELS[kinds[axis]!] ?? kinds[axis]})`, legendgroup: `train${axis}`, showlegend: first('train'), yaxis, x: st.train.map((_, i) => round3(offset + (i + 1) / per)), y: st.train, line: { color: axis === 0 ? '#1f77b4' : '#2ca02c' } });
     data.push({ type: 'scatter', mode: 'lines+markers', name: `valid (${LOSS_LABELS[kinds[axis]!] ?? kinds[axis]})`, legendgroup: `valid${axis}`, showlegend: first('valid'), yaxis, x: st.valid.map((_, e) => offset + e + 1), y: st.valid, line: { color: axis === 0 ? '#ff7f0e' : '#d62728' } });
-    annotations.push({ x: offset + epochsRun / 2, y: 1, xref: 'x', yref: 'paper', yanchor: 'bottom', text: st.name, showarrow: false, font: { size: 11 } });
+    // Alternate heights so the names of short neighbouring phases do not overlap.
+    annotations.push({ x: offset + epochsRun / 2, y: s % 2 ? 1.07 : 1, xref: 'x', yref: 'paper', yanchor: 'bottom', text: st.name, showarrow: false, font: { size: 11 } });
     offset += epochsRun;
     if (s < stages.length - 1) shapes.push({ type: 'line', x0: offset, x1: offset, y0: 0, y1: 1, yref: 'paper', line: { dash: 'dash', color: '#7f7f7f' } });
   });
@@ -261,8 +262,8 @@ export function lossCurvesFigure(stages: StageLosses[], opts: { title?: string }
     xaxis: { title: { text: 'Epoch' }, range: [0, offset || 1], dtick: offset > 20 ? 5 : 1, domain: [0, kinds.length > 1 ? 0.9 : 1] },
     yaxis: { title: { text: LOSS_LABELS[kinds[0]!] ?? kinds[0] } },
     legend: { orientation: 'h', y: -0.2 },
-    margin: { t: 80 },
-    width: 800, height: 460,
+    margin: { t: 100 },
+    width: 800, height: 480,
   };
   kinds.slice(1).forEach((k, i) => { layout[`yaxis${i + 2}`] = { title: { text: LOSS_LABELS[k] ?? k }, overlaying: 'y', side: 'right', showgrid: false, tickmode: 'auto', nticks: 6, tickformat: '.2f' }; });
   return { data, layout };

@@ -45,8 +45,8 @@ export interface TopLossItem { image: string; predicted: string; actual: string;
 
 /** Top-losses grid captioned "prediction/actual/loss/probability" as fastai's plot_top_losses. */
 export function topLossesFigure(items: TopLossItem[], opts: { cols?: number; title?: string } = {}): Figure {
-  const cells = items.map((t) => ({ image: t.image, caption: `${t.predicted}/${t.actual}<br>${t.loss.toFixed(2)}/${t.probability.toFixed(2)}` }));
-  return imageGrid(cells, opts.cols ?? Math.min(3, Math.max(1, items.length)), opts.title ?? 'Prediction/Actual/Loss/Probability');
+  const cells = items.map((t) => ({ image: t.image, caption: `${t.predicted.replace(/\+/g, " ")}/${t.actual.replace(/\+/g, " ")}<br>${t.loss.toFixed(2)}/${t.probability.toFixed(2)}` }));
+  return imageGrid(cells, opts.cols ?? Math.min(3, Math.max(1, items.length)), opts.title ?? 'Prediction/Actual/Loss/Probability', 170);
 }
 
 /** One search hit: an image with its label and similarity score. */
@@ -56,7 +56,7 @@ export interface StripHit { image: string; label: string; score: number }
 export function searchStripFigure(query: { image?: string; word?: string }, hits: StripHit[], opts: { title?: string } = {}): Figure {
   if (!query.image && query.word === undefined) throw new Error('searchStripFigure: the query needs an image or a word');
   const first: Cell = query.image ? { image: query.image, caption: `<b>query</b>${query.word ? `: ${query.word}` : ''}` } : { text: `“${query.word}”`, caption: '<b>query</b>' };
-  const cells = [first, ...hits.map((h, i) => ({ image: h.image, caption: `${i + 1}. ${h.label}<br>${h.score.toFixed(3)}` }))];
+  const cells = [first, ...hits.map((h, i) => ({ image: h.image, caption: `${i + 1}. ${h.label.replace(/\+/g, " ")}<br>${h.score.toFixed(3)}` }))];
   return imageGrid(cells, cells.length, opts.title ?? 'Search results', 160);
 }
 

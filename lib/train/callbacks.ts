@@ -59,13 +59,23 @@ export class Recorder implements Callback {
   /** The LR finder's curve (smoothed loss against learning rate, log x) with fastai's suggestion marked. */
   lrFigure(): Figure {
     if (!this.lrFind) throw new Error('No LR finder run yet: call learn.lrFind() first.');
-    return lrFinderFigure(this.lrFind.lrs, this.lrFind.losses, { suggestion: this.lrFind.suggestion.steepest });
+    return lrFinderFigure(this.lrFind.lrs, this.lrFind.losses, { suggestion: this.suggestedLr() });
   }
 
-  /** Displays {@link lrFigure} (fastai `recorder.plot()`); resolves to the suggested learning rate. */
+  /**
+   * The learning rate to train at from the last LR finder run: the smoothed loss minimum / 10 (robust on short,
+   * noisy curves), or the steepest descent when the minimum is at the very start (the curve never fell).
+   */
+  suggestedLr(): number {
+    if (!this.lrFind) throw new Error('No LR finder run yet: call learn.lrFind() first.');
+    const { minOver10, steepest } = this.lrFind.suggestion;
+    return Number.isFinite(minOver10) && minOver10 > this.lrFind.lrs[0]! ? minOver10 : steepest;
+  }
+
+  /** Displays {@link lrFigure} (fastai `recorder.plot()`) with the suggestion marked; resolves to it. */
   async plotLr(): Promise<number> {
     await show(this.lrFigure());
-    return this.lrFind!.suggestion.steepest;
+    return this.suggestedLr();
   }
 
   /** Train (per batch) and valid (per epoch) loss of every fit, x in epochs, one axis per loss kind. */

@@ -107,7 +107,8 @@ export class ClassificationInterpretation {
   async topLossesFigure(k = 9, opts: { heatmap?: boolean } = {}): Promise<Figure> {
     const top = this.topLosses(k);
     const cells = await Promise.all(top.map(async (t) => ({
-      image: opts.heatmap ? dataUri(await this.heatmap(t.index), 'image/png') : t.path ? await imageThumbnail(t.path, 160) : '',
+      // JPEG thumbnails keep the figure (and the notebook holding it) small.
+      image: opts.heatmap ? dataUri(await sharp(await this.heatmap(t.index, 128)).jpeg({ quality: 80 }).toBuffer()) : t.path ? await imageThumbnail(t.path, 128) : '',
       predicted: t.predicted.replace(/\+/g, ' '), actual: t.actual.replace(/\+/g, ' '), loss: t.loss, probability: t.probability,
     })));
     return topLossesFigure(cells, { title: `Prediction/Actual/Loss/Probability${opts.heatmap ? ' (heatmap: where the network looks)' : ''}` });

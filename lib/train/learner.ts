@@ -465,8 +465,22 @@ export class Learner {
     await emit('onTrainEnd');
     if (state.error !== undefined) throw state.error;
     const stopped = state.stop ? state.stopReason ?? 'stopped by a callback' : undefined;
-    return { epochs: this.recorder.epochs.slice(), stopped };
+    return fitResult(this.recorder.epochs.slice(), finding ? undefined : stopped);
   }
+}
+
+/** A FitResult that prints as one rounded line (a notebook cell ending in a fit prints it). */
+function fitResult(epochs: EpochRecord[], stopped?: string): FitResult {
+  const r: FitResult = { epochs, stopped };
+  Object.defineProperty(r, Symbol.for('nodejs.util.inspect.custom'), {
+    enumerable: false,
+    value: () => {
+      const last = epochs.at(-1);
+      const metrics = last ? Object.entries(last.metrics).map(([k, v]) => `, ${k} ${v.toFixed(4)}`).join('') : '';
+      return `${epochs.length} epoch${epochs.length === 1 ? '' : 's'}${last ? `: valid loss ${last.validLoss.toFixed(4)}${metrics}` : ''}${stopped ? ` (stopped: ${stopped})` : ''}`;
+    },
+  });
+  return r;
 }
 
 /** Dropout steps of the LR finder start here, apart from any fit's iterations. */

@@ -104,8 +104,8 @@ export class ImageDataBunch implements DataBunch {
     const cells = await Promise.all(picked.map(async (it) => {
       const img = await decodeImage(it.path, this.size);
       const rgb = applyTransforms(img, this.size, sampleParams(rng, tfms));
-      const png = await sharp(Buffer.from(rgb), { raw: { width: this.size, height: this.size, channels: 3 } }).resize(128, 128).png().toBuffer();
-      return `<figure style="display:inline-block;margin:4px;text-align:center"><img src="data:image/png;base64,${png.toString('base64')}" width="128" height="128"><figcaption>${escapeHtml(it.label.replace(/\+/g, ' '))}</figcaption></figure>`;
+      const jpeg = await sharp(Buffer.from(rgb), { raw: { width: this.size, height: this.size, channels: 3 } }).resize(128, 128).jpeg({ quality: 80 }).toBuffer();
+      return `<figure style="display:inline-block;margin:4px;text-align:center"><img src="data:image/jpeg;base64,${jpeg.toString('base64')}" width="128" height="128"><figcaption>${escapeHtml(it.label.replace(/\+/g, ' '))}</figcaption></figure>`;
     }));
     return `<div style="max-width:${(opts.rows ?? 3) * 140}px">${cells.join('')}</div>`;
   }

@@ -78,8 +78,14 @@ describe('metric figures', () => {
     const t = fig.data[0] as Trace & { z: number[][]; text: string[][] };
     expect(t.type).toBe('heatmap');
     expect(t.z).toEqual(cm);
-    expect(t.text).toEqual([['5', '1', '0'], ['2', '7', '1'], ['0', '0', '9']]);
+    expect(t.text).toEqual([['5', '1', ''], ['2', '7', '1'], ['', '', '9']]); // zeros left blank, so the counts stand out
     expect(t.x).toEqual(['a', 'b', 'c']);
+    // Sized to the class count with room for the longest label in full.
+    const long = Array.from({ length: 40 }, (_, i) => `class number ${i} long+name`);
+    const big = confusionMatrixFigure(long.map((_, i) => long.map((_, j) => (i === j ? 3 : 0))), long);
+    expect(big.layout.height as number).toBeGreaterThan(40 * 18);
+    expect((big.layout.margin as { l: number }).l).toBeGreaterThan('class number 39 long+name'.length * 5);
+    expect((big.data[0] as Trace & { colorbar: { dtick: number } }).colorbar.dtick).toBe(1); // integer ticks
     expect(title(fig.layout.xaxis)).toBe('Predicted');
     expect(title(fig.layout.yaxis)).toBe('Actual');
     const norm = confusionMatrixFigure(cm, ['a', 'b', 'c'], { normalize: true }).data[0] as Trace & { z: number[][]; text: string[][] };
@@ -93,7 +99,9 @@ describe('metric figures', () => {
     const t = mc.data[0] as Trace & { header: { values: string[] }; cells: { values: unknown[][] } };
     expect(t.type).toBe('table');
     expect(t.header.values).toEqual(['<b>Actual</b>', '<b>Predicted</b>', '<b>Count</b>']);
-    expect(t.cells.values).toEqual([['cow', 'ox'], ['buffalo', 'cow'], [4, 2]]);
+    expect(t.cells.values).toEqual([['cow', 'ox'], ['buffalo', 'cow'], ['4', '2']]);
+    expect(mc.layout.height).toBe(50 + 30 + 2 * 24 + 16); // sized to its rows
+    expect(tableFigure(['x'], [[0.000009999999999999999], [5.617072]]).data[0]!.cells).toMatchObject({ values: [['1.00e-5', '5.617']] }); // rounded for people
     const zs = zeroShotTableFigure([{ model: 'squeezenet1_1', top1: 0.4567, classes: 10 }, { model: 'resnet34', top1: 0.6, top5: 0.9 }]);
     const z = zs.data[0] as Trace & { header: { values: string[] }; cells: { values: string[][] } };
     expect(z.header.values).toEqual(['<b>model</b>', '<b>top1</b>', '<b>classes</b>', '<b>top5</b>']);
@@ -115,19 +123,19 @@ describe('training figures', () => {
     expect(() => lrFinderFigure(lrs, [1])).toThrow(/5 learning rates for 1 losses/);
   });
 
-  it('loss curves: both stages on one batch axis, valid at epoch ends, a boundary line between stages', () => {
+  it('loss curves: x in epochs, phases named and separated, one y axis per loss kind', () => {
     const fig = lossCurvesFigure([
-      { name: 'stage 1 (frozen)', train: [3, 2.5, 2.2, 2.0], valid: [2.4, 2.1] },
-      { name: 'stage 2 (unfrozen)', train: [1.9, 1.7, 1.6], valid: [1.8, 1.65, 1.6] },
+      { name: 'stage1-frozen', lossName: 'crossEntropy', train: [3, 2.5, 2.2, 2.0], valid: [2.4, 2.1], batchesPerEpoch: 2 },
+      { name: 'stage2a', lossName: 'cosineLoss', train: [0.9, 0.7, 0.6], valid: [0.8, 0.65, 0.6], batchesPerEpoch: 1 },
     ]);
-    expect(fig.data.map((t) => t.name)).toEqual(['train', 'valid']);
-    expect(fig.data[0].x).toEqual([1, 2, 3, 4, 5, 6, 7]);
-    expect(fig.data[1].x).toEqual([2, 4, 5, 6, 7]);
-    expect(fig.data[1].y).toEqual([2.4, 2.1, 1.8, 1.65, 1.6]);
-    const shapes = fig.layout.shapes as { x0: number }[];
-    expect(shapes.map((s) => s.x0)).toEqual([4.5]);
-    expect((fig.layout.annotations as { text: string }[]).map((a) => a.text)).toEqual(['stage 1 (frozen)', 'stage 2 (unfrozen)']);
-    expect(title(fig.layout.xaxis)).toBe('Batches processed');
+    expect(fig.data.map((t) => [t.name, t.yaxis])).toEqual([['train (cross-entropy)', 'y'], ['valid (cross-entropy)', 'y'], ['train (cosine loss (1 − cos))', 'y2'], ['valid (cosine loss (1 − cos))', 'y2']]);
+    expect(fig.data[0]!.x).toEqual([0.5, 1, 1.5, 2]);
+    expect(fig.data[1]!.x).toEqual([1, 2]);
+    expect(fig.data[3]!.x).toEqual([3, 4, 5]);
+    expect((fig.layout.shapes as { x0: number }[]).map((s) => s.x0)).toEqual([2]);
+    expect((fig.layout.annotations as { text: string }[]).map((a) => a.text)).toEqual(['stage1-frozen', 'stage2a']);
+    expect(title(fig.layout.xaxis)).toBe('Epoch');
+    expect(fig.layout.yaxis2).toMatchObject({ overlaying: 'y', side: 'right' });
   });
 
   it('model size bars with MB and parameter labels', () => {
@@ -145,7 +153,7 @@ describe('image figures', () => {
     expect(fig.data.map((t) => [t.type, t.xaxis, t.yaxis])).toEqual([['image', 'x', 'y'], ['image', 'x2', 'y2'], ['image', 'x3', 'y3'], ['image', 'x4', 'y4']]);
     expect(fig.data[0].source).toBe(PIXEL);
     expect((fig.layout.annotations as { text: string }[])[1].text).toBe('cow/ox<br>3.50/0.25');
-    expect(fig.layout).toMatchObject({ width: 400 });
+    expect(fig.layout).toMatchObject({ width: 340 });
     expect(fig.layout.xaxis4).toMatchObject({ visible: false });
   });
 
