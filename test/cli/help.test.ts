@@ -1,0 +1,69 @@
+/**
+ * Every CLI answers --help (exit 0, usage, every flag its parser accepts, an example), and every flag the help
+ * lists is accepted by the parser. The parser's own flag list comes from DEVISE_CLI_SPEC=1 (lib/cli.ts).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers';
+import { runNode } from './run';
+
+/** Entry file and leading arguments (a bench name) of every CLI. */
+const CLIS: [string, string[]][] = [
+  ['utils/train.ts', []],
+  ['utils/demo.ts', []],
+  ['utils/weights.ts', []],
+  ['utils/copy-awa2.ts', []],
+  ['utils/move-awa2.ts', []],
+  ['utils/info.ts', []],
+  ['utils/kernel.ts', []],
+  ['utils/make-samples.ts', []],
+  ['utils/notebooks.ts', []],
+  ['utils/export.ts', []],
+  ['utils/app.ts', []],
+  ['bench/index.ts', []],
+  ...['data', 'infer', 'search', 'train', 'vectors', 'table', 'app'].map((b): [string, string[]] => ['bench/index.ts', [b]]),
+];
+
+interface Spec {
+  command: string;
+  flags: { name: string; type: string; choices?: string[] }[];
+}
+
+/** A value the parser accepts for a flag of this type. */
+function sample(f: Spec['flags'][number]): string[] {
+  if (f.type === 'boolean') return [`--${f.name}`];
+  if (f.choices) return [`--${f.name}`, f.choices[0]!];
+  return [`--${f.name}`, f.type === 'number' || f.type === 'integer' ? '1' : 'x'];
+}
+
+describe('--help of every CLI', () => {
+  it('every npm script that runs TypeScript uses node --import tsx (Ctrl-C reaches the process) and is covered here', () => {
+    const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    for (const [name, cmd] of Object.entries(scripts)) {
+      if (!/\.ts\b/.test(cmd)) continue;
+      expect(cmd, name).toMatch(/^node --import tsx \S+\.ts/);
+    }
+    for (const file of ['train', 'demo', 'weights', 'copy-awa2', 'move-awa2', 'info', 'kernel', 'make-samples']) {
+      expect(scripts[file]).toBe(`node --import tsx utils/${file}.ts`);
+    }
+  });
+
+  for (const [file, lead] of CLIS) {
+    it(`${file} ${lead.join(' ')}`.trim(), () => {
+      const spec = runNode(file, [...lead], { DEVISE_CLI_SPEC: '1' });
+      expect(spec.status, spec.stderr).toBe(0);
+      const { flags } = JSON.parse(spec.stdout.trim().split('\n').pop()!) as Spec;
+      expect(flags.map((f) => f.name)).toContain('help');
+
+      // Every accepted flag at once, then --help: the parser takes them all and prints the help.
+      const help = runNode(file, [...lead, ...flags.filter((f) => f.name !== 'help').flatMap(sample), '--help']);
+      expect(help.status, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(/^usage: npm run \S+/);
+      expect(help.stdout).toMatch(/\nexamples?:\n {2}npm run /);
+      const listed = new Set([...help.stdout.matchAll(/^\s+(?:-\w, )?--([\w-]+)/gm)].map((m) => m[1]!));
+      expect([...listed].sort()).toEqual(flags.map((f) => f.name).sort());
+      expect(help.stderr).toBe('');
+    });
+  }
+});
