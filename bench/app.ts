@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-bench-app-'));
   try {
     const app = await buildApp({ run: runDir, out, quantize });
-    const { info } = readRun(runDir);
+    const { info } = await readRun(runDir);
     const items = await runItems(info);
     const image = flag(argv, 'image') ?? (items.test[0] ?? items.valid[0]!).path;
     const word = flag(argv, 'word') ?? (info.testClasses[0] ?? info.classes[0]!).replace(/\+/g, ' ');

@@ -24,6 +24,7 @@ import { evaluate, type MetricRow } from '../metrics';
 import { type Arch, type CnnModel, createModel, loadModel, modelSummary } from '../models/index';
 import { normalizeInto, type Preprocessing } from '../preprocessing';
 import { dataUri } from '../plots/images';
+import { labelSource } from '../vectors/sources';
 import { exportModel, loadExportedModel, type ExportedModel } from './model';
 import { QUANTIZE, type Quantize } from './quantize';
 
@@ -90,17 +91,26 @@ export function latestRun(reports: string): string | null {
   return runs[0] ?? null;
 }
 
-/** Reads run.json and labels.json of a run folder, with errors that say what is missing. */
-export function readRun(runDir: string): { info: RunInfo; labels: LabelTable } {
-  const read = <T>(name: string): T => {
-    const file = path.join(runDir, name);
-    if (!fs.existsSync(file)) throw new Error(`${runDir} is not a finished run: ${name} is missing (run \`npm run demo\` first, or pass the run folder it wrote)`);
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-  };
-  const info = read<RunInfo>('run.json');
-  const labels = read<LabelTable>('labels.json');
+/**
+ * Reads run.json and labels.json of a run folder (or of the report folder around it), with errors that say what
+ * is missing. A run without labels.json gets its table from the label source run.json names.
+ */
+export async function readRun(dir: string): Promise<{ dir: string; info: RunInfo; labels: LabelTable }> {
+  const runDir = fs.existsSync(path.join(dir, 'run.json')) ? dir : fs.existsSync(path.join(dir, 'run', 'run.json')) ? path.join(dir, 'run') : dir;
+  const file = (name: string) => path.join(runDir, name);
+  if (!fs.existsSync(file('run.json'))) throw new Error(`${dir} is not a finished run: run.json is missing (run \`npm run demo\` first, or pass the run folder it wrote)`);
+  const info = JSON.parse(fs.readFileSync(file('run.json'), 'utf8')) as RunInfo;
   if (!fs.existsSync(info.data)) info.data = path.resolve(runDir, info.data);
-  return { info, labels };
+  let labels: LabelTable;
+  if (fs.existsSync(file('labels.json'))) labels = JSON.parse(fs.readFileSync(file('labels.json'), 'utf8')) as LabelTable;
+  else {
+    if (!info.labels) throw new Error(`${runDir} has neither labels.json nor a label source in run.json`);
+    const source = await labelSource(info.labels, { seed: info.seed, awa2Meta: info.data });
+    const classes = [...info.classes, ...info.testClasses];
+    const e = source.embed(classes);
+    labels = { source: source.name, dim: e.dim, classes, seen: classes.map((c) => info.classes.includes(c)), vectors: classes.map((_, i) => Array.from(e.vectors.subarray(i * e.dim, (i + 1) * e.dim))) };
+  }
+  return { dir: runDir, info, labels };
 }
 
 /** The folder of the run's most trained embedding checkpoint (stage2b, else stage2a, else the newest embedding one). */
@@ -166,10 +176,10 @@ export interface RunExport {
 }
 
 /** Writes model/, labels.json, images.json, images.bin and export.json for the run into `outDir`. */
-export async function exportRun(runDir: string, outDir: string, opts: { quantize?: Quantize; thumbSize?: number; onProgress?: (line: string) => void } = {}): Promise<RunExport> {
+export async function exportRun(dir: string, outDir: string, opts: { quantize?: Quantize; thumbSize?: number; onProgress?: (line: string) => void } = {}): Promise<RunExport> {
   const quantize = opts.quantize ?? 'uint8';
   const log = opts.onProgress ?? (() => {});
-  const { info, labels } = readRun(runDir);
+  const { dir: runDir, info, labels } = await readRun(dir);
   const ckpt = await embeddingCheckpoint(runDir);
   const cnn = await loadModel(ckpt);
   let model: ExportedModel;
@@ -250,8 +260,8 @@ export interface Comparison {
  * Exports every variant of the run's embedding model to a temporary folder and compares it with the trained
  * model on the run's valid (seen) and test (unseen) images, with `evaluate` as the pipeline's zero-shot step.
  */
-export async function exportComparison(runDir: string, opts: { variants?: readonly Quantize[]; tmpDir?: string } = {}): Promise<Comparison> {
-  const { info, labels } = readRun(runDir);
+export async function exportComparison(dir: string, opts: { variants?: readonly Quantize[]; tmpDir?: string } = {}): Promise<Comparison> {
+  const { dir: runDir, info, labels } = await readRun(dir);
   const ckpt = await embeddingCheckpoint(runDir);
   const cnn = await loadModel(ckpt);
   const tmp = opts.tmpDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'devise-export-'));

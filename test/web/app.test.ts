@@ -85,7 +85,7 @@ describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () =
     run = await fixtureRun();
     // fp32: the browser must give exactly the library model's nearest label (uint8 is compared in test/export).
     app = await buildApp({ run, out: path.join(tmp.dir, 'app'), quantize: 'none' });
-    const { info, labels } = readRun(run);
+    const { info, labels } = await readRun(run);
     const items = await runItems(info);
     image = items.test[0]!.path; // an unseen-class image
     unseenWord = info.testClasses[0]!.replace(/\+/g, ' ');
