@@ -14,7 +14,7 @@ import { searchStripFigure, topLossesFigure } from '../plots/images';
 import { openRenderer, RenderUnavailableError } from '../plots/render';
 import { type DeviseResults, lrWhy } from './run';
 import { thumbnail } from './steps';
-import { escapeHtml } from '../html';
+import { escapeHtml, tableHtml } from '../html';
 import { gzslFigure, labelSourcesFigure, perUnseenClassFigure, seenUnseenFigure } from '../plots/zeroshot';
 import { displayPath } from '../settings';
 
@@ -66,7 +66,16 @@ export function runMetrics(r: DeviseResults): Record<string, unknown> {
   };
 }
 
-const toLosses = (name: string, epochs: DeviseResults['stage1']['epochs']) => ({ name, train: epochs.map((e) => e.trainLoss), valid: epochs.map((e) => e.validLoss) });
+/** One phase's epoch-end train and valid losses for the loss chart (x in epochs, one axis per loss kind). */
+const toLosses = (name: string, lossName: string, epochs: DeviseResults['stage1']['epochs']) => ({ name, lossName, train: epochs.map((e) => e.trainLoss), valid: epochs.map((e) => e.validLoss), batchesPerEpoch: 1 });
+
+/** fastai's epoch table (epoch, train_loss, valid_loss, metrics, time) as HTML, numbers rounded. */
+function epochTable(title: string, epochs: DeviseResults['stage1']['epochs']): string {
+  if (!epochs.length) return '';
+  const metrics = Object.keys(epochs[0]!.metrics);
+  const rows = epochs.map((e) => [e.epoch, e.trainLoss.toFixed(4), e.validLoss.toFixed(4), ...metrics.map((m) => (e.metrics[m] ?? NaN).toFixed(4)), `${e.seconds.toFixed(0)} s`]);
+  return `<h3>${escapeHtml(title)}</h3>${tableHtml(['epoch', 'train_loss', 'valid_loss', ...metrics, 'time'], rows)}`;
+}
 
 /** fastai's `plot_top_losses` grid for stage-1 results. */
 export async function topLossesFigureOf(interp: DeviseResults['stage1']['interpretation']): Promise<Figure> {
@@ -100,7 +109,7 @@ export async function reportFigures(r: DeviseResults): Promise<Record<string, Fi
   const interp = r.stage1.interpretation;
   const figs: Record<string, Figure> = {
     lr_find: lrFinderFigure(r.lrFind.lrs, r.lrFind.losses, { suggestion: r.lrFind.suggestion.steepest, title: 'LR finder (stage 1, frozen body)' }),
-    losses: lossCurvesFigure([toLosses('stage 1', r.stage1.epochs), toLosses('stage 2a', r.stage2.epochs2a), toLosses('stage 2b', r.stage2.epochs2b)], { title: 'Train / valid loss per epoch' }),
+    losses: lossCurvesFigure([toLosses('stage 1', 'crossEntropy', r.stage1.epochs), toLosses('stage 2a', 'cosineLoss', r.stage2.epochs2a), toLosses('stage 2b', 'cosineLoss', r.stage2.epochs2b)], { title: 'Train / valid loss per epoch (stage 1 cross-entropy, stage 2 cosine loss)' }),
     confusion_matrix: confusionMatrixFigure(interp.confusion, r.classes, { title: `Stage 1 confusion matrix (accuracy ${pct(interp.accuracy)}%)` }),
     most_confused: mostConfusedFigure(interp.mostConfused.slice(0, 15)),
     top_losses: await topLossesFigureOf(interp),
@@ -146,9 +155,15 @@ export async function writeReport(dir: string, r: DeviseResults): Promise<{ dir:
   } catch (err) {
     if (!(err instanceof RenderUnavailableError)) throw err;
     message = `Static images unavailable: ${err.message}`;
+    console.warn(`WARNING: no figure images in the report (PNGs and the PCA GIFs are missing): ${err.message}`);
   }
-  const sections = Object.entries(figs).map(([name, fig], i) => `<section><h2>${name.replace(/_/g, ' ')}</h2>\n${figureHtml(fig, { png: pngs[name], message, includeBundle: i === 0 })}</section>`);
-  files['index.html'] = page(r, sections);
+  const missing = message ? `<div class="verdict"><h2>Missing figures</h2><p>${escapeHtml(message)}</p><p>Without images: ${Object.keys(figs).map((n) => escapeHtml(n.startsWith('PCA_') ? `${n}.png, ${n}.gif` : `${n}.png`)).join(', ')}. The interactive figures below still work with scripts enabled.</p></div>` : '';
+  const tables = `<section><h2>epoch tables</h2>${epochTable('stage 1 (frozen, then unfrozen)', r.stage1.epochs)}${epochTable('stage 2a (head)', r.stage2.epochs2a)}${epochTable('stage 2b (whole model)', r.stage2.epochs2b)}</section>`;
+  const sections = Object.entries(figs).map(([name, fig], i) => {
+    const gif = name.startsWith('PCA_') && files[`${name}.gif`] ? `<p><img src="${name}.gif" alt="${escapeHtml(name)} animation"></p>` : '';
+    return `<section><h2>${name.replace(/_/g, ' ')}</h2>\n${gif}${figureHtml(fig, { png: pngs[name], message, includeBundle: i === 0 })}</section>`;
+  });
+  files['index.html'] = page(r, [missing, tables, ...sections]);
   // File by file (each atomic): the run's checkpoints may live inside the same folder.
   for (const [name, content] of Object.entries(files)) writeFileAtomically(path.join(dir, name), content);
   return { dir, files: Object.keys(files).sort() };
