@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BACKENDS, type BackendName, initBackend, largestBatch, tf } from '../../lib/backend/index';
+import { BACKENDS, type BackendName, initBackend, largestBatch, nativeStatus, tf } from '../../lib/backend/index';
 import { flag, hasFlag, numberFlag, rssMB } from '../flags';
 import { ARCHS, createModel, type Arch } from '../../lib/models/index';
 
@@ -134,7 +134,7 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
       imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), rssMB: rssMB(), numTensorsDelta,
       ...(heap && { heapMB: Math.round(heap.neededBytes / 2 ** 20), largestBatch: heap.largest }),
       ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec) }),
-      ...(info.native?.kernels.length && { native: { dnnl: info.native.dnnl, isa: info.native.isa, delegated: info.native.delegated } }),
+      ...(info.native?.kernels.length && { native: (({ dnnl, isa, format, blocked, delegated }) => ({ dnnl, isa, format, blocked, delegated }))(nativeStatus()) }),
       ...(profile && { profile }),
     };
   } finally {

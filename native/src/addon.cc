@@ -149,12 +149,12 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), devise::threads());
 }
 
-// setActivationFormat('nhwc' | 'any')
+// setActivationFormat('nhwc' | 'any' | 'auto')
 Napi::Value SetActivationFormat(const Napi::CallbackInfo& info) {
   return guarded(info, [&] { devise::set_activation_format(info[0].As<Napi::String>().Utf8Value()); });
 }
 
-// info() → {dnnl, isa, threads, format, cached}
+// info() → {dnnl, isa, threads, format, cached, blocked}
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("dnnl", devise::dnnl_version());
@@ -162,6 +162,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", devise::threads());
   o.Set("format", devise::activation_format());
   o.Set("cached", static_cast<double>(devise::cached_primitives()));
+  o.Set("blocked", static_cast<double>(devise::blocked_primitives()));
   return o;
 }
 

@@ -3,6 +3,8 @@
 // (blocked weights, or blocked activations with set_activation_format("any")) a cached reorder moves
 // the data into a buffer the cache entry owns. Scratchpads are owned by the entry too, so a call
 // allocates nothing once its shape has been seen.
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +34,7 @@ dnnl::stream& stream() {
 }
 
 std::string g_format = "nhwc";
+size_t blocked_count = 0;  // "auto" choices that went to the blocked layout
 
 // A tensor as the caller holds it (`user`, bound by pointer per call) and as the primitive wants it
 // (`inner`): the same memory when the layouts agree, else a buffer of the entry plus a reorder.
@@ -68,8 +71,7 @@ struct Geometry {
   memory::dims strides, dilates, pad_l, pad_r;
 };
 
-Geometry geometry(const ConvDims& d) {
-  tag a = g_format == "any" ? tag::any : tag::nhwc;
+Geometry geometry(const ConvDims& d, tag a) {
   return {
       act(d.n, d.ci, d.h, d.w, tag::nhwc), memory::desc({d.co, d.ci, d.kh, d.kw}, dt::f32, tag::hwio),
       act(d.n, d.co, d.oh, d.ow, tag::nhwc), act(d.n, d.ci, d.h, d.w, a),
@@ -120,11 +122,8 @@ std::map<Key, std::unique_ptr<Forward>> forwards;
 std::map<Key, std::unique_ptr<BackwardData>> backward_datas;
 std::map<Key, std::unique_ptr<BackwardWeights>> backward_weights;
 
-Forward& forward_for(const ConvDims& d, bool bias, bool relu) {
-  Key key{bias + 2 * relu, g_format, key_of(d, 0)};
-  auto& slot = forwards[key];
-  if (slot) return *slot;
-  Geometry g = geometry(d);
+std::unique_ptr<Forward> make_forward(const ConvDims& d, bool bias, bool relu, tag a) {
+  Geometry g = geometry(d, a);
   memory::desc bias_md({d.co}, dt::f32, tag::x);
   auto fd = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
                                                    g.src_any, g.wei_any, bias_md, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r)
@@ -140,15 +139,11 @@ Forward& forward_for(const ConvDims& d, bool bias, bool relu) {
   e->dst = Port(g.dst_user, pd.dst_desc(), false);
   e->bias = memory(bias_md, cpu(), DNNL_MEMORY_NONE);
   e->scratch = memory(pd.scratchpad_desc(), cpu());
-  slot = std::move(e);
-  return *slot;
+  return e;
 }
 
-BackwardData& backward_data_for(const ConvDims& d) {
-  Key key{0, g_format, key_of(d, 0)};
-  auto& slot = backward_datas[key];
-  if (slot) return *slot;
-  Geometry g = geometry(d);
+std::unique_ptr<BackwardData> make_backward_data(const ConvDims& d, tag a) {
+  Geometry g = geometry(d, a);
   dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, g.src_any, g.wei_any, g.dst_any,
                                            g.strides, g.dilates, g.pad_l, g.pad_r);
   dnnl::convolution_backward_data::primitive_desc pd(bd, user_scratchpad(), cpu(), forward_hint(g));
@@ -158,15 +153,11 @@ BackwardData& backward_data_for(const ConvDims& d) {
   e->wei = Port(g.wei_user, pd.weights_desc(), true);
   e->diff_src = Port(g.src_user, pd.diff_src_desc(), false);
   e->scratch = memory(pd.scratchpad_desc(), cpu());
-  slot = std::move(e);
-  return *slot;
+  return e;
 }
 
-BackwardWeights& backward_weights_for(const ConvDims& d) {
-  Key key{0, g_format, key_of(d, 0)};
-  auto& slot = backward_weights[key];
-  if (slot) return *slot;
-  Geometry g = geometry(d);
+std::unique_ptr<BackwardWeights> make_backward_weights(const ConvDims& d, tag a) {
+  Geometry g = geometry(d, a);
   dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, g.src_any, g.wei_any, g.dst_any,
                                               g.strides, g.dilates, g.pad_l, g.pad_r);
   dnnl::convolution_backward_weights::primitive_desc pd(bd, user_scratchpad(), cpu(), forward_hint(g));
@@ -176,14 +167,39 @@ BackwardWeights& backward_weights_for(const ConvDims& d) {
   e->diff_dst = Port(g.dst_user, pd.diff_dst_desc(), true);
   e->diff_wei = Port(g.wei_user, pd.diff_weights_desc(), false);
   e->scratch = memory(pd.scratchpad_desc(), cpu());
-  slot = std::move(e);
+  return e;
+}
+
+// Best of two timed runs, in seconds.
+template <typename F>
+double best_of_two(F f) {
+  double best = 1e30;
+  for (int i = 0; i < 2; i++) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+// The cached primitive for `key`, made on first use. In "auto" format both layouts are built and run
+// twice on this call's data; blocked is kept only when clearly (>10%) faster than plain NHWC.
+template <typename E, typename Make, typename Run>
+E& cached(std::map<Key, std::unique_ptr<E>>& cache, const Key& key, Make make, Run run) {
+  auto& slot = cache[key];
+  if (slot) return *slot;
+  if (g_format != "auto") {
+    slot = make(g_format == "any" ? tag::any : tag::nhwc);
+    return *slot;
+  }
+  auto plain = make(tag::nhwc), blocked = make(tag::any);
+  const double tp = best_of_two([&] { run(*plain); }), tb = best_of_two([&] { run(*blocked); });
+  slot = std::move(tb < 0.9 * tp ? blocked : plain);
+  if (slot.get() != plain.get()) blocked_count++;
   return *slot;
 }
 
-}  // namespace
-
-void conv_forward(const ConvDims& d, const float* x, const float* w, const float* bias, float* y, bool relu) {
-  Forward& e = forward_for(d, bias != nullptr, relu);
+void run_forward(Forward& e, const float* x, const float* w, const float* bias, float* y) {
   e.src.in(x);
   e.wei.in(w);
   e.dst.bind_out(y);
@@ -198,8 +214,7 @@ void conv_forward(const ConvDims& d, const float* x, const float* w, const float
   stream().wait();
 }
 
-void conv_backward_data(const ConvDims& d, const float* dy, const float* w, float* dx) {
-  BackwardData& e = backward_data_for(d);
+void run_backward_data(BackwardData& e, const float* dy, const float* w, float* dx) {
   e.diff_dst.in(dy);
   e.wei.in(w);
   e.diff_src.bind_out(dx);
@@ -209,8 +224,7 @@ void conv_backward_data(const ConvDims& d, const float* dy, const float* w, floa
   stream().wait();
 }
 
-void conv_backward_weights(const ConvDims& d, const float* x, const float* dy, float* dw) {
-  BackwardWeights& e = backward_weights_for(d);
+void run_backward_weights(BackwardWeights& e, const float* x, const float* dy, float* dw) {
   e.src.in(x);
   e.diff_dst.in(dy);
   e.diff_wei.bind_out(dw);
@@ -220,14 +234,36 @@ void conv_backward_weights(const ConvDims& d, const float* x, const float* dy, f
   stream().wait();
 }
 
+}  // namespace
+
+void conv_forward(const ConvDims& d, const float* x, const float* w, const float* bias, float* y, bool relu) {
+  auto run = [&](Forward& e) { run_forward(e, x, w, bias, y); };
+  run(cached(forwards, Key{(bias != nullptr) + 2 * relu, g_format, key_of(d, 0)},
+             [&](tag a) { return make_forward(d, bias != nullptr, relu, a); }, run));
+}
+
+void conv_backward_data(const ConvDims& d, const float* dy, const float* w, float* dx) {
+  auto run = [&](BackwardData& e) { run_backward_data(e, dy, w, dx); };
+  run(cached(backward_datas, Key{0, g_format, key_of(d, 0)}, [&](tag a) { return make_backward_data(d, a); }, run));
+}
+
+void conv_backward_weights(const ConvDims& d, const float* x, const float* dy, float* dw) {
+  auto run = [&](BackwardWeights& e) { run_backward_weights(e, x, dy, dw); };
+  run(cached(backward_weights, Key{0, g_format, key_of(d, 0)}, [&](tag a) { return make_backward_weights(d, a); }, run));
+}
+
 void set_activation_format(const std::string& format) {
-  if (format != "nhwc" && format != "any") throw std::invalid_argument("activation format must be 'nhwc' or 'any', got '" + format + "'");
+  if (format != "nhwc" && format != "any" && format != "auto") {
+    throw std::invalid_argument("activation format must be 'nhwc', 'any' or 'auto', got '" + format + "'");
+  }
   g_format = format;
 }
 
 std::string activation_format() { return g_format; }
 
 size_t cached_primitives() { return forwards.size() + backward_datas.size() + backward_weights.size(); }
+
+size_t blocked_primitives() { return blocked_count; }
 
 std::string dnnl_version() {
   const dnnl_version_t* v = ::dnnl_version();

@@ -44,14 +44,16 @@ void batch_norm_grad(const float* x, const float* mean, const float* var, const 
 // Threads of the one OpenMP pool that oneDNN and the loops above share.
 void set_threads(int n);
 int threads();
-// Activation memory format of the convolutions: "nhwc" (tfjs's own, no reorders) or "any" (oneDNN's
-// choice, usually blocked, with reorders in and out). Applies to primitives created afterwards.
+// Activation memory format of the convolutions: "nhwc" (tfjs's own, no reorders), "any" (oneDNN's
+// choice, usually blocked, with reorders in and out) or "auto" (both timed on the first call of each
+// shape, the faster kept). Applies to primitives created afterwards.
 void set_activation_format(const std::string& format);
 std::string activation_format();
 // oneDNN version and the CPU ISA its JIT uses.
 std::string dnnl_version();
 std::string dnnl_isa();
-// Number of cached convolution primitives.
+// Number of cached convolution primitives, and how many of them "auto" put on the blocked layout.
 size_t cached_primitives();
+size_t blocked_primitives();
 
 }  // namespace devise

@@ -7,6 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, nativeStatus, tf, useNativeKernels } from '../../lib/backend/index';
+import { loadNative } from '../../lib/backend/native-kernels/addon';
 import { compare, data, int, pick, relError, rng, runOn, SEED } from './support';
 
 const TOL = 1e-4;
@@ -106,6 +107,28 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
       if (c.dilation > 1) continue; // tfjs's gradients take no dilation
       expect((await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f })).err, label(c)).toBeLessThan(TOL);
       expect((await compare('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x })).err, label(c)).toBeLessThan(TOL);
+    }
+  }));
+
+  it('the blocked (any) and timed (auto) activation layouts give the same results', () => allNative(async () => {
+    const r = rng(SEED + 27);
+    const { addon } = loadNative();
+    try {
+      for (const format of ['any', 'auto'] as const) {
+        addon!.setActivationFormat(format);
+        for (let i = 0; i < 6; i++) {
+          const c = convCase(r);
+          const x = { shape: c.x, values: data(r, size(c.x)) };
+          const filter = { shape: c.f, values: data(r, size(c.f)) };
+          const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+          const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+          expect((await compare('Conv2D', { x, filter }, { ...common, dilations: 1 })).err, `${format} y ${label(c)}`).toBeLessThan(TOL);
+          expect((await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f })).err, `${format} dW ${label(c)}`).toBeLessThan(TOL);
+          expect((await compare('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x })).err, `${format} dX ${label(c)}`).toBeLessThan(TOL);
+        }
+      }
+    } finally {
+      addon!.setActivationFormat('nhwc');
     }
   }));
 

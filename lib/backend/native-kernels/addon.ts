@@ -22,8 +22,8 @@ export interface NativeAddon {
   batchNormGrad(heap: Float32Array, x: number, mean: number, variance: number, scale: number, dy: number, eps: number, rows: number, channels: number,
     dx: number, dmean: number, dvar: number, dscale: number, doffset: number): void;
   setThreads(n: number): number;
-  setActivationFormat(format: 'nhwc' | 'any'): void;
-  info(): { dnnl: string; isa: string; threads: number; format: string; cached: number };
+  setActivationFormat(format: 'nhwc' | 'any' | 'auto'): void;
+  info(): { dnnl: string; isa: string; threads: number; format: string; cached: number; blocked: number };
 }
 
 /** The build hint every "not available" reason ends with. */
@@ -38,6 +38,16 @@ export function projectThreads(): number {
   return n;
 }
 
+/**
+ * The convolutions' activation layout, DEVISE_NATIVE_FORMAT: `nhwc` (default: tfjs's own, no reorders),
+ * `any` (oneDNN's blocked layouts, reorders in and out) or `auto` (both timed on each shape's first call).
+ */
+function activationFormat(): 'nhwc' | 'any' | 'auto' {
+  const raw = process.env.DEVISE_NATIVE_FORMAT || 'nhwc';
+  if (raw !== 'nhwc' && raw !== 'any' && raw !== 'auto') throw new Error(`DEVISE_NATIVE_FORMAT must be nhwc, any or auto, got '${raw}'`);
+  return raw;
+}
+
 let loaded: { addon?: NativeAddon; why?: string } | undefined;
 
 /** The addon, loaded once, with its pool sized; or why it is not used. */
@@ -50,6 +60,7 @@ export function loadNative(): { addon?: NativeAddon; why?: string } {
   try {
     const addon = withOmpSpin(() => createRequire(__filename)('devise-native') as NativeAddon);
     addon.setThreads(threads);
+    addon.setActivationFormat(activationFormat());
     loaded = { addon };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -31,6 +31,9 @@ export interface NativeStatus {
   dnnl?: string;
   isa?: string;
   threads?: number;
+  /** Activation layout of the convolutions (DEVISE_NATIVE_FORMAT), and primitives on blocked layouts. */
+  format?: string;
+  blocked?: number;
   /** Calls handed to the replaced kernel because the case is not native (dtype, layout, activation...). */
   delegated: number;
 }
@@ -257,5 +260,5 @@ export function nativeStatus(): NativeStatus {
   const { addon, why } = loadNative();
   if (!addon) return { kernels: [], why, delegated };
   const info = addon.info();
-  return { kernels: nativeKernels().map((k) => k.kernelName), dnnl: info.dnnl, isa: info.isa, threads: info.threads, delegated };
+  return { kernels: nativeKernels().map((k) => k.kernelName), dnnl: info.dnnl, isa: info.isa, threads: info.threads, format: info.format, blocked: info.blocked, delegated };
 }
