@@ -7,6 +7,7 @@
  * Variables: DEVISE_DATA, DEVISE_ARCH, DEVISE_WEIGHTS, DEVISE_SIZE, DEVISE_BS, DEVISE_LABELS,
  * DEVISE_EPOCHS ("stage1,stage1Unfrozen,stage2a,stage2b"), DEVISE_OUT, DEVISE_SEED, DEVISE_SPLIT, DEVISE_SMOKE=1.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Awa2SplitName } from '../data/awa2';
 import type { Arch } from '../models/registry';
@@ -75,13 +76,29 @@ function splitFrom(raw: string | undefined): Awa2SplitName | undefined {
   return raw;
 }
 
+/**
+ * A path from a DEVISE_* variable: `~/` is the home folder; a relative path is taken from the directory the user
+ * started the process in (the shell's PWD, which a notebook kernel inherits although it runs in notebooks/), or
+ * from the repo root when it exists there and not in the first.
+ */
+export function envPath(raw: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (raw.startsWith('~/')) return path.join(env.HOME ?? '~', raw.slice(2));
+  if (path.isAbsolute(raw)) return raw;
+  const fromStart = path.resolve(env.PWD && path.isAbsolute(env.PWD) ? env.PWD : process.cwd(), raw);
+  const fromRoot = path.resolve(ROOT, raw);
+  return fs.existsSync(fromStart) || !fs.existsSync(fromRoot) ? fromStart : fromRoot;
+}
+
+/** DEVISE_LABELS names a source ('word2vec', 'wordnet', ...) or a file: only a file is a path. */
+const labelsFrom = (raw: string, env: NodeJS.ProcessEnv): string => (/[/\\]|\.vec$|\.txt$/.test(raw) ? envPath(raw, env) : raw);
+
 /** Settings from `overrides`, then DEVISE_* variables, then defaults (data_samples/, SqueezeNet, shipped word2vec labels). */
 export function deviseConfig(overrides: Partial<DeviseConfig> = {}, env: NodeJS.ProcessEnv = process.env): DeviseConfig {
   const smoke = overrides.smoke ?? env.DEVISE_SMOKE === '1';
   const arch = overrides.arch ?? ((env.DEVISE_ARCH as Arch | undefined) || 'squeezenet1_1');
   if (arch !== 'squeezenet1_1' && arch !== 'resnet34') throw new Error(`Unknown architecture '${arch}': use squeezenet1_1 or resnet34.`);
-  const data = overrides.data ?? (env.DEVISE_DATA || path.join(ROOT, 'data_samples'));
-  const envWeights = env.DEVISE_WEIGHTS === 'none' ? null : env.DEVISE_WEIGHTS || undefined;
+  const data = overrides.data ?? (env.DEVISE_DATA ? envPath(env.DEVISE_DATA, env) : path.join(ROOT, 'data_samples'));
+  const envWeights = env.DEVISE_WEIGHTS === 'none' ? null : env.DEVISE_WEIGHTS ? envPath(env.DEVISE_WEIGHTS, env) : undefined;
   const p = DEFAULT_PHASES;
   const defaults: PhaseEpochs = smoke ? SMOKE_EPOCHS : { stage1: p.stage1.epochs, stage1Unfrozen: p.stage1Unfrozen.epochs, stage2a: p.stage2a.epochs, stage2b: p.stage2b.epochs };
   return {
@@ -92,14 +109,14 @@ export function deviseConfig(overrides: Partial<DeviseConfig> = {}, env: NodeJS.
     bs: overrides.bs ?? intFrom(env, 'DEVISE_BS') ?? 16,
     validPct: overrides.validPct ?? 0.2,
     seed: overrides.seed ?? intFrom(env, 'DEVISE_SEED', 0) ?? 0,
-    labels: overrides.labels ?? (env.DEVISE_LABELS || DEFAULT_LABELS),
+    labels: overrides.labels ?? (env.DEVISE_LABELS ? labelsFrom(env.DEVISE_LABELS, env) : DEFAULT_LABELS),
     split: overrides.split ?? splitFrom(env.DEVISE_SPLIT) ?? 'standard',
     lr: overrides.lr ?? {},
     awa2Meta: overrides.awa2Meta ?? data,
     epochs: overrides.epochs ?? (env.DEVISE_EPOCHS ? parseEpochs(env.DEVISE_EPOCHS) : defaults),
     lrFindIterations: overrides.lrFindIterations ?? (smoke ? 12 : 100),
     pcaClasses: overrides.pcaClasses ?? ['elephant', 'buffalo', 'cow', 'dolphin'],
-    out: overrides.out ?? (env.DEVISE_OUT || path.join(ROOT, 'models', `run-${arch}`)),
+    out: overrides.out ?? (env.DEVISE_OUT ? envPath(env.DEVISE_OUT, env) : path.join(ROOT, 'models', `run-${arch}`)),
     smoke,
   };
 }
