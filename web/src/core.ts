@@ -98,9 +98,49 @@ function resample(src: Float32Array, w: number, h: number, out: number, horizont
   return dst;
 }
 
+const TRANSFORM_SCALE = 1024; // libvips: sub-pixel positions of its interpolation tables
+const INTERPOLATE_SHIFT = 12; // libvips: fixed-point bits of the uchar coefficients
+const bicubicTable = Array.from({ length: TRANSFORM_SCALE + 1 }, (_, i) => {
+  const f = Math.fround(i / TRANSFORM_SCALE);
+  return [catmullRom(1 + f), catmullRom(f), catmullRom(1 - f), catmullRom(2 - f)].map((c) => Math.trunc(c * (1 << INTERPOLATE_SHIFT)));
+});
+
+/**
+ * Enlarging on both axes as libvips' affine + bicubic on uchar: input position x = out / scale − 0.5 rounded to
+ * 1/1024 px, integer Catmull-Rom coefficients (×4096), each row rounded, then the column; edges repeated.
+ */
+function enlargeBicubic(rgb: Uint8Array, w: number, h: number, W: number, H: number): Uint8Array {
+  const out = new Uint8Array(W * H * 3);
+  const pad = 4; // keeps positions positive, as libvips' edge extension does
+  const half = 1 << (INTERPOLATE_SHIFT - 1);
+  const at = (x: number, y: number, c: number) => rgb[(Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))) * 3 + c]!;
+  const phase = (pos: number) => {
+    const s = Math.trunc((pos + pad) * TRANSFORM_SCALE * 2);
+    return { i: Math.trunc(pos + pad) - pad, c: bicubicTable[((s & (TRANSFORM_SCALE * 2 - 1)) + 1) >> 1]! };
+  };
+  const xs = Array.from({ length: W }, (_, o) => phase(o / (W / w) - 0.5));
+  for (let oy = 0; oy < H; oy++) {
+    const { i: iy, c: cy } = phase(oy / (H / h) - 0.5);
+    for (let ox = 0; ox < W; ox++) {
+      const { i: ix, c: cx } = xs[ox]!;
+      for (let ch = 0; ch < 3; ch++) {
+        let acc = 0;
+        for (let j = 0; j < 4; j++) {
+          let row = 0;
+          for (let k = 0; k < 4; k++) row += cx[k]! * at(ix - 1 + k, iy - 1 + j, ch);
+          acc += cy[j]! * ((row + half) >> INTERPOLATE_SHIFT);
+        }
+        out[(oy * W + ox) * 3 + ch] = Math.min(255, Math.max(0, (acc + half) >> INTERPOLATE_SHIFT));
+      }
+    }
+  }
+  return out;
+}
+
 /** HWC uint8 RGB resized to `W`×`H` as sharp's `resize` with kernel lanczos3 (identity when the size is unchanged). */
 export function resizeLanczos3(rgb: Uint8Array, w: number, h: number, W: number, H: number): Uint8Array {
   if (w === W && h === H) return rgb;
+  if (W > w && H > h) return enlargeBicubic(rgb, w, h, W, H);
   let f: Float32Array = Float32Array.from(rgb);
   let cw = w;
   if (W !== w) {
