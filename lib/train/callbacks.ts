@@ -258,6 +258,8 @@ export function checkpointer(name?: string): Callback {
   };
 }
 
+const LR_FINDER_DONE = 'LR finder complete: see learn.recorder.plotLr()';
+
 /** What the LR finder measured. */
 export interface LrFindResult {
   /** Learning rate of the last layer group at each iteration. */
@@ -293,7 +295,7 @@ export class LrFinder implements Callback {
   }
 
   onBatchBegin(s: TrainState): void {
-    if (this.lrs.length >= this.numIt) this.halt(s, 'lr finder: done');
+    if (this.lrs.length >= this.numIt) this.halt(s, LR_FINDER_DONE);
   }
 
   onBatchEnd(s: TrainState): void {
@@ -302,7 +304,7 @@ export class LrFinder implements Callback {
     this.losses.push(s.smoothLoss);
     if (this.lrs.length === 1 || s.smoothLoss < this.best) this.best = s.smoothLoss;
     if (this.stopDiv && (s.smoothLoss > 4 * this.best || !Number.isFinite(s.smoothLoss))) this.halt(s, 'lr finder: the loss diverged');
-    else if (this.lrs.length >= this.numIt) this.halt(s, 'lr finder: done');
+    else if (this.lrs.length >= this.numIt) this.halt(s, LR_FINDER_DONE);
   }
 
   onTrainEnd(s: TrainState): void {

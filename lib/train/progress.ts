@@ -132,7 +132,9 @@ class NotebookProgress extends BaseProgress {
       : `<div><progress value="${pct.toFixed(1)}" max="100" style="width:300px;height:20px;vertical-align:middle;"></progress> ${escapeHtml(text)}</div>`;
     const note = message ? `<div><b>${escapeHtml(message)}</b></div>` : '';
     const title = this.info.title ? `<div>${escapeHtml(this.info.title)}</div>` : '';
-    this.display?.html(`${title}${bar}<table border="1" class="dataframe"><thead><tr style="text-align:left;">${head}</tr></thead><tbody>${body}</tbody></table>${note}`);
+    // A fit without epoch rows yet (or the LR finder, which has none) shows no empty table.
+    const table = this.rows.length ? `<table border="1" class="dataframe"><thead><tr style="text-align:left;">${head}</tr></thead><tbody>${body}</tbody></table>` : '';
+    this.display?.html(`${title}${bar}${table}${note}`);
   }
 }
 
