@@ -45,6 +45,8 @@ export function npmRunSignalled(
   args: string[],
   env: NodeJS.ProcessEnv,
   when: (output: string) => NodeJS.Signals | undefined | Promise<NodeJS.Signals | undefined>,
+  /** Called once after the signal was sent, with the process group id (e.g. to send a second one). */
+  after?: (group: number) => Promise<void>,
 ): Promise<Finished & { signalled: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn('npm', ['run', '--silent', script, '--', ...args], {
@@ -65,6 +67,7 @@ export function npmRunSignalled(
         if (sig && !signalled && child.exitCode === null) {
           signalled = true;
           process.kill(-child.pid!, sig);
+          if (after) void after(child.pid!).catch(() => {});
         }
       } finally {
         checking = false;

@@ -1,0 +1,168 @@
+/**
+ * Ctrl-C and resume, with real processes and real signals, through the npm scripts exactly as a user runs them:
+ * the signal goes to the whole process group (npm, its shell, node), as a terminal sends it.
+ *
+ * - `npm run train` on a tiny set gets SIGINT mid-epoch five times in a row (the first run, then four --resume
+ *   runs): each writes its checkpoint, prints where it stopped and the resume command, and exits 130; a last
+ *   `--resume` finishes with the same final validation loss as an uninterrupted run (same seed, one thread).
+ * - kill -9 during the unfrozen stage-1 phase, then --resume: that phase runs to its end, same final loss.
+ * - the same for `npm run demo -- --quick` (three interrupts, in stage 1, stage 2a and stage 2b).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers';
+import { exitedInterrupted, lastJson, npmRun, npmRunSignalled, ONE_THREAD, sleep, tinySet } from './run';
+
+const { dir, cleanup } = tempDir('devise-cli-interrupt-');
+afterAll(cleanup);
+
+let tiny: string;
+beforeAll(() => {
+  tiny = tinySet(path.join(dir, 'tiny'));
+});
+
+// 32 train images / batch 4 = 8 batches per epoch; 5 frozen + 5 unfrozen epochs (about a second each).
+const BATCHES = 8;
+const trainArgs = (out: string): string[] => ['--data', tiny, '--size', '32', '--bs', '4', '--epochs', '5', '--unfreeze-epochs', '5', '--seed', '3', '--out', out, '--json'];
+const ROW = /^\d+\s+-?\d+\.\d+\s+-?\d+\.\d+/gm;
+const HEADER = /^epoch\s+train_loss/gm;
+const count = (re: RegExp, s: string): number => (s.match(re) ?? []).length;
+
+interface State {
+  plan: { epochs: number };
+  position: { epoch: number; batch: number; iteration: number };
+}
+const checkpointState = (run: string, phase: string): State => JSON.parse(fs.readFileSync(path.join(run, 'models', phase, 'state.json'), 'utf8')) as State;
+const runJson = (run: string): { phases: Record<string, string> } => JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8')) as { phases: Record<string, string> };
+
+describe('npm run train: Ctrl-C, kill -9 and --resume', () => {
+  let reference: number;
+  let epochMs = 1000;
+
+  it('an uninterrupted run (the reference)', async () => {
+    const times: number[] = [];
+    const r = await npmRunSignalled('train', trainArgs(path.join(dir, 'ref')), ONE_THREAD, (out) => {
+      while (times.length < count(ROW, out)) times.push(Date.now());
+      return undefined;
+    });
+    expect(r.code, r.output).toBe(0);
+    reference = lastJson<{ validLoss: number }>(r.stdout).validLoss;
+    expect(Number.isFinite(reference)).toBe(true);
+    // The time one epoch takes here, to aim the interrupts at the middle of one.
+    const gaps = times.slice(1).map((t, i) => t - times[i]!).sort((a, b) => a - b);
+    epochMs = gaps[Math.floor(gaps.length / 2)] ?? 1000;
+  }, 300_000);
+
+  it('five SIGINTs mid-epoch: checkpoint, where it stopped, the resume command, exit 130; then --resume gives the reference loss', async () => {
+    const run = path.join(dir, 'interrupted');
+    let midEpoch = 0;
+    for (let i = 0; i < 5; i++) {
+      const args = i === 0 ? trainArgs(run) : ['--resume', run, '--json'];
+      // Once this run has finished an epoch, wait about half of one, then Ctrl-C.
+      let armed = false;
+      const r = await npmRunSignalled('train', args, ONE_THREAD, async (out) => {
+        if (armed || count(ROW, out) < 1) return undefined;
+        armed = true;
+        await sleep(epochMs * (0.3 + 0.1 * i));
+        return 'SIGINT';
+      });
+      expect(r.signalled, r.output).toBe(true);
+      expect(exitedInterrupted(r), `${r.code} ${r.signal}\n${r.output}`).toBe(true);
+      expect(r.output).toContain(`Resume with:\n  npm run train -- --resume ${run}`);
+      const m = /Stopped \(Ctrl-C\) in phase (stage1-frozen|stage1-unfrozen) at epoch (\d+) of (\d+), batch (\d+) of (\d+)/.exec(r.output);
+      expect(m, r.output).not.toBeNull();
+      const [, phase, epoch, , batch, of] = m!;
+      expect(Number(of)).toBe(BATCHES);
+      // The checkpoint holds exactly the position the message reports.
+      const st = checkpointState(run, phase!);
+      expect(st.position.epoch + 1).toBe(Number(epoch));
+      expect(st.position.batch).toBe(Number(batch));
+      if (Number(batch) > 0) midEpoch++;
+      expect(runJson(run).phases[phase!]).toBe('running');
+      expect(r.output).not.toMatch(/^\s{4}at /m);
+    }
+    expect(midEpoch, 'interrupts that landed mid-epoch').toBeGreaterThanOrEqual(4);
+    const done = npmRun('train', ['--resume', run, '--json'], ONE_THREAD);
+    expect(done.status, done.stderr).toBe(0);
+    expect(lastJson<{ validLoss: number }>(done.stdout).validLoss).toBe(reference);
+    expect(runJson(run).phases).toEqual({ 'stage1-frozen': 'done', 'stage1-unfrozen': 'done' });
+  }, 600_000);
+
+  it('kill -9 in the unfrozen stage-1 phase: --resume runs that phase to its end (not lost), same final loss', async () => {
+    const run = path.join(dir, 'killed');
+    const r = await npmRunSignalled('train', trainArgs(run), ONE_THREAD, (out) => {
+      // The second table is the unfrozen phase's; kill once it has an epoch row.
+      const second = out.split(HEADER)[2];
+      return second !== undefined && count(ROW, second) >= 1 ? 'SIGKILL' : undefined;
+    });
+    expect(r.signalled, r.output).toBe(true);
+    expect(r.signal === 'SIGKILL' || r.code === 137, `${r.code} ${r.signal}`).toBe(true);
+    expect(runJson(run).phases).toMatchObject({ 'stage1-frozen': 'done', 'stage1-unfrozen': 'running' });
+    const before = checkpointState(run, 'stage1-unfrozen');
+    expect(before.position.epoch).toBeLessThan(before.plan.epochs);
+
+    const done = npmRun('train', ['--resume', run, '--json'], ONE_THREAD);
+    expect(done.status, done.stderr).toBe(0);
+    expect(done.stderr).toMatch(/resuming .*\(done: stage1-frozen\)/);
+    // Exactly the unfrozen epochs that were left ran again.
+    expect(count(ROW, done.stderr)).toBe(before.plan.epochs - before.position.epoch);
+    const after = checkpointState(run, 'stage1-unfrozen');
+    expect(after.position.epoch).toBe(after.plan.epochs);
+    expect(runJson(run).phases['stage1-unfrozen']).toBe('done');
+    expect(lastJson<{ validLoss: number }>(done.stdout).validLoss).toBe(reference);
+  }, 300_000);
+
+  it('a second Ctrl-C (apart from the first) exits at once, without waiting for the batch', async () => {
+    const run = path.join(dir, 'twice');
+    // A 3 s pause after each batch (a slow batch), so the second Ctrl-C lands while the first still waits for it to end.
+    const env = { ...ONE_THREAD, DEVISE_TEST_BATCH_DELAY_MS: '3000' };
+    const r = await npmRunSignalled('train', trainArgs(run), env, async (out) => {
+      if (!/^test: batch 2 done/m.test(out)) return undefined;
+      await sleep(100);
+      return 'SIGINT';
+    }, async (group) => {
+      await sleep(800); // a deliberate second press, apart from the first (within 500 ms counts as the same one)
+      process.kill(-group, 'SIGINT');
+    });
+    expect(exitedInterrupted(r), r.output).toBe(true);
+    expect(r.output).toMatch(/Interrupted again: exiting now/);
+    expect(r.output).not.toMatch(/Resume with/);
+  }, 120_000);
+});
+
+describe('npm run demo -- --quick: Ctrl-C and --resume', () => {
+  it('three interrupts (stage 1, 2a, 2b), each exits 130 with the resume command; --resume ends with the uninterrupted loss', async () => {
+    const ref = npmRun('demo', ['--quick', '--out', path.join(dir, 'demo-ref'), '--json'], ONE_THREAD);
+    expect(ref.status, ref.stderr).toBe(0);
+    const reference = lastJson<{ stage2CosineLoss: number }>(ref.stdout).stage2CosineLoss;
+
+    const out = path.join(dir, 'demo');
+    // Stage 1 is under way; stage 2a is under way; stage 2b has started (its table is the second with nearest-label columns).
+    const marks: ((o: string) => boolean)[] = [(o) => /stage 1 trains at/.test(o), (o) => /stage 2a trains at/.test(o), (o) => count(/^epoch\s+train_loss.*nearestLabel/gm, o) >= 2];
+    const phases: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const args = i === 0 ? ['--quick', '--out', out, '--json'] : ['--resume', out, '--json'];
+      let armed = false;
+      const r = await npmRunSignalled('demo', args, ONE_THREAD, async (o) => {
+        if (armed || !marks[i]!(o)) return undefined;
+        armed = true;
+        await sleep(i === 2 ? 300 : 1500);
+        return 'SIGINT';
+      });
+      expect(r.signalled, r.output).toBe(true);
+      expect(exitedInterrupted(r), `${r.code} ${r.signal}\n${r.output}`).toBe(true);
+      expect(r.output).toContain(`Resume with:\n  npm run demo -- --resume ${out}`);
+      const m = /Stopped \(Ctrl-C\) (?:in phase (\S+)|after phase (\S+)|between)/.exec(r.output);
+      expect(m, r.output).not.toBeNull();
+      phases.push(m![1] ?? m![2] ?? 'between');
+    }
+    expect(phases[0]).toMatch(/^stage1/);
+    expect(phases[1]).toBe('stage2a');
+    const done = npmRun('demo', ['--resume', out, '--json'], ONE_THREAD);
+    expect(done.status, done.stderr).toBe(0);
+    expect(lastJson<{ stage2CosineLoss: number }>(done.stdout).stage2CosineLoss).toBe(reference);
+    const phasesDone = (JSON.parse(fs.readFileSync(path.join(out, 'run', 'run.json'), 'utf8')) as { phases: Record<string, string> }).phases;
+    expect(phasesDone).toEqual({ 'stage1-frozen': 'done', 'stage1-unfrozen': 'done', stage2a: 'done', stage2b: 'done' });
+  }, 900_000);
+});
