@@ -168,17 +168,28 @@ export function confusionMatrixFigure(cm: number[][], classes: string[], opts: {
 /** A table figure from column names and rows of cells. */
 export function tableFigure(columns: string[], rows: (string | number)[][], opts: { title?: string } = {}): Figure {
   rows.forEach((r, i) => { if (r.length !== columns.length) throw new Error(`tableFigure: row ${i} has ${r.length} cells for ${columns.length} columns`); });
+  const cells = rows.map((r) => r.map((v) => (typeof v === 'number' ? humanNumber(v) : String(v))));
+  // Columns as wide as their text (within limits), the table as wide as its columns.
+  const chars = columns.map((c, j) => Math.min(48, Math.max(6, c.length, ...cells.map((r) => r[j]!.replace(/<[^>]+>/g, '').length))));
+  const charPx = 7.4;
+  const width = Math.min(1000, Math.max(360, Math.round(chars.reduce((a, b) => a + b, 0) * charPx + 24 * columns.length + 20)));
+  const colPx = chars.map((c) => ((width - 20) * c) / chars.reduce((a, b) => a + b, 0));
+  // Rows as tall as their wrapped text: plotly wraps a cell at its column width (~15 px per extra line).
+  const lines = (text: string, j: number) => Math.max(1, Math.ceil((text.replace(/<[^>]+>/g, '').length * charPx) / Math.max(1, colPx[j]! - 16)));
+  const rowPx = cells.map((r) => 24 + 15 * (Math.max(...r.map(lines)) - 1));
+  const headerPx = 30 + 15 * (Math.max(...columns.map(lines)) - 1);
+  const top = opts.title ? 50 : 10;
   return {
     data: [{
-      type: 'table',
+      type: 'table', columnwidth: chars,
       header: { values: columns.map((c) => `<b>${c}</b>`), fill: { color: '#dbe4f0' }, align: 'left', height: 30 },
-      cells: { values: columns.map((_, j) => rows.map((r) => (typeof r[j] === 'number' ? humanNumber(r[j]) : r[j]))), align: 'left', height: 24 },
+      cells: { values: columns.map((_, j) => cells.map((r) => r[j])), align: 'left', height: 24 },
     }],
     layout: {
-      title: { text: opts.title ?? '' }, margin: { t: opts.title ? 50 : 10, l: 10, r: 10, b: 10 },
-      // Sized to the rows (plotly's table rows are ~28 px; the header a little more), no blank space below.
-      height: (opts.title ? 50 : 10) + 30 + 24 * rows.length + 16,
-      width: Math.min(1000, Math.max(420, 160 * columns.length)),
+      title: { text: opts.title ?? '' }, margin: { t: top, l: 10, r: 10, b: 10 },
+      // Sized to the rows, no blank space below and nothing cut off.
+      height: top + headerPx + rowPx.reduce((a, b) => a + b, 0) + 16,
+      width,
     },
   };
 }
