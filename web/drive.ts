@@ -16,6 +16,8 @@ export interface DriveResult {
   imageQueryMs: number;
   textQueryMs: number;
   top5: { label: string; seen: boolean; score: number }[];
+  /** The top-5 list with the 'unseen labels only' toggle on (as shown). */
+  unseenOnly: { label: string; seen: boolean }[];
   imageNeighbours: { label: string; score: number }[];
   textImages: { label: string; score: number }[];
   consoleErrors: string[];
@@ -66,6 +68,9 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     } else await page.setInputFiles('#file', opts.image);
     await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'image');
     const img = (await state()).last!;
+    await page.check('#unseen-only');
+    const unseenOnly = await page.$$eval('#labels li', (lis) => lis.map((li) => ({ label: (li as unknown as { dataset: Record<string, string | undefined> }).dataset['label'] ?? '', seen: li.querySelector('.tag.seen') !== null })));
+    await page.uncheck('#unseen-only');
     await page.fill('#word', opts.word);
     await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'text');
     const txt = (await state()).last!;
@@ -77,6 +82,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       imageQueryMs: img.ms,
       textQueryMs: txt.ms,
       top5: img.labels ?? [],
+      unseenOnly,
       imageNeighbours: img.images ?? [],
       textImages: txt.images ?? [],
       consoleErrors,

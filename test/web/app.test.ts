@@ -106,6 +106,8 @@ describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () =
       expect(r.top5[0]!.label).toBe(expected);
       expect(r.imageNeighbours[0]!.score).toBeGreaterThan(0.999); // the image itself is in the table
       expect(r.shownTextLabels.length).toBeGreaterThan(0);
+      expect(r.unseenOnly).toHaveLength(5);
+      expect(r.unseenOnly.every((l) => !l.seen)).toBe(true);
       expect(server.requests.every((p) => !p.includes('..'))).toBe(true);
     } finally {
       await server.close();

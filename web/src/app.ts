@@ -173,17 +173,15 @@ function figure(row: ImageRow, score: number): HTMLElement {
   return f;
 }
 
-async function queryImage(st: State, file: Blob): Promise<void> {
-  const q = $('query') as HTMLImageElement;
-  q.src = URL.createObjectURL(file);
-  q.style.display = 'block';
-  const t0 = performance.now();
-  const x = await pixels(file, st);
-  const emb = tf.tidy(() => (st.model.predict(tf.tensor4d(x, [1, st.meta.inputSize, st.meta.inputSize, 3])) as tf.Tensor).dataSync() as Float32Array);
-  const tModel = performance.now();
-  const labelHits = cosineTopK(emb, st.labelTable, st.labels.dim, 5);
-  const imageHits = cosineTopK(emb, st.imageTable, st.labels.dim, 8);
-  const ms = performance.now() - t0;
+let lastEmbedding: Float32Array | undefined;
+
+/** Top-5 labels of an embedding: all labels, or with the toggle only the unseen ones (the zero-shot protocol). */
+function labelHitsOf(st: State, emb: Float32Array): Hit[] {
+  const unseenOnly = $<HTMLInputElement>('unseen-only').checked;
+  return cosineTopK(emb, st.labelTable, st.labels.dim, 5, unseenOnly ? (i) => st.labels.seen[i]! : undefined);
+}
+
+function showLabels(st: State, labelHits: Hit[]): void {
   const ol = $('labels');
   ol.replaceChildren(...labelHits.map((h) => {
     const li = document.createElement('li');
@@ -194,6 +192,21 @@ async function queryImage(st: State, file: Blob): Promise<void> {
     li.firstElementChild!.textContent = displayName(label);
     return li;
   }));
+}
+
+async function queryImage(st: State, file: Blob): Promise<void> {
+  const q = $('query') as HTMLImageElement;
+  q.src = URL.createObjectURL(file);
+  q.style.display = 'block';
+  const t0 = performance.now();
+  const x = await pixels(file, st);
+  const emb = tf.tidy(() => (st.model.predict(tf.tensor4d(x, [1, st.meta.inputSize, st.meta.inputSize, 3])) as tf.Tensor).dataSync() as Float32Array);
+  lastEmbedding = emb;
+  const tModel = performance.now();
+  const labelHits = labelHitsOf(st, emb);
+  const imageHits = cosineTopK(emb, st.imageTable, st.labels.dim, 8);
+  const ms = performance.now() - t0;
+  showLabels(st, labelHits);
   $('neighbours').replaceChildren(...imageHits.map((h) => figure(st.rows[h.index]!, h.score)));
   $('image-timing').textContent = `query ${ms.toFixed(0)} ms (model ${(tModel - t0).toFixed(0)} ms, search ${(ms - (tModel - t0)).toFixed(1)} ms)`;
   $('image-results').hidden = false;
@@ -240,6 +253,9 @@ async function main(): Promise<void> {
     e.preventDefault();
     drop.classList.remove('over');
     onFile(e.dataTransfer?.files[0]);
+  });
+  $<HTMLInputElement>('unseen-only').addEventListener('change', () => {
+    if (lastEmbedding) showLabels(st, labelHitsOf(st, lastEmbedding));
   });
   $<HTMLInputElement>('word').addEventListener('input', (e) => queryText(st, (e.target as HTMLInputElement).value));
 }
