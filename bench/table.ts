@@ -3,10 +3,13 @@
  * (wasm + oneDNN kernels), plain wasm and PyTorch, one after the other, each tfjs side in its own process.
  *
  *   npm run bench -- table --json [--rows squeezenet1_1:train:224:1,resnet34:train:224:1] [--batch 16] [--steps 3]
+ *                                 [--sides native,wasm,torch] [--rounds 3]
  *
  * Prints {rows: [{model, mode, size, threads, batch, nativeImgPerSec, wasmImgPerSec, torchImgPerSec,
  * native/wasm/torch ratios}], load} and, without --json, a markdown table. The machine's 1-minute load
- * average before and after each row is reported: other processes skew all three sides.
+ * average before and after each row is reported: other processes skew all three sides. With --rounds N
+ * the sides alternate N times; img/s are medians and each ratio is the median of the per-round ratios.
+ * The CPU-time ratio (torch CPU ms / tfjs CPU ms per step) is the steadier figure on a loaded machine.
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -17,44 +20,66 @@ import { torchBench } from './support/harness';
 const DEFAULT_ROWS = 'squeezenet1_1:train:224:1,squeezenet1_1:train:224:2,squeezenet1_1:infer:224:1,squeezenet1_1:infer:224:2,resnet34:train:224:1,resnet34:infer:224:1';
 
 /** One tfjs bench run in a child process (its own backend and thread pools); null with the reason on failure. */
-function tfjsSide(backend: 'native' | 'wasm', mode: string, model: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number } | { error: string } {
+function tfjsSide(backend: 'native' | 'wasm', mode: string, model: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number; cpuMsPerStep: number } | { error: string } {
   const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
   const r = spawnSync(tsx, [path.join(__dirname, 'index.ts'), mode, '--model', model, '--batch', String(batch), '--size', String(size), '--steps', String(steps), '--backend', backend, '--json'],
     { encoding: 'utf8', env: { ...process.env, DEVISE_BENCH_NO_TORCH: '1', DEVISE_THREADS: String(threads), DEVISE_WASM_THREADS: backend === 'wasm' ? String(threads) : '' } });
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ').slice(0, 300) };
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number; cpuMsPerStep: number };
 }
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
+const median = (xs: number[]): number | null => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : null);
 
 export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const batch = numberFlag(argv, 'batch', 16);
   const steps = numberFlag(argv, 'steps', 3);
+  const rounds = numberFlag(argv, 'rounds', 1);
+  const sides = (flag(argv, 'sides') ?? 'native,wasm,torch').split(',') as ('native' | 'wasm' | 'torch')[];
   const rows = [];
   for (const spec of (flag(argv, 'rows') ?? DEFAULT_ROWS).split(',')) {
     const [model, mode, sizeText, threadsText] = spec.split(':') as [string, 'train' | 'infer', string, string];
     const size = Number(sizeText);
     const threads = Number(threadsText);
     const load = [os.loadavg()[0]!];
-    const native = tfjsSide('native', mode, model, batch, size, threads, steps);
-    const wasm = tfjsSide('wasm', mode, model, batch, size, threads, steps);
-    const torch = torchBench(mode, model, batch, size, threads, steps);
+    const got: Record<'native' | 'wasm' | 'torch', number[]> = { native: [], wasm: [], torch: [] };
+    const ratios: Record<'native' | 'wasm', number[]> = { native: [], wasm: [] };
+    const cpuRatios: Record<'native' | 'wasm', number[]> = { native: [], wasm: [] };
+    const errors: string[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const ips: Partial<Record<'native' | 'wasm' | 'torch', number>> = {};
+      const cpuMs: Partial<Record<'native' | 'wasm' | 'torch', number>> = {};
+      for (const side of round % 2 ? [...sides].reverse() : sides) { // alternate the order against load drift
+        if (side === 'torch') {
+          const t = torchBench(mode, model, batch, size, threads, steps);
+          if (t) [ips.torch, cpuMs.torch] = [t.imgPerSec, t.cpuMs];
+          continue;
+        }
+        const r = tfjsSide(side, mode, model, batch, size, threads, steps);
+        if ('imgPerSec' in r) [ips[side], cpuMs[side]] = [r.imgPerSec, r.cpuMsPerStep];
+        else errors.push(`${side}: ${r.error}`);
+      }
+      for (const side of sides) if (ips[side] !== undefined) got[side].push(ips[side]!);
+      for (const side of ['native', 'wasm'] as const) {
+        if (ips[side] !== undefined && ips.torch) ratios[side].push(ips[side]! / ips.torch);
+        if (cpuMs[side] && cpuMs.torch) cpuRatios[side].push(cpuMs.torch / cpuMs[side]!);
+      }
+    }
     load.push(os.loadavg()[0]!);
-    const ips = (s: { imgPerSec: number } | { error: string }): number | string => ('imgPerSec' in s ? s.imgPerSec : s.error);
-    const n = ips(native);
-    const w = ips(wasm);
-    const t = torch?.imgPerSec;
+    const med = (xs: number[]): number | null => { const m = median(xs); return m === null ? null : round2(m); };
     rows.push({
-      model, mode, size, threads, batch, nativeImgPerSec: n, wasmImgPerSec: w, torchImgPerSec: t === undefined ? null : round2(t),
-      nativeVsTorch: typeof n === 'number' && t ? round2(n / t) : null,
-      wasmVsTorch: typeof w === 'number' && t ? round2(w / t) : null,
+      model, mode, size, threads, batch, rounds,
+      nativeImgPerSec: med(got.native), wasmImgPerSec: med(got.wasm), torchImgPerSec: med(got.torch),
+      nativeVsTorch: med(ratios.native), wasmVsTorch: med(ratios.wasm),
+      nativeCpuVsTorch: med(cpuRatios.native), wasmCpuVsTorch: med(cpuRatios.wasm),
+      nativeRatios: ratios.native.map(round2), ...(errors.length && { errors }),
       load: load.map(round2),
     });
   }
   if (!argv.includes('--json')) {
-    console.log('| model | mode | px | threads | native img/s | wasm img/s | torch img/s | native/torch | wasm/torch | load |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.model} | ${r.mode} | ${r.size} | ${r.threads} | ${r.nativeImgPerSec} | ${r.wasmImgPerSec} | ${r.torchImgPerSec} | ${r.nativeVsTorch} | ${r.wasmVsTorch} | ${r.load.join('→')} |`);
+    console.log('| model | mode | px | threads | native img/s | wasm img/s | torch img/s | native/torch | wasm/torch | native/torch (CPU time) | load |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.model} | ${r.mode} | ${r.size} | ${r.threads} | ${r.nativeImgPerSec} | ${r.wasmImgPerSec} | ${r.torchImgPerSec} | ${r.nativeVsTorch} | ${r.wasmVsTorch} | ${r.nativeCpuVsTorch} | ${r.load.join('→')} |`);
   }
   return { bench: 'table', batch, steps, cores: os.cpus().length, rows };
 }

@@ -23,15 +23,27 @@ export async function benchModel(arch: string, size: number): Promise<tf.LayersM
 
 /** Runs `warmup` untimed then `steps` timed calls; returns the median step time in ms. */
 export async function timeSteps(step: () => Promise<void>, warmup: number, steps: number): Promise<number> {
+  return (await timeStepsCpu(step, warmup, steps)).wallMs;
+}
+
+/**
+ * Like timeSteps, plus the median process CPU time per step (all threads). On a machine other jobs
+ * load, CPU time is the steadier figure: a 1-thread run's CPU ms is its wall ms on a quiet machine.
+ */
+export async function timeStepsCpu(step: () => Promise<void>, warmup: number, steps: number): Promise<{ wallMs: number; cpuMs: number }> {
   for (let i = 0; i < warmup; i++) await step();
-  const times: number[] = [];
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await step();
-    times.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    wall.push(performance.now() - t0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { wallMs: med(wall), cpuMs: med(cpu) };
 }
 
 /** Kernel time per kernel name (ms) for one call of `step`, largest first. */
@@ -44,7 +56,7 @@ export async function kernelProfile(step: () => Promise<void>): Promise<Record<s
 }
 
 /** Times the same model/shapes in PyTorch; null when torch is not installed (no Debian python3-torch). */
-export function torchBench(mode: 'train' | 'infer', arch: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number; stepMs: number } | null {
+export function torchBench(mode: 'train' | 'infer', arch: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number; stepMs: number; cpuMs: number } | null {
   if (process.env.DEVISE_BENCH_NO_TORCH || !fs.existsSync(TORCH_PYTHON)) return null;
   const script = path.join(__dirname, '..', 'torch_bench.py');
   const r = spawnSync(TORCH_PYTHON, [script, mode, arch, String(batch), String(size), String(threads), String(steps)],
@@ -53,7 +65,7 @@ export function torchBench(mode: 'train' | 'infer', arch: string, batch: number,
     if (/No module named 'torch/.test(r.stderr)) return null;
     throw new Error(`torch_bench.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number; stepMs: number };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number; stepMs: number; cpuMs: number };
 }
 
 /**
@@ -124,16 +136,16 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
   try {
     await step();
     const before = tf.memory().numTensors;
-    const stepMs = await timeSteps(step, 1, steps);
+    const { wallMs: stepMs, cpuMs } = await timeStepsCpu(step, 1, steps);
     const numTensorsDelta = tf.memory().numTensors - before;
     const profile = hasFlag(argv, 'profile') ? await kernelProfile(step) : undefined;
     const torch = torchBench(mode, arch, batch, size, info.threads, steps);
     const imgPerSec = (batch / stepMs) * 1000;
     return {
       bench: mode, backend, threads: info.threads, model: arch, batch, size,
-      imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), rssMB: rssMB(), numTensorsDelta,
+      imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), cpuMsPerStep: Math.round(cpuMs), rssMB: rssMB(), numTensorsDelta,
       ...(heap && { heapMB: Math.round(heap.neededBytes / 2 ** 20), largestBatch: heap.largest }),
-      ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec) }),
+      ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec), torchCpuMsPerStep: Math.round(torch.cpuMs), cpuRatio: round2(torch.cpuMs / cpuMs) }),
       ...(info.native?.kernels.length && { native: (({ dnnl, isa, format, blocked, delegated }) => ({ dnnl, isa, format, blocked, delegated }))(nativeStatus()) }),
       ...(profile && { profile }),
     };

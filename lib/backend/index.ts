@@ -173,7 +173,7 @@ export function formatBackendInfo(info: BackendInfo): string {
     `tfjs      ${info.tfjs}   node ${info.versions.node}`,
     `kernels   ${info.kernels.length ? info.kernels.join(', ') : 'none replaced'}`,
   ];
-  if (info.native?.kernels.length) lines.push(`native    ${info.native.kernels.join(', ')} (oneDNN ${info.native.dnnl}, ${info.native.isa}, ${info.native.threads} threads)`);
+  if (info.native?.kernels.length) lines.push(`native    ${info.native.kernels.join(', ')} (oneDNN ${info.native.dnnl}, ${info.native.isa}, ${info.native.threads} threads, ${info.native.format} activations)`);
   else if (info.native?.why) lines.push(`native    not used: ${info.native.why}`);
   for (const s of info.skipped) lines.push(`not used  ${s.provider}: ${s.why}`);
   return lines.join('\n');
