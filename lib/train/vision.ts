@@ -25,7 +25,7 @@ import { escapeHtml } from '../html';
 import { cosineLoss, hingeRankLoss, l2Normalize, type Loss, crossEntropy } from '../losses';
 import { type Arch, type CnnModel, createModel, loadModel, saveModel, swapHead } from '../models/index';
 import { show } from '../plots/display';
-import { normalizeInto, type Preprocessing } from '../preprocessing';
+import { IMAGENET, normalizeInto, type Preprocessing } from '../preprocessing';
 import { findPretrained } from '../settings';
 import { Learner, type LearnerOptions } from './learner';
 import { accuracy, type Metric, nearestLabelAccuracy } from './metrics';
@@ -55,7 +55,7 @@ export class ImageDataBunch implements DataBunch {
   /** Reads the dataset's layout (no image is decoded until a batch is asked for). */
   static async fromFolder(root: string, opts: DataBunchOptions = {}): Promise<ImageDataBunch> {
     const classes = opts.classes ?? datasetClasses(root, opts.split);
-    const bunch = await imageDataBunch({ root, split: opts.split, size: opts.size ?? 224, bs: opts.bs ?? 16, validPct: opts.validPct ?? 0.2, seed: opts.seed ?? 0, preprocessing: opts.preprocessing ?? { kind: 'imagenet', mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }, classes });
+    const bunch = await imageDataBunch({ root, split: opts.split, size: opts.size ?? 224, bs: opts.bs ?? 16, validPct: opts.validPct ?? 0.2, seed: opts.seed ?? 0, preprocessing: opts.preprocessing ?? IMAGENET, classes });
     return new ImageDataBunch(bunch, root, { ...opts, classes });
   }
 
