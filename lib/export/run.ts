@@ -367,6 +367,25 @@ export async function exportSizes(opts: { archs?: Arch[]; dim?: number; variants
   return out;
 }
 
+/** Everything the report and the notebook show about the export: the comparison on the run, the sizes of both architectures. */
+export interface ExportReport {
+  comparison: Comparison;
+  rows: ReturnType<typeof comparisonRows>;
+  sizes: SizeRow[];
+  markdown: string;
+}
+
+/**
+ * One call for reports and notebooks: `exportComparison(run)` + `exportSizes()` (SqueezeNet 1.1 and ResNet34 with
+ * random weights unless `weights` says otherwise) as data and as a Markdown table. ~10-20 s on data_samples.
+ */
+export async function exportReport(run: string, opts: { archs?: Arch[]; weights?: Partial<Record<Arch, string>> } = {}): Promise<ExportReport> {
+  const comparison = await exportComparison(run);
+  const { labels } = await readRun(run);
+  const sizes = await exportSizes({ archs: opts.archs, dim: labels.dim, weights: opts.weights });
+  return { comparison, rows: comparisonRows(comparison), sizes, markdown: comparisonMarkdown(comparison, sizes) };
+}
+
 /** The comparison as plain rows (for a danfojs DataFrame, metrics.json or an HTML table): one per variant. */
 export function comparisonRows(c: Comparison): { model: string; variant: string; MB: number; maxAbsDiff: number; relMaxAbsDiff: number; top1Agreement: number; seenTop1: number; zslTop1: number | null; gzslH: number | null }[] {
   return c.rows.map((r) => ({

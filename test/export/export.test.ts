@@ -12,7 +12,7 @@ import { initBackend } from '../../lib/backend/index';
 import { foldArtifacts, layerClasses } from '../../lib/export/fold';
 import { exportModel, readExportMeta } from '../../lib/export/model';
 import { encodeWeights, quantizeUint8, toFloat16 } from '../../lib/export/quantize';
-import { argmaxCosine, comparisonMarkdown, embedFiles, embeddingCheckpoint, exportComparison, exportRun, exportSizes, imagePixels, readRun, runItems, type ExportImageTable } from '../../lib/export/run';
+import { argmaxCosine, embedFiles, embeddingCheckpoint, exportReport, exportRun, exportSizes, imagePixels, latestRun, readRun, resolveRun, runItems, type ExportImageTable } from '../../lib/export/run';
 import { loadModel } from '../../lib/models/index';
 import { tf } from '../../lib/backend/index';
 import { ROOT, tempDir } from '../helpers';
@@ -135,9 +135,13 @@ describe('exported run', () => {
     expect(measured['uint8']!.top1Agreement).toBeGreaterThanOrEqual(UINT8_AGREEMENT);
   }, 600_000);
 
-  it('exportComparison: the table of bytes, max |Δ|, seen top-1, ZSL top-1 and GZSL H per variant', async () => {
-    const c = await exportComparison(run);
-    console.log(`[export] comparison\n${comparisonMarkdown(c)}`);
+  it('exportReport: the table of bytes, max |Δ|, seen top-1, ZSL top-1 and GZSL H per variant, and the sizes', async () => {
+    const rep = await exportReport(run, { archs: ['squeezenet1_1'] });
+    const c = rep.comparison;
+    console.log(`[export] comparison\n${rep.markdown}`);
+    expect(rep.sizes.map((r) => r.variant)).toEqual(['none', 'float16', 'uint8']);
+    expect(rep.rows.map((r) => r.variant)).toEqual(['trained', 'fp32', 'float16', 'uint8']);
+    expect(rep.markdown).toContain('| squeezenet1_1 |');
     expect(c.rows.map((r) => r.variant)).toEqual(['library', 'none', 'float16', 'uint8']);
     const [lib, fp32, f16, u8] = c.rows;
     expect(fp32!.maxAbsDiff).toBeLessThan(1e-4);
@@ -150,6 +154,21 @@ describe('exported run', () => {
     expect(lib!.seenTop1).toBeGreaterThan(1 / 33); // the fitted head beats chance
     for (const r of c.rows) expect(r.zslTop1).not.toBeNull();
   }, 600_000);
+
+  it('latestRun finds the newest demo run; resolveRun accepts the report folder', () => {
+    const reports = path.join(tmp.dir, 'reports');
+    for (const [name, t] of [['2026-01-01', 1000], ['2026-01-02', 2000]] as const) {
+      fs.mkdirSync(path.join(reports, name, 'run', 'models'), { recursive: true });
+      fs.writeFileSync(path.join(reports, name, 'run', 'run.json'), '{}');
+      fs.utimesSync(path.join(reports, name, 'run', 'run.json'), t, t);
+    }
+    fs.mkdirSync(path.join(reports, '2026-01-03', 'seed-1', 'run'), { recursive: true }); // unfinished: no models/
+    fs.writeFileSync(path.join(reports, '2026-01-03', 'seed-1', 'run', 'run.json'), '{}');
+    expect(latestRun(reports)).toBe(path.join(reports, '2026-01-02', 'run'));
+    expect(latestRun(path.join(tmp.dir, 'none'))).toBeNull();
+    expect(resolveRun(path.join(reports, '2026-01-01'))).toBe(path.join(reports, '2026-01-01', 'run'));
+    expect(() => resolveRun(tmp.dir)).toThrow(/holds no run/);
+  });
 
   it('exportSizes measures bytes on disk per variant', async () => {
     const s = await exportSizes({ archs: ['squeezenet1_1'] });
