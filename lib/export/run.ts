@@ -7,6 +7,7 @@
  *   const e = await exportRun('reports/2026-12-01/run', 'app/export', { quantize: 'uint8' });
  *   const t = await exportComparison('reports/…/run');       // rows: variant, bytes, max |Δ|, seen top-1, ZSL, H
  *   console.log(comparisonMarkdown(t));
+ *   const r = await exportReport('reports/…');                // comparison + sizes of both archs + r.markdown
  *
  * Output folder: model/ (model.json + shards), labels.json, images.json (rows + thumbnails), images.bin
  * (float32 n × dim embeddings, row-major), export.json (what, sizes, counts).
