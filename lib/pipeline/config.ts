@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Awa2SplitName } from '../data/awa2';
-import type { Arch } from '../models/registry';
+import { ARCHS, type Arch } from '../models/registry';
 import { DEFAULT_PHASES } from '../train/recipe';
 import { DEFAULT_LABELS } from '../vectors/sources';
 import { findPretrained, ROOT } from '../settings';
@@ -96,7 +96,7 @@ const labelsFrom = (raw: string, env: NodeJS.ProcessEnv): string => (/[/\\]|\.ve
 export function deviseConfig(overrides: Partial<DeviseConfig> = {}, env: NodeJS.ProcessEnv = process.env): DeviseConfig {
   const smoke = overrides.smoke ?? env.DEVISE_SMOKE === '1';
   const arch = overrides.arch ?? ((env.DEVISE_ARCH as Arch | undefined) || 'squeezenet1_1');
-  if (arch !== 'squeezenet1_1' && arch !== 'resnet34') throw new Error(`Unknown architecture '${arch}': use squeezenet1_1 or resnet34.`);
+  if (!(arch in ARCHS)) throw new Error(`Unknown architecture '${arch}': use ${Object.keys(ARCHS).join(' or ')}.`);
   const data = overrides.data ?? (env.DEVISE_DATA ? envPath(env.DEVISE_DATA, env) : path.join(ROOT, 'data_samples'));
   const envWeights = env.DEVISE_WEIGHTS === 'none' ? null : env.DEVISE_WEIGHTS ? envPath(env.DEVISE_WEIGHTS, env) : undefined;
   const p = DEFAULT_PHASES;

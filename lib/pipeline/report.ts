@@ -105,7 +105,8 @@ export function zeroShotFigureOf(rows: DeviseResults['zeroShot']): Figure {
 
 /** Every figure of the report, keyed by file name (without extension). */
 export async function reportFigures(r: DeviseResults): Promise<Record<string, Figure>> {
-  const arch = r.cfg.arch === 'squeezenet1_1' ? 'Squeezenet' : 'Resnet34';
+  // The original's GIF names: PCA_Squeezenet_2a_…, PCA_Resnet34_2a_… (the arch name without its version suffix).
+  const arch = r.cfg.arch.replace(/\d+_\d+$/, '').replace(/^./, (c) => c.toUpperCase());
   const interp = r.stage1.interpretation;
   const figs: Record<string, Figure> = {
     lr_find: lrFinderFigure(r.lrFind.lrs, r.lrFind.losses, { suggestion: r.lrFind.suggestion.steepest, title: 'LR finder (stage 1, frozen body)' }),
