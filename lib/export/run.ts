@@ -19,6 +19,7 @@ import sharp from 'sharp';
 import { tf } from '../backend/index';
 import { writeFileAtomically } from '../backend/io';
 import { applyTransforms, CENTER, decodeImage } from '../data/augment';
+import type { Awa2SplitName } from '../data/awa2';
 import type { Item, Split } from '../data/items';
 import { imageDataBunch } from '../data/loader';
 import { evaluate, type MetricRow } from '../metrics';
@@ -41,6 +42,8 @@ export interface RunInfo {
   testClasses: string[];
   preprocessing: Preprocessing;
   validPct?: number;
+  /** AWA2 zero-shot split: 'standard' (the dataset's) or 'proposed' (Xian et al.). */
+  split?: Awa2SplitName;
   phases?: Record<string, string>;
 }
 
@@ -129,7 +132,7 @@ export async function embeddingCheckpoint(runDir: string): Promise<string> {
 
 /** The run's train/valid/test items, split exactly as the pipeline split them (same root, seed, validPct). */
 export async function runItems(info: RunInfo): Promise<{ train: Item[]; valid: Item[]; test: Item[] }> {
-  const data = await imageDataBunch({ root: info.data, size: info.size, bs: 16, validPct: info.validPct ?? 0.2, seed: info.seed, preprocessing: info.preprocessing, classes: info.classes, augment: false });
+  const data = await imageDataBunch({ root: info.data, size: info.size, bs: 16, validPct: info.validPct ?? 0.2, seed: info.seed, preprocessing: info.preprocessing, classes: info.classes, augment: false, split: info.split });
   return { train: data.train.items, valid: data.valid.items, test: data.test?.items ?? [] };
 }
 
