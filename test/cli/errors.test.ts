@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers';
+import { ROOT, tempDir } from '../helpers';
 import { npmRun, ONE_THREAD, tinySet } from './run';
 
 const { dir, cleanup } = tempDir('devise-cli-errors-');
@@ -77,6 +77,13 @@ describe('user errors: exit 1, a short message naming the path, no stack trace',
       expect(r.stderr).toMatch(typeof want === 'function' ? want(dir) : want);
     });
   }
+
+  it('run from a subfolder, relative paths start from there (not the package root npm runs scripts in)', () => {
+    const sub = path.join(ROOT, 'lib');
+    const r = npmRun('train', ['--data', path.relative(sub, p('nowhere'))], ONE_THREAD, sub);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`dataset folder ${p('nowhere')} does not exist`);
+  });
 
   it('with DEVISE_DEBUG=1 the stack trace is printed too', () => {
     const r = npmRun('train', ['--data', p('image.jpg')], { ...ONE_THREAD, DEVISE_DEBUG: '1' });
