@@ -14,8 +14,18 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { FlagSpecs } from '../lib/cli';
 import { flag, numberFlag } from './flags';
 import { torchBench } from './support/harness';
+
+/** This benchmark's flags (bench/index.ts parses them: --help lists them, a mistyped one is an error). */
+export const flags: FlagSpecs = {
+  rows: { type: 'string', placeholder: '<model:mode:px:threads,...>', description: 'rows (default: the README table)' },
+  batch: { type: 'integer', default: 16, description: 'batch size' },
+  steps: { type: 'integer', default: 3, description: 'timed steps per side' },
+  sides: { type: 'string', default: 'native,wasm,torch', placeholder: '<native,wasm,torch>', description: 'which sides to time, in this order' },
+  rounds: { type: 'integer', default: 1, description: 'alternate the sides this many times (medians)' },
+};
 
 const DEFAULT_ROWS = 'squeezenet1_1:train:224:1,squeezenet1_1:train:224:2,squeezenet1_1:infer:224:1,squeezenet1_1:infer:224:2,resnet34:train:224:1,resnet34:infer:224:1';
 
