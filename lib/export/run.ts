@@ -9,7 +9,7 @@
  *   console.log(comparisonMarkdown(t));
  *   const r = await exportReport('reports/…');                // comparison + sizes of both archs + r.markdown
  *
- * Output folder: model/ (model.json + shards), labels.json, images.json (rows + thumbnails), images.bin
+ * Output folder: model/ (model.json + shards), labels.json (+ the report's GZSL γ), images.json (rows + thumbnails), images.bin
  * (float32 n × dim embeddings, row-major), export.json (what, sizes, counts).
  */
 import * as fs from 'node:fs';
@@ -23,6 +23,7 @@ import type { Awa2SplitName } from '../data/awa2';
 import type { Item, Split } from '../data/items';
 import { imageDataBunch } from '../data/loader';
 import { evaluate, type MetricRow } from '../metrics';
+import { gzslAt } from '../zeroshot';
 import { type Arch, type CnnModel, createModel, loadModel, modelSummary } from '../models/index';
 import { normalizeInto, type Preprocessing } from '../preprocessing';
 import { dataUri } from '../plots/images';
@@ -54,6 +55,8 @@ export interface LabelTable {
   classes: string[];
   seen: boolean[];
   vectors: number[][];
+  /** In an export: the GZSL calibration γ subtracted from seen-label scores (see `runGamma`). */
+  gamma?: number;
 }
 
 /** One row of images.json. */
@@ -115,6 +118,23 @@ export async function readRun(dir: string): Promise<{ dir: string; info: RunInfo
     labels = { source: source.name, dim: e.dim, classes, seen: classes.map((c) => info.classes.includes(c)), vectors: classes.map((_, i) => Array.from(e.vectors.subarray(i * e.dim, (i + 1) * e.dim))) };
   }
   return { dir: runDir, info, labels };
+}
+
+/**
+ * The GZSL calibration γ the run's report chose (calibrated stacking, picked on held-out seen images): read from
+ * the report's metrics.json (`gzsl.calibrated.gamma`) next to the run folder; null when there is none.
+ */
+export function runGamma(runDir: string): number | null {
+  for (const f of [path.join(runDir, 'metrics.json'), path.join(path.dirname(path.resolve(runDir)), 'metrics.json')]) {
+    if (!fs.existsSync(f)) continue;
+    try {
+      const g = (JSON.parse(fs.readFileSync(f, 'utf8')) as { gzsl?: { calibrated?: { gamma?: unknown } } }).gzsl?.calibrated?.gamma;
+      if (typeof g === 'number' && Number.isFinite(g)) return g;
+    } catch {
+      // not a report's metrics.json
+    }
+  }
+  return null;
 }
 
 /** The folder of the run's most trained embedding checkpoint (stage2b, else stage2a, else the newest embedding one). */
@@ -180,7 +200,7 @@ export interface RunExport {
 }
 
 /** Writes model/, labels.json, images.json, images.bin and export.json for the run into `outDir`. */
-export async function exportRun(dir: string, outDir: string, opts: { quantize?: Quantize; thumbSize?: number; onProgress?: (line: string) => void } = {}): Promise<RunExport> {
+export async function exportRun(dir: string, outDir: string, opts: { quantize?: Quantize; thumbSize?: number; gamma?: number | null; onProgress?: (line: string) => void } = {}): Promise<RunExport> {
   const quantize = opts.quantize ?? 'uint8';
   const log = opts.onProgress ?? (() => {});
   const { dir: runDir, info, labels } = await readRun(dir);
@@ -209,7 +229,8 @@ export async function exportRun(dir: string, outDir: string, opts: { quantize?: 
   const bin = new Float32Array(rows.length * dim);
   emb.forEach((r, i) => bin.set(r, i * dim));
   const table: ExportImageTable = { dim, rows };
-  writeFileAtomically(path.join(outDir, 'labels.json'), JSON.stringify(labels));
+  const gamma = opts.gamma === undefined ? runGamma(runDir) : opts.gamma;
+  writeFileAtomically(path.join(outDir, 'labels.json'), JSON.stringify(gamma === null ? labels : { ...labels, gamma }));
   writeFileAtomically(path.join(outDir, 'images.json'), JSON.stringify(table));
   writeFileAtomically(path.join(outDir, 'images.bin'), new Uint8Array(bin.buffer));
   const manifest = {
@@ -219,6 +240,7 @@ export async function exportRun(dir: string, outDir: string, opts: { quantize?: 
     preprocessing: cnn.preprocessing,
     quantize,
     dim,
+    gamma,
     run: path.resolve(runDir),
     checkpoint: path.relative(runDir, ckpt),
     modelBytes: model.bytes,
@@ -248,6 +270,8 @@ export interface ComparisonRow {
   zslTop1: number | null;
   /** GZSL harmonic mean of seen and unseen accuracy over all labels. */
   gzslH: number | null;
+  /** GZSL H with calibrated stacking at the report's γ (`gamma`), when there is one. */
+  gzslHCalibrated: number | null;
   /** The full `evaluate()` rows. */
   metrics: MetricRow[];
 }
@@ -257,6 +281,8 @@ export interface Comparison {
   inputSize: number;
   /** Images evaluated: valid (seen) + test (unseen). */
   images: { seen: number; unseen: number };
+  /** The calibration γ used for `gzslHCalibrated` (null: none). */
+  gamma: number | null;
   rows: ComparisonRow[];
 }
 
@@ -264,8 +290,9 @@ export interface Comparison {
  * Exports every variant of the run's embedding model to a temporary folder and compares it with the trained
  * model on the run's valid (seen) and test (unseen) images, with `evaluate` as the pipeline's zero-shot step.
  */
-export async function exportComparison(dir: string, opts: { variants?: readonly Quantize[]; tmpDir?: string } = {}): Promise<Comparison> {
+export async function exportComparison(dir: string, opts: { variants?: readonly Quantize[]; tmpDir?: string; gamma?: number | null } = {}): Promise<Comparison> {
   const { dir: runDir, info, labels } = await readRun(dir);
+  const gamma = opts.gamma === undefined ? runGamma(runDir) : opts.gamma;
   const ckpt = await embeddingCheckpoint(runDir);
   const cnn = await loadModel(ckpt);
   const tmp = opts.tmpDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'devise-export-'));
@@ -298,16 +325,36 @@ export async function exportComparison(dir: string, opts: { variants?: readonly 
       const relMaxAbsDiff = maxAbsDiff / (refMax || 1);
       const top = rows.map((r) => argmaxCosine(r, classes.vectors, classes.dim));
       const top1Agreement = top.length ? top.filter((t, i) => t === refTop[i]).length / top.length : 1;
-      return { variant, bytes, maxAbsDiff, relMaxAbsDiff, top1Agreement, seenTop1: pick('seen', 'hit@1') ?? 0, zslTop1: pick('zsl', 'per-class top-1'), gzslH: pick('gzsl', 'H'), metrics };
+      let gzslHCalibrated: number | null = null;
+      if (gamma !== null && info.testClasses.length) {
+        const scores = rows.map((r) => Array.from(classes.labels, (_, c) => cosine(r, classes.vectors, c, classes.dim)));
+        const idx = (l: string) => classes.labels.indexOf(l);
+        gzslHCalibrated = gzslAt(scores, evalItems.map((it) => idx(it.label)), info.classes.map(idx), info.testClasses.map(idx), gamma).H;
+      }
+      return { variant, bytes, maxAbsDiff, relMaxAbsDiff, top1Agreement, seenTop1: pick('seen', 'hit@1') ?? 0, zslTop1: pick('zsl', 'per-class top-1'), gzslH: pick('gzsl', 'H'), gzslHCalibrated, metrics };
     };
     const libBytes = ['model.json', 'weights.bin'].reduce((s, f) => s + (fs.existsSync(path.join(ckpt, f)) ? fs.statSync(path.join(ckpt, f)).size : 0), 0);
     const rows: ComparisonRow[] = [row('library', libBytes, ref!), ...variants.map((q, i) => row(q, sizes[i]!, embs[i]!))];
-    return { arch: cnn.arch, inputSize: cnn.inputSize, images: { seen: items.valid.length, unseen: items.test.length }, rows };
+    return { arch: cnn.arch, inputSize: cnn.inputSize, images: { seen: items.valid.length, unseen: items.test.length }, gamma, rows };
   } finally {
     loaded.forEach((m) => m.dispose());
     cnn.model.dispose();
     if (!opts.tmpDir) fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Cosine similarity of `x` and row `c` of `vectors` (rows of `dim`). */
+function cosine(x: ArrayLike<number>, vectors: Float32Array, c: number, dim: number): number {
+  let dot = 0;
+  let nx = 0;
+  let nv = 0;
+  for (let j = 0; j < dim; j++) {
+    const v = vectors[c * dim + j]!;
+    dot += x[j]! * v;
+    nx += x[j]! * x[j]!;
+    nv += v * v;
+  }
+  return dot / (Math.sqrt(nx * nv) || 1);
 }
 
 /** Index of the class vector with the highest cosine similarity to `x`. */
@@ -391,7 +438,7 @@ export async function exportReport(run: string, opts: { archs?: Arch[]; weights?
 }
 
 /** The comparison as plain rows (for a danfojs DataFrame, metrics.json or an HTML table): one per variant. */
-export function comparisonRows(c: Comparison): { model: string; variant: string; MB: number; maxAbsDiff: number; relMaxAbsDiff: number; top1Agreement: number; seenTop1: number; zslTop1: number | null; gzslH: number | null }[] {
+export function comparisonRows(c: Comparison): { model: string; variant: string; MB: number; maxAbsDiff: number; relMaxAbsDiff: number; top1Agreement: number; seenTop1: number; zslTop1: number | null; gzslH: number | null; gzslHCalibrated: number | null }[] {
   return c.rows.map((r) => ({
     model: `${c.arch} ${c.inputSize}px`,
     variant: r.variant === 'library' ? 'trained' : r.variant === 'none' ? 'fp32' : r.variant,
@@ -402,6 +449,7 @@ export function comparisonRows(c: Comparison): { model: string; variant: string;
     seenTop1: r.seenTop1,
     zslTop1: r.zslTop1,
     gzslH: r.gzslH,
+    gzslHCalibrated: r.gzslHCalibrated,
   }));
 }
 
@@ -410,8 +458,8 @@ const mb = (b: number) => `${(b / 1e6).toFixed(2)} MB`;
 
 /** The comparison (and optional sizes) as a Markdown table for reports and notebooks. */
 export function comparisonMarkdown(c: Comparison, sizes?: SizeRow[]): string {
-  const head = `| ${c.arch} ${c.inputSize}px | bytes | max abs Δ emb (relative) | top-1 = trained model | seen top-1 | ZSL per-class top-1 | GZSL H |\n|---|---|---|---|---|---|---|`;
-  const body = c.rows.map((r) => `| ${r.variant === 'library' ? 'trained (checkpoint)' : r.variant === 'none' ? 'export fp32' : `export ${r.variant}`} | ${mb(r.bytes)} | ${r.maxAbsDiff.toExponential(2)} (${r.relMaxAbsDiff.toExponential(1)}) | ${pct(r.top1Agreement)} | ${pct(r.seenTop1)} | ${pct(r.zslTop1)} | ${pct(r.gzslH)} |`);
+  const head = `| ${c.arch} ${c.inputSize}px | bytes | max abs Δ emb (relative) | top-1 = trained model | seen top-1 | ZSL per-class top-1 | GZSL H |${c.gamma !== null ? ` GZSL H (γ ${c.gamma.toFixed(3)}) |` : ''}\n|---|---|---|---|---|---|---|${c.gamma !== null ? '---|' : ''}`;
+  const body = c.rows.map((r) => `| ${r.variant === 'library' ? 'trained (checkpoint)' : r.variant === 'none' ? 'export fp32' : `export ${r.variant}`} | ${mb(r.bytes)} | ${r.maxAbsDiff.toExponential(2)} (${r.relMaxAbsDiff.toExponential(1)}) | ${pct(r.top1Agreement)} | ${pct(r.seenTop1)} | ${pct(r.zslTop1)} | ${pct(r.gzslH)} |${c.gamma !== null ? ` ${pct(r.gzslHCalibrated)} |` : ''}`);
   let md = `${head}\n${body.join('\n')}\n\n${c.images.seen} seen (valid) and ${c.images.unseen} unseen (test) images.`;
   if (sizes?.length) {
     md += `\n\n| model | params | fp32 | float16 | uint8 |\n|---|---|---|---|---|\n`;

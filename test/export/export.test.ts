@@ -12,7 +12,7 @@ import { initBackend } from '../../lib/backend/index';
 import { foldArtifacts, layerClasses } from '../../lib/export/fold';
 import { exportModel, readExportMeta } from '../../lib/export/model';
 import { encodeWeights, quantizeUint8, toFloat16 } from '../../lib/export/quantize';
-import { argmaxCosine, embedFiles, embeddingCheckpoint, exportReport, exportRun, exportSizes, imagePixels, latestRun, readRun, resolveRun, runItems, type ExportImageTable } from '../../lib/export/run';
+import { argmaxCosine, embedFiles, embeddingCheckpoint, exportReport, exportRun, exportSizes, imagePixels, latestRun, readRun, resolveRun, runGamma, runItems, type ExportImageTable } from '../../lib/export/run';
 import { loadModel } from '../../lib/models/index';
 import { tf } from '../../lib/backend/index';
 import { ROOT, tempDir } from '../helpers';
@@ -179,14 +179,18 @@ describe('exported run', () => {
 
   it('exportRun writes the model, label table and image table with thumbnails', async () => {
     const out = path.join(tmp.dir, 'app-export');
-    const e = await exportRun(run, out, { quantize: 'uint8' });
+    const e = await exportRun(run, out, { quantize: 'uint8', gamma: 0.125 });
     const { labels } = await readRun(run);
     const table = JSON.parse(fs.readFileSync(path.join(out, 'images.json'), 'utf8')) as ExportImageTable;
     expect(table.rows.length).toBe(e.images);
     expect(fs.statSync(path.join(out, 'images.bin')).size).toBe(e.images * table.dim * 4);
     expect(table.rows.some((r) => !r.seen && r.split === 'test')).toBe(true);
     expect(table.rows[0]!.thumb).toMatch(/^data:image\/jpeg;base64,/);
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'labels.json'), 'utf8')).classes).toEqual(labels.classes);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'labels.json'), 'utf8'))).toMatchObject({ classes: labels.classes, gamma: 0.125 });
+    expect(runGamma(run)).toBeNull(); // the fixture has no report
+    fs.writeFileSync(path.join(tmp.dir, 'metrics.json'), JSON.stringify({ gzsl: { calibrated: { gamma: 0.2 } } }));
+    fs.mkdirSync(path.join(tmp.dir, 'run-with-report'), { recursive: true });
+    expect(runGamma(path.join(tmp.dir, 'run-with-report'))).toBe(0.2); // <report>/metrics.json beside <report>/run
     expect(JSON.parse(fs.readFileSync(path.join(out, 'export.json'), 'utf8'))).toMatchObject({ format: 'devise-ts-export-1', quantize: 'uint8', images: e.images });
     await expect(readRun(tmp.dir)).rejects.toThrow(/run.json is missing/);
     // A run without labels.json (older runs): the table comes from the label source run.json names.

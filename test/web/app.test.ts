@@ -62,6 +62,9 @@ describe('app core', () => {
     }).sort((a, b) => b.s - a.s);
     expect(hits.map((h) => h.index)).toEqual(brute.slice(0, 5).map((b) => b.r));
     expect(hits[0]!.score).toBeCloseTo(brute[0]!.s, 6);
+    const shifted = cosineTopK(q, table, dim, 5, undefined, (i) => (i === brute[4]!.r ? 1 : 0));
+    expect(shifted[0]!.index).toBe(brute[4]!.r); // calibrated stacking: a shift moves a row up
+    expect(cosineTopK(q, table, dim, 3, (i) => i === brute[0]!.r)[0]!.index).toBe(brute[1]!.r);
     expect(findLabel('Grizzly Bear ', ['cow', 'grizzly+bear'])).toBe(1);
     expect(findLabel('car', ['cow'])).toBe(-1);
   });

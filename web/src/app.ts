@@ -12,7 +12,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { centerCropRgb, cosineTopK, displayName, findLabel, fromBase64, type Hit, normalizeInto, normalizeRows, type Preprocessing, rgbaToRgbOnWhite } from './core';
 
 interface Meta { arch: string; inputSize: number; dim: number; preprocessing: Preprocessing; quantize: string }
-interface Labels { source: string; dim: number; classes: string[]; seen: boolean[]; vectors: number[][] }
+interface Labels { source: string; dim: number; classes: string[]; seen: boolean[]; vectors: number[][]; gamma?: number }
 interface ImageRow { label: string; split: string; seen: boolean; thumb: string; file: string }
 interface Bundle { [file: string]: string }
 
@@ -175,10 +175,14 @@ function figure(row: ImageRow, score: number): HTMLElement {
 
 let lastEmbedding: Float32Array | undefined;
 
-/** Top-5 labels of an embedding: all labels, or with the toggle only the unseen ones (the zero-shot protocol). */
+/**
+ * Top-5 labels of an embedding: all labels with the report's calibrated stacking (γ subtracted from seen-label
+ * scores, when the export has one), or with the toggle only the unseen ones (the zero-shot protocol).
+ */
 function labelHitsOf(st: State, emb: Float32Array): Hit[] {
-  const unseenOnly = $<HTMLInputElement>('unseen-only').checked;
-  return cosineTopK(emb, st.labelTable, st.labels.dim, 5, unseenOnly ? (i) => st.labels.seen[i]! : undefined);
+  if ($<HTMLInputElement>('unseen-only').checked) return cosineTopK(emb, st.labelTable, st.labels.dim, 5, (i) => st.labels.seen[i]!);
+  const gamma = st.labels.gamma ?? 0;
+  return cosineTopK(emb, st.labelTable, st.labels.dim, 5, undefined, gamma ? (i) => (st.labels.seen[i] ? -gamma : 0) : undefined);
 }
 
 function showLabels(st: State, labelHits: Hit[]): void {
@@ -236,7 +240,7 @@ async function main(): Promise<void> {
   const st = await load();
   const loadMs = performance.now() - t0;
   Object.assign(hooks, { backend, loadMs });
-  $('status').textContent = `${st.meta.arch} ${st.meta.inputSize}px · ${st.meta.quantize === 'none' ? 'fp32' : st.meta.quantize} · ${backend} · ${st.labels.classes.length} labels · ${st.rows.length} images · loaded in ${loadMs.toFixed(0)} ms`;
+  $('status').textContent = `${st.meta.arch} ${st.meta.inputSize}px · ${st.meta.quantize === 'none' ? 'fp32' : st.meta.quantize} · ${backend} · ${st.labels.classes.length} labels · ${st.rows.length} images${st.labels.gamma ? ` · GZSL γ ${st.labels.gamma.toFixed(2)}` : ''} · loaded in ${loadMs.toFixed(0)} ms`;
   const vocab = $('vocabulary');
   vocab.replaceChildren(...st.labels.classes.map((c) => Object.assign(document.createElement('option'), { value: displayName(c) })));
   const onFile = (f: File | undefined) => {

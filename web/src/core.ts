@@ -182,8 +182,8 @@ export interface Hit {
   score: number;
 }
 
-/** Exact cosine top-k of `query` against the unit rows of `table` (n × dim), best first. */
-export function cosineTopK(query: ArrayLike<number>, table: Float32Array, dim: number, k: number, skip?: (i: number) => boolean): Hit[] {
+/** Exact cosine top-k of `query` against the unit rows of `table` (n × dim), best first; `shift(i)` is added to row i's score. */
+export function cosineTopK(query: ArrayLike<number>, table: Float32Array, dim: number, k: number, skip?: (i: number) => boolean, shift?: (i: number) => number): Hit[] {
   let qn = 0;
   for (let j = 0; j < dim; j++) qn += query[j]! ** 2;
   const inv = qn > 0 ? 1 / Math.sqrt(qn) : 0;
@@ -192,7 +192,7 @@ export function cosineTopK(query: ArrayLike<number>, table: Float32Array, dim: n
     if (skip?.(r)) continue;
     let dot = 0;
     for (let j = 0; j < dim; j++) dot += query[j]! * table[r * dim + j]!;
-    const score = dot * inv;
+    const score = dot * inv + (shift ? shift(r) : 0);
     if (hits.length < k || score > hits[hits.length - 1]!.score) {
       hits.push({ index: r, score });
       hits.sort((a, b) => b.score - a.score);
