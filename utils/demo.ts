@@ -23,7 +23,7 @@ import { runDevise, RunStopped } from '../lib/pipeline/run';
 import { type SeedRun, writeSeedsReport } from '../lib/pipeline/seeds';
 import { ARCHS, type Arch } from '../lib/models/registry';
 import { ROOT } from '../lib/settings';
-import { exitStopped, interruptGuard, resumeCommandFor } from './resume';
+import { exitStopped, interruptGuard, resumeCommandFor, testBatchPause } from './resume';
 
 const cli = defineCli({
   command: 'npm run demo --',
@@ -112,7 +112,7 @@ runCli(async () => {
     started = true;
     let results;
     try {
-      results = await runDevise(cfg, log, { resume: resuming, callbacks: [guard.callback] });
+      results = await runDevise(cfg, log, { resume: resuming, callbacks: [guard.callback, ...testBatchPause()] });
     } catch (err) {
       if (err instanceof RunStopped) exitStopped(log, err.reason, cfg.out, resumeCommand);
       throw err;

@@ -24,11 +24,11 @@ import { ARCHS, type Arch } from '../lib/models/registry';
 import { createModel, loadModel } from '../lib/models/index';
 import { slice } from '../lib/train/schedule';
 import { PHASE_NAMES, type PhaseKey, twoStageRecipe } from '../lib/train/recipe';
-import { type Callback, INTERRUPTED } from '../lib/train/types';
+import { INTERRUPTED } from '../lib/train/types';
 import type { FitResult } from '../lib/train/learner';
 import { readLabelMap, wordVectorSource } from '../lib/vectors/labels';
 import { openVectors } from '../lib/vectors/vec';
-import { exitStopped, interruptGuard, resumeCommandFor, shownPath as shown } from './resume';
+import { exitStopped, interruptGuard, resumeCommandFor, shownPath as shown, testBatchPause } from './resume';
 
 const FLAGS = {
   data: { type: 'path', placeholder: '<dir>', description: 'a folder with train/<class>/ (or <class>/) images, or an AWA2 root (required unless --resume)' },
@@ -185,7 +185,7 @@ runCli(async () => {
     stage1Unfrozen: { epochs: a['unfreeze-epochs'], lr: slice(1e-6, 1e-4) },
     stage2a: { epochs: a.epochs, lr: slice(a.lr) },
     stage2b: { epochs: a['unfreeze-epochs'], lr: slice(1e-6, 1e-4) },
-    callbacks: [guard.callback, ...testDelay()],
+    callbacks: [guard.callback, ...testBatchPause()],
     resume: resuming,
     onPhase: (name, status) => {
       state.phases[name] = status;
@@ -221,12 +221,3 @@ runCli(async () => {
   const result = { stage: 2, validTop1: ev.top1, validTop5: ev.top5, validCosineLoss: ev.cosineLoss, validLoss: ev.cosineLoss, epochs, seconds, checkpoint, run: path.resolve(out) };
   console.log(a.json ? JSON.stringify(result) : `nearest-label accuracy top-1 ${ev.top1.toFixed(4)}, top-5 ${ev.top5.toFixed(4)} after ${epochs} epochs (${seconds.toFixed(0)} s); checkpoint ${shown(checkpoint)}`);
 });
-
-/** DEVISE_TEST_BATCH_DELAY_MS: a pause after every batch (tests of a second Ctrl-C during a slow batch). */
-function testDelay(): Callback[] {
-  const ms = Number(process.env.DEVISE_TEST_BATCH_DELAY_MS);
-  return ms > 0 ? [{ onBatchEnd: (s) => new Promise<void>((r) => {
-    process.stderr.write(`test: batch ${s.iteration} done, pausing ${ms} ms\n`);
-    setTimeout(r, ms);
-  }) }] : [];
-}
