@@ -14,6 +14,8 @@ export interface DriveResult {
   backend: string;
   loadMs: number;
   imageQueryMs: number;
+  /** Every image query's ms with `repeat` > 1 (the first is `imageQueryMs`). */
+  imageQueryAllMs: number[];
   textQueryMs: number;
   top5: { label: string; seen: boolean; score: number }[];
   /** The top-5 list with the 'unseen labels only' toggle on (as shown). */
@@ -29,7 +31,7 @@ export interface DriveResult {
 }
 
 /** Opens `url`, waits for the app, uploads (or with `drop`, drags in) `image`, types `word`; `backend` forces one (`?backend=`). */
-export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; drop?: boolean; screenshot?: boolean; timeoutMs?: number }): Promise<DriveResult> {
+export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; drop?: boolean; repeat?: number; screenshot?: boolean; timeoutMs?: number }): Promise<DriveResult> {
   const { chromium } = await import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-app-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
@@ -68,6 +70,17 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     } else await page.setInputFiles('#file', opts.image);
     await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'image');
     const img = (await state()).last!;
+    const imageQueryAllMs = [img.ms];
+    for (let i = 1; i < (opts.repeat ?? 1); i++) {
+      await page.evaluate(() => {
+        (globalThis as unknown as { devise: { last?: unknown } }).devise.last = undefined;
+        const input = (globalThis as unknown as { document: { getElementById(id: string): { value: string } } }).document.getElementById('file');
+        input.value = ''; // the same file again must fire 'change'
+      });
+      await page.setInputFiles('#file', opts.image);
+      await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'image');
+      imageQueryAllMs.push((await state()).last!.ms);
+    }
     await page.check('#unseen-only');
     const unseenOnly = await page.$$eval('#labels li', (lis) => lis.map((li) => ({ label: (li as unknown as { dataset: Record<string, string | undefined> }).dataset['label'] ?? '', seen: li.querySelector('.tag.seen') !== null })));
     await page.uncheck('#unseen-only');
@@ -80,6 +93,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       backend: first.backend,
       loadMs: first.loadMs,
       imageQueryMs: img.ms,
+      imageQueryAllMs,
       textQueryMs: txt.ms,
       top5: img.labels ?? [],
       unseenOnly,
