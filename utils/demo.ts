@@ -20,7 +20,7 @@ import { defineCli, type FlagValues, runCli, UserError, userPath } from '../lib/
 import { deviseConfig, type DeviseConfig } from '../lib/pipeline/config';
 import { reportDir, runMetrics, writeReport } from '../lib/pipeline/report';
 import { runDevise, RunStopped } from '../lib/pipeline/run';
-import { type SeedRun, writeSeedsReport } from '../lib/pipeline/seeds';
+import { formatMetric, HEADLINE_METRICS, type SeedRun, writeSeedsReport } from '../lib/pipeline/seeds';
 import { ARCHS, type Arch } from '../lib/models/registry';
 import { ROOT } from '../lib/settings';
 import { exitStopped, interruptGuard, resumeCommandFor, testBatchPause } from './resume';
@@ -128,7 +128,7 @@ runCli(async () => {
     if (a.json) console.log(JSON.stringify({ report: out, ...summary }));
     else {
       log(`\nOver seeds ${summary.seeds.join(', ')} (mean ± sd):`);
-      for (const [k, m] of Object.entries(summary.metrics)) log(`  ${k.padEnd(22)} ${(m.mean * 100).toFixed(1)}% ± ${(m.sd * 100).toFixed(1)}%`);
+      for (const [k, m] of Object.entries(summary.metrics)) log(`  ${HEADLINE_METRICS[k]!.padEnd(34)} ${formatMetric(k, m.mean)} ± ${formatMetric(k, m.sd)}`);
       log(`Summary: ${path.join(out, 'index.html')}`);
     }
   } else if (a.json) console.log(JSON.stringify({ report: runs[0]!.report, ...runs[0]!.metrics }));

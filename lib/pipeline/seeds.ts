@@ -22,7 +22,15 @@ export const HEADLINE_METRICS: Record<string, string> = {
   'gzsl.calibrated.s': 'GZSL calibrated s',
   'gzsl.calibrated.H': 'GZSL calibrated H',
   'gzsl.ausuc': 'AUSUC',
+  'csls.zslPerClassTop1': 'zero-shot per-class top-1, CSLS',
+  'csls.calibratedH': 'GZSL calibrated H, CSLS',
+  'csls.ausuc': 'AUSUC, CSLS',
 };
+
+/** Areas (AUSUC) print as numbers, everything else as a percentage. */
+export function formatMetric(key: string, v: number): string {
+  return /ausuc/.test(key) ? v.toFixed(3) : `${(v * 100).toFixed(1)}%`;
+}
 
 /** One finished seed: its seed, its report folder and its metrics.json object. */
 export interface SeedRun {
@@ -56,14 +64,12 @@ export function seedSummary(runs: SeedRun[]): { seeds: number[]; metrics: Record
   return { seeds: runs.map((r) => r.seed), metrics };
 }
 
-const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-
 /** Writes `summary.json` and `index.html` (mean ± sd table, one column per seed, links to each seed's report). */
 export function writeSeedsReport(dir: string, runs: SeedRun[]): { summary: ReturnType<typeof seedSummary>; files: string[] } {
   const summary = seedSummary(runs);
   writeFileAtomically(path.join(dir, 'summary.json'), JSON.stringify({ ...summary, reports: runs.map((r) => path.relative(dir, r.report)) }, null, 2) + '\n');
   const head = `<tr><th>metric</th><th>mean ± sd</th>${runs.map((r) => `<th><a href="${escapeHtml(path.relative(dir, path.join(r.report, 'index.html')))}">seed ${r.seed}</a></th>`).join('')}</tr>`;
-  const rows = Object.entries(summary.metrics).map(([k, m]) => `<tr><td>${escapeHtml(HEADLINE_METRICS[k]!)}</td><td>${pct(m.mean)} ± ${pct(m.sd)}</td>${m.values.map((v) => `<td>${pct(v)}</td>`).join('')}</tr>`).join('\n');
+  const rows = Object.entries(summary.metrics).map(([k, m]) => `<tr><td>${escapeHtml(HEADLINE_METRICS[k]!)}</td><td>${formatMetric(k, m.mean)} ± ${formatMetric(k, m.sd)}</td>${m.values.map((v) => `<td>${formatMetric(k, v)}</td>`).join('')}</tr>`).join('\n');
   const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>DeViSE over ${runs.length} seeds</title>
 <style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}td,th{padding:.2em .8em;text-align:left}</style></head>
