@@ -125,4 +125,17 @@ describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () =
     expect(r.top5[0]!.label).toBe(expected);
     expect(fs.existsSync(path.join(app.out, 'export', 'bundle.js'))).toBe(true);
   }, 300_000);
+
+  it('npm run bench -- app --json reports loadMs, queryMs and modelBytes', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/index.ts'), 'app', '--run', run, '--queries', '2', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { loadMs: number; queryMs: number; modelBytes: number; quantize: string; queries: number };
+    console.log(`[web] bench app: ${JSON.stringify(j)}`);
+    expect(j.quantize).toBe('uint8');
+    expect(j.queries).toBe(2);
+    expect(j.loadMs).toBeGreaterThan(0);
+    expect(j.queryMs).toBeGreaterThan(0);
+    expect(j.modelBytes).toBeGreaterThan(1e6);
+    expect(j.modelBytes).toBeLessThan(1.6e6);
+  }, 300_000);
 });
