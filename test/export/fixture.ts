@@ -4,7 +4,7 @@
  * (data_samples' native size), the GoogleNews word2vec vectors of the AWA2 classes from ../shared (WordNet if absent), non-trivial BatchNorm statistics (so folding is really
  * tested) and the last Dense fitted in closed form (ridge regression of penultimate features onto the class
  * vectors of the train images), so nearest labels have real margins. Built once per machine into a temp
- * folder (atomic rename, so parallel test files share it).
+ * folder by one test worker (a lock folder; the others wait), renamed into place atomically.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,13 +23,36 @@ export const FIXTURE_SIZE = 128;
 export async function fixtureRun(): Promise<string> {
   const dir = path.join(os.tmpdir(), `devise-export-fixture-${VERSION}`);
   if (fs.existsSync(path.join(dir, 'run.json'))) return dir;
-  await initBackend();
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
-  await buildRun(tmp);
+  // One builder at a time (test files run in parallel workers): the others wait for its rename.
+  const lock = `${dir}.lock`;
+  const take = () => {
+    try {
+      fs.mkdirSync(lock);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let mine = take();
+  if (!mine && Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 10 * 60_000) {
+    fs.rmSync(lock, { recursive: true, force: true }); // left by a killed run
+    mine = take();
+  }
+  if (!mine) {
+    for (let t = 0; t < 600 && !fs.existsSync(path.join(dir, 'run.json')); t++) await new Promise((r) => setTimeout(r, 1000));
+    if (fs.existsSync(path.join(dir, 'run.json'))) return dir;
+  }
   try {
-    fs.renameSync(tmp, dir);
-  } catch {
-    fs.rmSync(tmp, { recursive: true, force: true }); // another worker won the race
+    await initBackend();
+    const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+    await buildRun(tmp);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch {
+      fs.rmSync(tmp, { recursive: true, force: true }); // another worker won the race
+    }
+  } finally {
+    if (mine) fs.rmSync(lock, { recursive: true, force: true });
   }
   return dir;
 }
