@@ -194,6 +194,7 @@ runCli(async () => {
   });
 
   const ran: FitResult[] = [];
+  let stage1Accuracy: number | undefined;
   if (resuming) {
     const done = keys.filter((k) => recipe.phaseStatus(k) === 'done').map((k) => PHASE_NAMES[k]);
     log(`resuming ${shown(out)}${done.length ? ` (done: ${done.join(', ')})` : ''}`);
@@ -205,6 +206,8 @@ runCli(async () => {
     const r = await recipe.phase(key);
     ran.push(r);
     if (r.stopped || guard.interrupted) exitStopped(log, r.stopped ?? INTERRUPTED, out, resumeCommand, data.train.length);
+    // The classifier's accuracy before stage 2 swaps its head (reported in stage 2's result).
+    if (key === 'stage1Unfrozen' && a.stage === 2) stage1Accuracy = (await recipe.learner.validate()).metrics.accuracy;
   }
 
   const epochs = ran.reduce((n, r) => n + r.epochs.length, 0);
@@ -218,6 +221,6 @@ runCli(async () => {
     return;
   }
   const ev = await recipe.evaluateEmbedding();
-  const result = { stage: 2, validTop1: ev.top1, validTop5: ev.top5, validCosineLoss: ev.cosineLoss, validLoss: ev.cosineLoss, epochs, seconds, checkpoint, run: path.resolve(out) };
+  const result = { stage: 2, validTop1: ev.top1, validTop5: ev.top5, validCosineLoss: ev.cosineLoss, validLoss: ev.cosineLoss, stage1ValidAccuracy: stage1Accuracy, epochs, seconds, checkpoint, run: path.resolve(out) };
   console.log(a.json ? JSON.stringify(result) : `nearest-label accuracy top-1 ${ev.top1.toFixed(4)}, top-5 ${ev.top5.toFixed(4)} after ${epochs} epochs (${seconds.toFixed(0)} s); checkpoint ${shown(checkpoint)}`);
 });
