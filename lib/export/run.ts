@@ -429,9 +429,10 @@ export interface ExportReport {
 /**
  * One call for reports and notebooks: `exportComparison(run)` + `exportSizes()` (SqueezeNet 1.1 and ResNet34 with
  * random weights unless `weights` says otherwise) as data and as a Markdown table. ~10-20 s on data_samples.
+ * `gamma`: the GZSL calibration for the calibrated-H column (default: the report's metrics.json, if any).
  */
-export async function exportReport(run: string, opts: { archs?: Arch[]; weights?: Partial<Record<Arch, string>> } = {}): Promise<ExportReport> {
-  const comparison = await exportComparison(run);
+export async function exportReport(run: string, opts: { archs?: Arch[]; weights?: Partial<Record<Arch, string>>; gamma?: number | null } = {}): Promise<ExportReport> {
+  const comparison = await exportComparison(run, { gamma: opts.gamma });
   const { labels } = await readRun(run);
   const sizes = await exportSizes({ archs: opts.archs, dim: labels.dim, weights: opts.weights });
   return { comparison, rows: comparisonRows(comparison), sizes, markdown: comparisonMarkdown(comparison, sizes) };
