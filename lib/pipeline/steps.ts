@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomically } from '../backend/io';
+import { displayPath, pretrainedCandidates } from '../settings';
 import { tf } from '../backend/index';
 import { applyTransforms, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
 import type { Item } from '../data/items';
@@ -57,7 +58,7 @@ export function labelSourceOf(cfg: DeviseConfig): Promise<LabelSource> {
 export async function prepareRun(cfg: DeviseConfig, opts: { callbacks?: Callback[]; resume?: boolean } = {}): Promise<DeviseRun> {
   const t0 = Date.now();
   if (!cfg.weights) {
-    console.warn(`WARNING: no pretrained ${cfg.arch} weights found (looked for DEVISE_WEIGHTS, models/pretrained/, ../shared): training from RANDOM initialisation, ` +
+    console.warn(`WARNING: no pretrained ${cfg.arch} weights found (looked for DEVISE_WEIGHTS and ${pretrainedCandidates(cfg.arch).map(displayPath).join(', ') || 'models/pretrained/'}): training from RANDOM initialisation, ` +
       'so accuracy will be far below the paper. Fetch them with `npm run weights -- download ' + cfg.arch + '`.');
   }
   const classes = datasetClasses(cfg.data, cfg.split);
