@@ -57,7 +57,9 @@ export function planSample(opts: { src: string; dest: string; classes: string[];
   for (const label of classes) {
     const from = path.join(src, label);
     const to = path.join(dest, label);
-    if (!fs.existsSync(from) && !(move && fs.existsSync(to))) throw new Error(`class folder not found: ${from} (is --src the JPEGImages folder?)`);
+    if (!fs.existsSync(from) && !(move && fs.existsSync(to))) {
+      throw new Error(fs.existsSync(src) ? `class folder ${from} does not exist (is --src the JPEGImages folder?)` : `--src ${src} does not exist: pass AWA2's JPEGImages folder`);
+    }
     // A move shrinks src: choose from src ∪ dest so a rerun sees the same universe as the first run.
     const names = union(fs.existsSync(from) ? listImages(from) : [], move && fs.existsSync(to) ? listImages(to) : []);
     const chosen = new Rng(deriveSeed(seed, hashString(label))).shuffle(names).slice(0, count);
@@ -72,7 +74,9 @@ export function planSplit(opts: { root: string; from: string; to: string; percen
   if (!(percent > 0 && percent < 1)) throw new Error(`--percent must be in (0, 1), got ${percent}`);
   const fromDir = path.join(root, from);
   const toDir = path.join(root, to);
-  if (!fs.existsSync(fromDir)) throw new Error(`folder not found: ${fromDir}`);
+  if (!fs.existsSync(fromDir)) {
+    throw new Error(fs.existsSync(root) ? `${fromDir} does not exist: --root needs a ${from}/ folder (or pass --from <split>)` : `--root ${root} does not exist: pass the folder that holds ${from}/ (e.g. awa2)`);
+  }
   refuseOverlap(fromDir, toDir);
   const classes = opts.classes ?? union(listDirs(fromDir), listDirs(toDir));
   const ops: Transfer[] = [];
