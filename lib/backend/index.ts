@@ -8,9 +8,11 @@
  * (or `opts.backend`) names one of `tensorflow | wasm | cpu`. The native bindings are optional
  * (their install downloads libtensorflow, impossible offline), so they are probed at run time.
  * wasm runs XNNPACK on every core (up to 4) unless `DEVISE_WASM_THREADS=1` (see ./threads.ts).
- * On wasm, the optional native addon (`native/`, oneDNN) takes over the convolutions, MaxPoolGrad and
- * leading-axis Sum/Mean where it is built (./native-kernels); `DEVISE_NATIVE=0` hides it, and
- * `info.native.why` says why it is not used. `DEVISE_THREADS` sizes both thread pools (default: cores).
+ * On wasm, the optional native addon (`native/`, oneDNN) takes over the convolutions and their gradients,
+ * MaxPoolGrad, leading-axis Sum/Mean, Slice, PadV2 and the batch-norm gradient where it is built
+ * (./native-kernels); `DEVISE_NATIVE=0` hides it, and `info.native.why` says why it is not used.
+ * `DEVISE_THREADS` sizes the compute pool (default: one thread per core). A tensor that does not fit in
+ * wasm32's 4 GiB heap is a WasmHeapError (./heap.ts), not a later crash inside the wasm module.
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';

@@ -30,7 +30,7 @@ describe('native kernels in initBackend', () => {
     if (out.native!.kernels.length) {
       expect(out.provider).toMatch(/devise-native \(oneDNN \d+\.\d+/);
       expect(out.native!.kernels).toEqual(expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad']));
-      expect(info({ DEVISE_NATIVE: '' }, []).stdout).toMatch(/^native\s+Conv2D, FusedConv2D, .*oneDNN/m);
+      expect(info({ DEVISE_NATIVE: '' }, []).stdout).toMatch(/^native\s+.*Conv2D, FusedConv2D, .*oneDNN/m);
     } else {
       expect(out.native!.why).toMatch(/native kernels not built.*libdnnl-dev/);
     }

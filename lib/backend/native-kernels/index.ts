@@ -242,7 +242,6 @@ export function nativeKernels(): tf.KernelConfig[] {
   if (!addon) return (built = []);
   installBatchNormGrad();
   return (built = [
-    { kernelName: BATCH_NORM_GRAD, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => batchNormGrad(addon, args)) as unknown as tf.KernelFunc },
     nativeKernel(tf.Conv2D, stockConv2D, conv2d),
     nativeKernel(tf.FusedConv2D, stockFusedConv2D, conv2d),
     nativeKernel(tf.Conv2DBackpropInput, projectKernel(conv2DBackpropInputConfig), conv2dBackpropInput),
@@ -252,6 +251,7 @@ export function nativeKernels(): tf.KernelConfig[] {
     nativeKernel(tf.Mean, projectKernel(meanConfig), reduceLeading(true)),
     nativeKernel(tf.Slice, stockSlice, slice),
     nativeKernel(tf.PadV2, stockPadV2, padV2),
+    { kernelName: BATCH_NORM_GRAD, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => batchNormGrad(addon, args)) as unknown as tf.KernelFunc },
   ]);
 }
 
