@@ -30,16 +30,8 @@ export interface NotebookSpec {
 }
 
 const MAIN = 'notebooks/VisualSemanticModels.nb.ts';
+// In execution order: the ResNet34 run first, so the SqueezeNet conclusion has both rows; the Quickstart reads the SqueezeNet run.
 export const NOTEBOOKS: NotebookSpec[] = [
-  {
-    source: MAIN,
-    out: 'notebooks/VisualSemanticModels_Squeezenet1_1.ipynb',
-    vars: {
-      ARCH: 'squeezenet1_1',
-      TITLE: 'SqueezeNet 1.1',
-      WHY: 'SqueezeNet 1.1 reaches AlexNet-level ImageNet accuracy with about 1.2 M parameters: with the DeViSE head it is about 5.6 MB, small enough for a phone. This is the main experiment; `VisualSemanticModels_Resnet34.ipynb` runs the same cells with the ResNet34 baseline.',
-    },
-  },
   {
     source: MAIN,
     out: 'notebooks/VisualSemanticModels_Resnet34.ipynb',
@@ -49,6 +41,15 @@ export const NOTEBOOKS: NotebookSpec[] = [
       WHY: 'ResNet34 is the baseline: more accurate on ImageNet, but about 22 M parameters (about 88 MB with the DeViSE head). The cells are those of `VisualSemanticModels_Squeezenet1_1.ipynb`; only the backbone differs. The committed outputs ran in smoke settings (96 px, single epochs) from random weights: ResNet34 trains at ~2–3 img/s on the wasm backend and no ResNet34 weights are shipped.',
     },
     sampleEnv: { DEVISE_SMOKE: '1', DEVISE_SIZE: '96', DEVISE_WEIGHTS: 'none' },
+  },
+  {
+    source: MAIN,
+    out: 'notebooks/VisualSemanticModels_Squeezenet1_1.ipynb',
+    vars: {
+      ARCH: 'squeezenet1_1',
+      TITLE: 'SqueezeNet 1.1',
+      WHY: 'SqueezeNet 1.1 reaches AlexNet-level ImageNet accuracy with about 1.2 M parameters: with the DeViSE head it is about 5.6 MB, small enough for a phone. This is the main experiment; `VisualSemanticModels_Resnet34.ipynb` runs the same cells with the ResNet34 baseline.',
+    },
   },
   { source: 'notebooks/00_Quickstart.nb.ts', out: 'notebooks/00_Quickstart.ipynb', vars: {} },
 ];

@@ -87,7 +87,7 @@ export class ClassificationInterpretation {
 
   /** Off-diagonal pairs with at least `minVal` images, most first (fastai `most_confused(min_val)`). */
   mostConfused(minVal = 1): { actual: string; predicted: string; count: number }[] {
-    return mostConfused(this.confusionMatrix(), this.classes, minVal);
+    return mostConfused(this.confusionMatrix(), this.classes.map((c) => c.replace(/\+/g, ' ')), minVal);
   }
 
   /** The class-activation heatmap (mean activation of the last conv block, fastai lesson 6) over one item's image, as PNG. */
