@@ -126,7 +126,8 @@ export function twoStageRecipe(opts: TwoStageOptions): TwoStageRecipe {
     }
     opts.onPhase?.(name, 'running');
     const res = was === 'partial' ? await learner.resume(name) : await learner.fitOneCycle(p.epochs, p.lr, { checkpoint: name });
-    if (!res.stopped) opts.onPhase?.(name, 'done');
+    // A stop that came after the last batch (e.g. Ctrl-C during the final validation) still finished the phase.
+    if (!res.stopped || status(key) === 'done') opts.onPhase?.(name, 'done');
     return res;
   };
 
