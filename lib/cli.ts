@@ -92,14 +92,16 @@ export function defineCli<F extends FlagSpecs>(spec: CliSpec<F>): Cli<F> {
     help: () => helpText(spec),
     flagNames: () => Object.keys(all).map((k) => `--${k}`),
     parse(argv = process.argv.slice(2)) {
-      // Tooling hook (the --help test): print the flags this parser accepts and exit.
-      if (process.env.DEVISE_CLI_SPEC === '1') {
-        process.stdout.write(`${JSON.stringify({ command: spec.command, flags: Object.entries(all).map(([name, s]) => ({ name, type: s.type, choices: s.choices })) })}\n`);
+      // Tooling hook (the --help test): after the help (or instead of running), one JSON line with the flags this parser accepts.
+      const specLine = (): string => `${JSON.stringify({ command: spec.command, flags: Object.entries(all).map(([name, s]) => ({ name, type: s.type, choices: s.choices })) })}\n`;
+      const dump = process.env.DEVISE_CLI_SPEC === '1';
+      if (dump && !argv.includes('--help') && !argv.includes('-h')) {
+        process.stdout.write(specLine());
         process.exit(0);
       }
       const parsed = parseFlags(spec, all, argv);
       if (parsed.values.help) {
-        process.stdout.write(`${helpText(spec)}\n`);
+        process.stdout.write(`${helpText(spec)}\n${dump ? specLine() : ''}`);
         process.exit(0);
       }
       return parsed as Parsed<F>;

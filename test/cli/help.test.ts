@@ -1,6 +1,6 @@
 /**
- * Every CLI answers --help (exit 0, usage, every flag its parser accepts, an example), and every flag the help
- * lists is accepted by the parser. The parser's own flag list comes from DEVISE_CLI_SPEC=1 (lib/cli.ts).
+ * Every CLI answers --help (exit 0, usage, every flag its parser accepts, an example). The parser's own flag list
+ * comes from DEVISE_CLI_SPEC=1 (lib/cli.ts), printed after the help by the same process.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -51,19 +51,25 @@ describe('--help of every CLI', () => {
 
   for (const [file, lead] of CLIS) {
     it(`${file} ${lead.join(' ')}`.trim(), () => {
-      const spec = runNode(file, [...lead], { DEVISE_CLI_SPEC: '1' });
-      expect(spec.status, spec.stderr).toBe(0);
-      const { flags } = JSON.parse(spec.stdout.trim().split('\n').pop()!) as Spec;
-      expect(flags.map((f) => f.name)).toContain('help');
-
-      // Every accepted flag at once, then --help: the parser takes them all and prints the help.
-      const help = runNode(file, [...lead, ...flags.filter((f) => f.name !== 'help').flatMap(sample), '--help']);
-      expect(help.status, help.stderr).toBe(0);
-      expect(help.stdout).toMatch(/^usage: npm run \S+/);
-      expect(help.stdout).toMatch(/\nexamples?:\n {2}npm run /);
-      const listed = new Set([...help.stdout.matchAll(/^\s+(?:-\w, )?--([\w-]+)/gm)].map((m) => m[1]!));
+      // The help, then (DEVISE_CLI_SPEC=1) one JSON line with the flags the parser accepts.
+      const r = runNode(file, [...lead, '--help'], { DEVISE_CLI_SPEC: '1' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toBe('');
+      const lines = r.stdout.trim().split('\n');
+      const { flags } = JSON.parse(lines.pop()!) as Spec;
+      const help = lines.join('\n');
+      expect(help).toMatch(/^usage: npm run \S+/);
+      expect(help).toMatch(/\nexamples?:\n {2}npm run /);
+      const listed = new Set([...help.matchAll(/^\s+(?:-\w, )?--([\w-]+)/gm)].map((m) => m[1]!));
       expect([...listed].sort()).toEqual(flags.map((f) => f.name).sort());
-      expect(help.stderr).toBe('');
+      expect(flags.map((f) => f.name)).toContain('help');
     });
   }
+
+  it('every flag the help lists is accepted (train, all at once, then --help)', () => {
+    const spec = JSON.parse(runNode('utils/train.ts', [], { DEVISE_CLI_SPEC: '1' }).stdout.trim()) as Spec;
+    const r = runNode('utils/train.ts', [...spec.flags.filter((f) => f.name !== 'help').flatMap(sample), '--help']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^usage: npm run train --/);
+  });
 });
