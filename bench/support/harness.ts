@@ -146,7 +146,7 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
       imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), cpuMsPerStep: Math.round(cpuMs), rssMB: rssMB(), numTensorsDelta,
       ...(heap && { heapMB: Math.round(heap.neededBytes / 2 ** 20), largestBatch: heap.largest }),
       ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec), torchCpuMsPerStep: Math.round(torch.cpuMs), cpuRatio: round2(torch.cpuMs / cpuMs) }),
-      ...(info.native?.kernels.length && { native: (({ dnnl, isa, format, blocked, delegated }) => ({ dnnl, isa, format, blocked, delegated }))(nativeStatus()) }),
+      ...(info.native?.kernels.length && { native: (({ dnnl, isa, format, blocked, delegatedBy }) => ({ dnnl, isa, format, blocked, delegated: delegatedBy }))(nativeStatus()) }),
       ...(profile && { profile }),
     };
   } finally {

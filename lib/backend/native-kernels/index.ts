@@ -36,10 +36,13 @@ export interface NativeStatus {
   blocked?: number;
   /** Calls handed to the replaced kernel because the case is not native (dtype, layout, activation...). */
   delegated: number;
+  /** The same, per kernel name. */
+  delegatedBy: Record<string, number>;
 }
 
 let enabled = true;
 let delegated = 0;
+const delegatedBy: Record<string, number> = {};
 
 /** Turns the native kernels on or off for later calls (off: every call goes to the replaced kernel). */
 export function useNativeKernels(on: boolean): void {
@@ -79,7 +82,10 @@ function nativeKernel(kernelName: string, fallback: () => tf.KernelFunc, native:
   const kernelFunc = (args: KernelArgs): Info | Info[] => {
     const out = enabled && addon ? native(addon, args) : undefined;
     if (out !== undefined) return out;
-    if (enabled) delegated++;
+    if (enabled) {
+      delegated++;
+      delegatedBy[kernelName] = (delegatedBy[kernelName] ?? 0) + 1;
+    }
     return fallback()(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
   };
   return { kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };
@@ -258,7 +264,7 @@ export function nativeKernels(): tf.KernelConfig[] {
 /** Which kernels run natively and on what, or why none do. */
 export function nativeStatus(): NativeStatus {
   const { addon, why } = loadNative();
-  if (!addon) return { kernels: [], why, delegated };
+  if (!addon) return { kernels: [], why, delegated, delegatedBy: { ...delegatedBy } };
   const info = addon.info();
-  return { kernels: nativeKernels().map((k) => k.kernelName), dnnl: info.dnnl, isa: info.isa, threads: info.threads, format: info.format, blocked: info.blocked, delegated };
+  return { kernels: nativeKernels().map((k) => k.kernelName), dnnl: info.dnnl, isa: info.isa, threads: info.threads, format: info.format, blocked: info.blocked, delegated, delegatedBy: { ...delegatedBy } };
 }
