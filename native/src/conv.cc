@@ -100,22 +100,27 @@ std::vector<int64_t> key_of(const ConvDims& d, int extra) {
   return {d.n, d.h, d.w, d.ci, d.co, d.kh, d.kw, d.oh, d.ow, d.sh, d.sw, d.dh, d.dw, d.pt, d.pl, d.pb, d.pr, extra};
 }
 
+// Each entry keeps its execute() argument map: the memories in it are handles whose data pointers are
+// rebound per call, so a call builds nothing.
 struct Forward {
   dnnl::convolution_forward prim;
   Port src, wei, dst;
   memory bias, scratch;
+  std::unordered_map<int, memory> args;
 };
 
 struct BackwardData {
   dnnl::convolution_backward_data prim;
   Port diff_dst, wei, diff_src;
   memory scratch;
+  std::unordered_map<int, memory> args;
 };
 
 struct BackwardWeights {
   dnnl::convolution_backward_weights prim;
   Port src, diff_dst, diff_wei;
   memory scratch;
+  std::unordered_map<int, memory> args;
 };
 
 std::map<Key, std::unique_ptr<Forward>> forwards;
@@ -139,6 +144,8 @@ std::unique_ptr<Forward> make_forward(const ConvDims& d, bool bias, bool relu, t
   e->dst = Port(g.dst_user, pd.dst_desc(), false);
   e->bias = memory(bias_md, cpu(), DNNL_MEMORY_NONE);
   e->scratch = memory(pd.scratchpad_desc(), cpu());
+  e->args = {{DNNL_ARG_SRC, e->src.inner}, {DNNL_ARG_WEIGHTS, e->wei.inner}, {DNNL_ARG_DST, e->dst.inner}, {DNNL_ARG_SCRATCHPAD, e->scratch}};
+  if (bias) e->args.emplace(DNNL_ARG_BIAS, e->bias);
   return e;
 }
 
@@ -153,6 +160,7 @@ std::unique_ptr<BackwardData> make_backward_data(const ConvDims& d, tag a) {
   e->wei = Port(g.wei_user, pd.weights_desc(), true);
   e->diff_src = Port(g.src_user, pd.diff_src_desc(), false);
   e->scratch = memory(pd.scratchpad_desc(), cpu());
+  e->args = {{DNNL_ARG_DIFF_DST, e->diff_dst.inner}, {DNNL_ARG_WEIGHTS, e->wei.inner}, {DNNL_ARG_DIFF_SRC, e->diff_src.inner}, {DNNL_ARG_SCRATCHPAD, e->scratch}};
   return e;
 }
 
@@ -167,6 +175,7 @@ std::unique_ptr<BackwardWeights> make_backward_weights(const ConvDims& d, tag a)
   e->diff_dst = Port(g.dst_user, pd.diff_dst_desc(), true);
   e->diff_wei = Port(g.wei_user, pd.diff_weights_desc(), false);
   e->scratch = memory(pd.scratchpad_desc(), cpu());
+  e->args = {{DNNL_ARG_SRC, e->src.inner}, {DNNL_ARG_DIFF_DST, e->diff_dst.inner}, {DNNL_ARG_DIFF_WEIGHTS, e->diff_wei.inner}, {DNNL_ARG_SCRATCHPAD, e->scratch}};
   return e;
 }
 
@@ -203,13 +212,8 @@ void run_forward(Forward& e, const float* x, const float* w, const float* bias, 
   e.src.in(x);
   e.wei.in(w);
   e.dst.bind_out(y);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.src.inner}, {DNNL_ARG_WEIGHTS, e.wei.inner},
-                                       {DNNL_ARG_DST, e.dst.inner}, {DNNL_ARG_SCRATCHPAD, e.scratch}};
-  if (bias) {
-    e.bias.set_data_handle(const_cast<float*>(bias));
-    args.emplace(DNNL_ARG_BIAS, e.bias);
-  }
-  e.prim.execute(stream(), args);
+  if (bias) e.bias.set_data_handle(const_cast<float*>(bias));
+  e.prim.execute(stream(), e.args);
   e.dst.out();
   stream().wait();
 }
@@ -218,8 +222,7 @@ void run_backward_data(BackwardData& e, const float* dy, const float* w, float* 
   e.diff_dst.in(dy);
   e.wei.in(w);
   e.diff_src.bind_out(dx);
-  e.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, e.diff_dst.inner}, {DNNL_ARG_WEIGHTS, e.wei.inner},
-                            {DNNL_ARG_DIFF_SRC, e.diff_src.inner}, {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  e.prim.execute(stream(), e.args);
   e.diff_src.out();
   stream().wait();
 }
@@ -228,8 +231,7 @@ void run_backward_weights(BackwardWeights& e, const float* x, const float* dy, f
   e.src.in(x);
   e.diff_dst.in(dy);
   e.diff_wei.bind_out(dw);
-  e.prim.execute(stream(), {{DNNL_ARG_SRC, e.src.inner}, {DNNL_ARG_DIFF_DST, e.diff_dst.inner},
-                            {DNNL_ARG_DIFF_WEIGHTS, e.diff_wei.inner}, {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  e.prim.execute(stream(), e.args);
   e.diff_wei.out();
   stream().wait();
 }

@@ -62,7 +62,9 @@ void column_sum(const float* x, int64_t outer, int64_t inner, double scale, floa
   }
   // Narrow rows (e.g. 64 channels over N·H·W pixels): each thread sums a range of rows, then the
   // partial sums are added in thread order (deterministic for a given thread count).
-  std::vector<double> partial(static_cast<size_t>(threads) * inner, 0.0);
+  // Reused across calls (no allocation once grown); kernels are only called from the JS thread.
+  static std::vector<double> partial;
+  partial.assign(static_cast<size_t>(threads) * inner, 0.0);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -105,7 +107,10 @@ void shift_copy(const float* src, const int64_t* ss, float* dst, const int64_t* 
 void batch_norm_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float eps,
                      int64_t rows, int64_t c, float* dx, float* dmean, float* dvar, float* dscale, float* doffset) {
   const int threads = omp_get_max_threads();
-  std::vector<double> partial(static_cast<size_t>(threads) * 2 * c, 0.0);
+  static std::vector<double> partial;  // reused across calls, as in column_sum
+  static std::vector<float> k;         // dx = dy · k per channel
+  partial.assign(static_cast<size_t>(threads) * 2 * c, 0.0);
+  k.resize(c);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -120,7 +125,6 @@ void batch_norm_grad(const float* x, const float* mean, const float* var, const 
       }
     }
   }
-  std::vector<float> k(c);  // dx = dy · k per channel
   for (int64_t j = 0; j < c; j++) {
     double s1 = 0, s2 = 0;
     for (int t = 0; t < threads; t++) {
