@@ -246,6 +246,8 @@ export async function loadLearner(dir: string): Promise<VisionLearner> {
   return learn;
 }
 
+const warnedRandom = new Set<string>();
+
 /** Options of {@link cnnLearner}. */
 export interface CnnLearnerOptions extends Omit<LearnerOptions, 'model' | 'data' | 'loss'> {
   /** Weight file (.pth / .h5 / TF.js folder); default: the downloaded or shipped pretrained file; null = random init. */
@@ -260,7 +262,10 @@ export interface CnnLearnerOptions extends Omit<LearnerOptions, 'model' | 'data'
  */
 export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, opts: CnnLearnerOptions = {}): Promise<VisionLearner> {
   const weights = opts.weights === undefined ? findPretrained(arch) : opts.weights;
-  if (!weights) console.warn(`WARNING: no pretrained ${arch} weights found: the body starts from RANDOM weights. Fetch them with \`npm run weights -- download ${arch}\`.`);
+  if (!weights && !warnedRandom.has(arch)) {
+    warnedRandom.add(arch); // once per architecture and process (a grid search builds many learners)
+    console.warn(`WARNING: no pretrained ${arch} weights: the body starts from RANDOM weights. Fetch them with \`npm run weights -- download ${arch}\`.`);
+  }
   const model = await createModel(arch, { head: 'classifier', classes: data.classes.length, weights: weights ?? undefined, inputSize: data.size, seed: opts.seed });
   if (data instanceof ImageDataBunch) await data.normalize(model.preprocessing);
   const { weights: _w, seed: _s, loss, ...rest } = opts;
