@@ -97,7 +97,7 @@ console.log(`suggested learning rate: ${lr.toExponential(1)}`);
 
 // %%
 const grid = await hyperSearch({
-  space: { lr: [lr / 3, lr, lr * 3], wd: [1e-4, 1e-2] },
+  space: { lr: [lr / 3, lr], wd: [1e-4, 1e-2] },
   epochs: 1, metric: 'accuracy',
   makeLearner: (c) => cnnLearner(data, ARCH, { metrics: [accuracy], weights: cfg.weights, wd: c.wd, path: cfg.out, seed: cfg.seed, progress: 'none' }),
 });
