@@ -23,6 +23,7 @@ import { runDevise, RunStopped } from '../lib/pipeline/run';
 import { formatMetric, HEADLINE_METRICS, type SeedRun, writeSeedsReport } from '../lib/pipeline/seeds';
 import { ARCHS, type Arch } from '../lib/models/registry';
 import { ROOT } from '../lib/settings';
+import { buildApp } from '../web/build';
 import { exitStopped, interruptGuard, resumeCommandFor, testBatchPause } from './resume';
 
 const cli = defineCli({
@@ -119,7 +120,9 @@ runCli(async () => {
     }
     if (guard.interrupted) exitStopped(log, 'Ctrl-C', cfg.out, resumeCommand);
     results.seconds.total = (Date.now() - t0) / 1000;
-    const report = await writeReport(dir, results);
+    // The browser search app of this run, beside the report (uint8 export; works from file://).
+    const app = await buildApp({ run: cfg.out, out: path.join(dir, 'app') });
+    const report = await writeReport(dir, results, { links: [{ href: path.relative(dir, path.join(app.out, 'index.html')), text: `Search this model in your browser, offline (uint8 export, ${(app.export.model.bytes / 1e6).toFixed(2)} MB): open app/index.html, or run npm run app` }] });
     runs.push({ seed, report: report.dir, metrics: runMetrics(results) });
     if (!a.json) log(`\nReport: ${path.join(report.dir, 'index.html')}`);
   }

@@ -62,6 +62,7 @@ export function runMetrics(r: DeviseResults): Record<string, unknown> {
     evaluation: r.zeroShot,
     modelSizeMB: own?.sizeMB ?? null,
     modelSizes: r.sizes,
+    mobile: r.mobile,
     seconds: r.seconds,
   };
 }
@@ -121,6 +122,7 @@ export async function reportFigures(r: DeviseResults): Promise<Record<string, Fi
     label_sources: labelSourcesFigure(r.labelSources),
     ...(await searchFiguresOf(r.examples, r.testClasses)),
     model_size: modelSizeFigure(r.sizes, { title: 'Model size with the 300-d embedding head (fp32)' }),
+    ...mobileFigures(r.mobile),
   };
   for (const [phase, series] of Object.entries(r.pca.series)) {
     if (series.length) figs[`PCA_${arch}_${phase}_Epochs1to${series.length}`] = pcaFigureOf(r.pca, phase);
@@ -137,7 +139,26 @@ async function strip(hits: { label: string; score: number; path?: string }[]) {
  * `metrics.json`, `figures/*.png` and the animated PCA GIFs. Without a browser the HTML keeps the
  * interactive figures and says why there are no images.
  */
-export async function writeReport(dir: string, r: DeviseResults): Promise<{ dir: string; files: string[] }> {
+/** The exported variants: accuracy against the trained model, and bytes on disk per backbone and quantisation. */
+export function mobileFigures(m: DeviseResults['mobile']): Record<'mobile_accuracy' | 'mobile_sizes', Figure> {
+  const p = (v: number | null) => (v === null ? '–' : `${pct(v)}%`);
+  const variants = [...new Set(m.sizes.map((s) => s.variant))];
+  return {
+    mobile_accuracy: tableFigure(['variant', 'MB', 'max |Δ embedding|', 'top-1 same as trained', 'seen top-1', 'ZSL top-1', 'GZSL H', 'calibrated H'],
+      m.rows.map((r) => [r.variant, r.MB.toFixed(2), r.maxAbsDiff.toExponential(1), p(r.top1Agreement), p(r.seenTop1), p(r.zslTop1), p(r.gzslH), p(r.gzslHCalibrated)]),
+      { title: `Exported for mobile (${m.rows[0]?.model ?? ''}): each variant against the trained model` }),
+    mobile_sizes: tableFigure(['model', ...variants.map((v) => (v === 'none' ? 'fp32' : v))],
+      [...new Set(m.sizes.map((s) => s.arch))].map((arch) => [arch, ...variants.map((v) => `${((m.sizes.find((s) => s.arch === arch && s.variant === v)?.bytes ?? 0) / 1e6).toFixed(2)} MB`)]),
+      { title: 'Exported model size on disk (model.json + weight shards, 300-d head)' }),
+  };
+}
+
+/** Links shown under the summary table, e.g. the browser app `npm run demo` builds beside the report. */
+export interface ReportOptions {
+  links?: { href: string; text: string }[];
+}
+
+export async function writeReport(dir: string, r: DeviseResults, opts: ReportOptions = {}): Promise<{ dir: string; files: string[] }> {
   const figs = await reportFigures(r);
   const files: Record<string, string | Uint8Array> = { 'metrics.json': JSON.stringify(runMetrics(r), null, 2) + '\n' };
   const pngs: Record<string, Uint8Array> = {};
@@ -164,13 +185,13 @@ export async function writeReport(dir: string, r: DeviseResults): Promise<{ dir:
     const gif = name.startsWith('PCA_') && files[`${name}.gif`] ? `<p><img src="${name}.gif" alt="${escapeHtml(name)} animation"></p>` : '';
     return `<section><h2>${name.replace(/_/g, ' ')}</h2>\n${gif}${figureHtml(fig, { png: pngs[name], message, includeBundle: i === 0 })}</section>`;
   });
-  files['index.html'] = page(r, [missing, tables, ...sections]);
+  files['index.html'] = page(r, [missing, tables, ...sections], opts.links ?? []);
   // File by file (each atomic): the run's checkpoints may live inside the same folder.
   for (const [name, content] of Object.entries(files)) writeFileAtomically(path.join(dir, name), content);
   return { dir, files: Object.keys(files).sort() };
 }
 
-function page(r: DeviseResults, sections: string[]): string {
+function page(r: DeviseResults, sections: string[], links: { href: string; text: string }[]): string {
   const g = r.zeroShotSummary.gzsl;
   const lr = (c: DeviseResults['lr']['stage1']) => (c ? `${c.value.toExponential(2)} (${lrWhy(c)})` : 'n/a');
   const rows = Object.entries({
@@ -195,6 +216,7 @@ function page(r: DeviseResults, sections: string[]): string {
 <style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}th{text-align:left;padding-right:1em}section{margin:2em 0}.verdict{background:#f6f6ee;padding:.5em 1em;border-left:4px solid #c9a227}</style></head>
 <body><h1>DeViSE run: ${r.cfg.arch}</h1>
 <table>${rows}</table>
+${links.map((l) => `<p><a href="${escapeHtml(l.href)}">${escapeHtml(l.text)}</a></p>`).join('\n')}
 <div class="verdict"><h2>What the zero-shot numbers say</h2>
 ${verdict}</div>
 ${sections.join('\n')}

@@ -14,6 +14,7 @@ import type { Callback } from '../train/types';
 import type { MetricRow } from '../metrics';
 import type { DeviseConfig } from './config';
 import type { LabelSourceRow, ZeroShotSummary } from '../zeroshot';
+import { exportReport, type ExportReport } from '../export/run';
 import { compareLabelSources, zeroShotSummary } from './evaluation';
 import { buildSearch, type ChosenLr, findLr, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, writeLabelTable, zeroShotEvaluation } from './steps';
 
@@ -34,6 +35,8 @@ export interface DeviseResults {
   zeroShotSummary: ZeroShotSummary;
   /** The same zero-shot protocol (stage 2a from the same stage-1 weights) for every label source. */
   labelSources: LabelSourceRow[];
+  /** The exported model's variants: accuracy against the trained model, and bytes on disk for both backbones. */
+  mobile: { rows: ExportReport['rows']; sizes: ExportReport['sizes'] };
   examples: ReturnType<typeof searchExamples>;
   sizes: { name: string; sizeMB: number; params: number }[];
   pca: ReturnType<typeof pcaData>;
@@ -114,6 +117,8 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   const labelSources = await timed(run, 'labelSources', () => compareLabelSources(run, stage1Model));
   const examples = searchExamples(run, space);
   const sizes = await modelSizes(run.labelVectors.dim);
+  // For mobile: the inference-only export (fp32/float16/uint8), its bytes on disk and its accuracy against this model.
+  const exported = await timed(run, 'export', () => exportReport(cfg.out, { gamma: summary.gzsl.calibrated.gamma }));
   return {
     cfg,
     backend,
@@ -128,6 +133,7 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
     zeroShot,
     zeroShotSummary: summary,
     labelSources,
+    mobile: { rows: exported.rows, sizes: exported.sizes },
     examples,
     sizes,
     pca: pcaData(run),

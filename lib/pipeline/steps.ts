@@ -106,7 +106,7 @@ function readRunPhases(out: string): DeviseRun['phases'] {
 export function writeRunState(run: DeviseRun): void {
   const { cfg, data } = run;
   const state = {
-    format: 'devise-ts-run-1', arch: cfg.arch, size: cfg.size, seed: cfg.seed, labels: run.source.name, data: cfg.data, split: cfg.split,
+    format: 'devise-ts-run-1', arch: cfg.arch, size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed, labels: run.source.name, data: cfg.data, split: cfg.split,
     classes: data.classes, testClasses: data.testClasses ?? [], preprocessing: data.preprocessing, lr: run.lr, phases: run.phases,
   };
   fs.mkdirSync(cfg.out, { recursive: true });
