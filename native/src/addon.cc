@@ -143,6 +143,18 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo& info) {
   });
 }
 
+// batchNorm(heap, x, mean, variance, scale | -1, offset | -1, eps, rows, channels, y)
+Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    const int64_t rows = info[7].As<Napi::Number>().Int64Value(), c = info[8].As<Napi::Number>().Int64Value();
+    const Napi::Env env = info.Env();
+    const auto optional = [&](int i) { return info[i].As<Napi::Number>().Int64Value() >= 0 ? h.at(env, info[i], c) : nullptr; };
+    devise::batch_norm(h.at(env, info[1], rows * c), h.at(env, info[2], c), h.at(env, info[3], c), optional(4), optional(5),
+                       static_cast<float>(info[6].As<Napi::Number>().DoubleValue()), rows, c, h.at(env, info[9], rows * c));
+  });
+}
+
 // setThreads(n): the OpenMP pool oneDNN and the loops use.
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   devise::set_threads(info[0].As<Napi::Number>().Int32Value());
@@ -174,6 +186,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("columnSum", Napi::Function::New(env, ColumnSum));
   exports.Set("shiftCopy", Napi::Function::New(env, ShiftCopy));
   exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
+  exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setActivationFormat", Napi::Function::New(env, SetActivationFormat));
   exports.Set("info", Napi::Function::New(env, Info));

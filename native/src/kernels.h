@@ -41,6 +41,11 @@ void shift_copy(const float* src, const int64_t* src_shape, float* dst, const in
 void batch_norm_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float eps,
                      int64_t rows, int64_t c, float* dx, float* dmean, float* dvar, float* dscale, float* doffset);
 
+// y = (x − mean) / sqrt(var + eps) · scale + offset per channel (tfjs's FusedBatchNorm); scale and offset
+// may be null (1 and 0).
+void batch_norm(const float* x, const float* mean, const float* var, const float* scale, const float* offset, float eps,
+                int64_t rows, int64_t c, float* y);
+
 // Threads of the one OpenMP pool that oneDNN and the loops above share.
 void set_threads(int n);
 int threads();

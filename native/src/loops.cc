@@ -138,11 +138,32 @@ void batch_norm_grad(const float* x, const float* mean, const float* var, const 
     doffset[j] = static_cast<float>(s1);
     k[j] = static_cast<float>(r * g);
   }
+  const float* kd = k.data();
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < rows; i++) {
     const float* gr = dy + i * c;
     float* out = dx + i * c;
-    for (int64_t j = 0; j < c; j++) out[j] = gr[j] * k[j];
+    for (int64_t j = 0; j < c; j++) out[j] = gr[j] * kd[j];
+  }
+}
+
+void batch_norm(const float* x, const float* mean, const float* var, const float* scale, const float* offset, float eps,
+                int64_t rows, int64_t c, float* y) {
+  static std::vector<float> k, b;  // y = x · k + b per channel
+  k.resize(c);
+  b.resize(c);
+  for (int64_t j = 0; j < c; j++) {
+    const double r = 1.0 / std::sqrt(static_cast<double>(var[j]) + eps) * (scale ? scale[j] : 1.0);
+    k[j] = static_cast<float>(r);
+    b[j] = static_cast<float>((offset ? offset[j] : 0.0) - mean[j] * r);
+  }
+  const float* kk = k.data();
+  const float* bb = b.data();
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < rows; i++) {
+    const float* xr = x + i * c;
+    float* yr = y + i * c;
+    for (int64_t j = 0; j < c; j++) yr[j] = xr[j] * kk[j] + bb[j];
   }
 }
 

@@ -2,7 +2,7 @@
  * The native oneDNN kernels (lib/backend/native-kernels) against the cpu backend on random shapes drawn
  * per run (printed seed; DEVISE_TEST_SEED reproduces): Conv2D/FusedConv2D (bias, ReLU) forward, both
  * gradients, strides 1/2, same/valid/explicit padding, 1×1/3×3/5×5/7×7, batch 1–16, dilation, MaxPoolGrad
- * with ties, Sum/Mean over leading axes, Slice/PadV2, the FusedBatchNorm gradient; relative error < 1e-4, and no call may silently delegate.
+ * with ties, Sum/Mean over leading axes, Slice/PadV2, FusedBatchNorm and its gradient; relative error < 1e-4, and no call may silently delegate.
  * Skipped (with the reason printed) where the addon is hidden (DEVISE_NATIVE=0) or not built.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -55,7 +55,7 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
   });
 
   it('serves the convolutions, MaxPoolGrad and Sum/Mean', () => {
-    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Mean', 'Slice', 'PadV2']));
+    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Mean', 'Slice', 'PadV2', 'FusedBatchNorm', 'DeviseBatchNormGrad']));
   });
 
   it(`Conv2D, FusedConv2D (bias + ReLU) and both gradients on ${CASES} random shapes`, () => allNative(async () => {
@@ -221,6 +221,22 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
       onWasm.forEach((v, k) => expect(relError(v, onCpu[k]!), label({ shape, output: ['dx', 'dmean', 'dvariance', 'doffset', 'dscale', 'dx via moments'][k] })).toBeLessThan(TOL));
     }
   });
+
+  it('FusedBatchNorm forward with per-channel statistics, with and without scale/offset', () => allNative(async () => {
+    const r = rng(SEED + 28);
+    for (let i = 0; i < 8; i++) {
+      const shape = [pick(r, [1, int(r, 2, 8), 16]), int(r, 1, 12), int(r, 1, 12), int(r, 1, 150)];
+      const c = shape[3]!;
+      const vec = (): { shape: number[]; values: Float32Array } => ({ shape: [c], values: data(r, c) });
+      const inputs: Record<string, { shape: number[]; values: Float32Array }> = {
+        x: { shape, values: data(r, size(shape)) }, mean: vec(), variance: { shape: [c], values: data(r, c).map(Math.abs) },
+      };
+      if (i % 2 === 0) inputs.scale = vec();
+      if (i % 4 < 2) inputs.offset = vec();
+      const res = await compare('FusedBatchNorm', inputs, { varianceEpsilon: 1e-3 });
+      expect(res.err, label({ shape, scale: !!inputs.scale, offset: !!inputs.offset })).toBeLessThan(TOL);
+    }
+  }));
 
   it('cases it does not serve (an elu-fused conv) go to the wasm kernel and still match', async () => {
     const r = rng(SEED + 24);

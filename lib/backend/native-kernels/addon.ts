@@ -21,6 +21,7 @@ export interface NativeAddon {
   shiftCopy(heap: Float32Array, shapes: Float64Array, src: number, dst: number, fill: number): void;
   batchNormGrad(heap: Float32Array, x: number, mean: number, variance: number, scale: number, dy: number, eps: number, rows: number, channels: number,
     dx: number, dmean: number, dvar: number, dscale: number, doffset: number): void;
+  batchNorm(heap: Float32Array, x: number, mean: number, variance: number, scale: number, offset: number, eps: number, rows: number, channels: number, y: number): void;
   setThreads(n: number): number;
   setActivationFormat(format: 'nhwc' | 'any' | 'auto'): void;
   info(): { dnnl: string; isa: string; threads: number; format: string; cached: number; blocked: number };

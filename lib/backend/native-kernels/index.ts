@@ -1,7 +1,7 @@
 /**
  * Native CPU kernels for the wasm backend: oneDNN convolutions (forward with fused bias/ReLU,
- * backward-data, backward-weights), MaxPoolGrad, Sum/Mean over leading axes, Slice, PadV2 and the
- * FusedBatchNorm gradient (as kernel DeviseBatchNormGrad), run by the optional
+ * backward-data, backward-weights), MaxPoolGrad, Sum/Mean over leading axes, Slice, PadV2, FusedBatchNorm
+ * and its gradient (as kernel DeviseBatchNormGrad), run by the optional
  * addon (./addon.ts) directly on the tensors' wasm-heap memory, zero-copy.
  *
  *   const kernels = nativeKernels();   // [] when the addon is hidden or not built (see nativeStatus())
@@ -199,6 +199,20 @@ function padV2(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info
 const stockSlice = captureStock(tf.Slice);
 const stockPadV2 = captureStock(tf.PadV2);
 
+/** FusedBatchNorm forward with per-channel ([C]) statistics, scale and offset; other shapes delegate. */
+function fusedBatchNorm(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info | undefined {
+  const { x, mean, variance, offset, scale } = inputs as { x: Info; mean: Info; variance: Info; offset?: Info; scale?: Info };
+  const c = x.shape[x.shape.length - 1];
+  const perChannel = (t: Info | undefined): boolean => t === undefined || t === null || (t.dtype === 'float32' && t.shape.length === 1 && t.shape[0] === c);
+  if (x.dtype !== 'float32' || c === undefined || size(x.shape) === 0 || ![mean, variance, offset, scale].every(perChannel)) return undefined;
+  const out = backend.makeOutput(x.shape, 'float32');
+  addon.batchNorm(backend.wasm.HEAPF32, at(backend, x), at(backend, mean), at(backend, variance), scale ? at(backend, scale) : -1,
+    offset ? at(backend, offset) : -1, attrs.varianceEpsilon as number, size(x.shape) / c, c, at(backend, out));
+  return out;
+}
+
+const stockFusedBatchNorm = captureStock(tf.FusedBatchNorm);
+
 /** The kernel behind the FusedBatchNorm gradient below: outputs [dx, dmean, dvariance, dscale, doffset]. */
 export const BATCH_NORM_GRAD = 'DeviseBatchNormGrad';
 
@@ -257,6 +271,7 @@ export function nativeKernels(): tf.KernelConfig[] {
     nativeKernel(tf.Mean, projectKernel(meanConfig), reduceLeading(true)),
     nativeKernel(tf.Slice, stockSlice, slice),
     nativeKernel(tf.PadV2, stockPadV2, padV2),
+    nativeKernel(tf.FusedBatchNorm, stockFusedBatchNorm, fusedBatchNorm),
     { kernelName: BATCH_NORM_GRAD, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => batchNormGrad(addon, args)) as unknown as tf.KernelFunc },
   ]);
 }
