@@ -54,6 +54,6 @@ describe('hyperSearch', () => {
     const x = tf.input({ shape: [4] });
     const m = tf.model({ inputs: x, outputs: tf.layers.dropout({ rate: 0.1 }).apply(tf.layers.dropout({ rate: 0.1 }).apply(x)) as tf.SymbolicTensor });
     setDropout(m, [0.25, 0.5]);
-    expect(m.layers.filter((l) => l.getClassName() === 'SeededDropout').map((l) => (l as unknown as { rate: number }).rate)).toEqual([0.25, 0.5]);
+    expect(m.layers.filter((l) => l.getClassName() === 'Dropout').map((l) => (l as unknown as { rate: number }).rate)).toEqual([0.25, 0.5]);
   });
 });
