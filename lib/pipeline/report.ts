@@ -119,10 +119,10 @@ export async function reportFigures(r: DeviseResults): Promise<Record<string, Fi
     gzsl: gzslFigure(r.zeroShotSummary),
     seen_unseen_curve: seenUnseenFigure(r.zeroShotSummary),
     zero_shot_per_class: perUnseenClassFigure(r.zeroShotSummary),
-    label_sources: labelSourcesFigure(r.labelSources),
+    ...(r.labelSources.length ? { label_sources: labelSourcesFigure(r.labelSources) } : {}),
     ...(await searchFiguresOf(r.examples, r.testClasses)),
     model_size: modelSizeFigure(r.sizes, { title: 'Model size with the 300-d embedding head (fp32)' }),
-    ...mobileFigures(r.mobile),
+    ...(r.mobile.rows.length ? mobileFigures(r.mobile) : {}),
   };
   for (const [phase, series] of Object.entries(r.pca.series)) {
     if (series.length) figs[`PCA_${arch}_${phase}_Epochs1to${series.length}`] = pcaFigureOf(r.pca, phase);

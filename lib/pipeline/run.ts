@@ -72,6 +72,10 @@ export interface RunDeviseOptions {
   resume?: boolean;
   /** Extra callbacks for every training phase (e.g. a CLI's Ctrl-C handling). */
   callbacks?: Callback[];
+  /** Compare every label source (stage 2a per source; default true). */
+  labelSources?: boolean;
+  /** Export for mobile and measure each variant (default true). */
+  mobile?: boolean;
 }
 
 function throwIfStopped(fits: FitResult[]): void {
@@ -114,11 +118,11 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   const zeroShot = zeroShotEvaluation(run, space);
   const summary = zeroShotSummary(run, space);
   summary.verdict.forEach((line) => log(line));
-  const labelSources = await timed(run, 'labelSources', () => compareLabelSources(run, stage1Model));
+  const labelSources = opts.labelSources === false ? [] : await timed(run, 'labelSources', () => compareLabelSources(run, stage1Model));
   const examples = searchExamples(run, space);
   const sizes = await modelSizes(run.labelVectors.dim);
   // For mobile: the inference-only export (fp32/float16/uint8), its bytes on disk and its accuracy against this model.
-  const exported = await timed(run, 'export', () => exportReport(cfg.out, { gamma: summary.gzsl.calibrated.gamma }));
+  const exported = opts.mobile === false ? { rows: [], sizes: [] } : await timed(run, 'export', () => exportReport(cfg.out, { gamma: summary.gzsl.calibrated.gamma }));
   return {
     cfg,
     backend,
