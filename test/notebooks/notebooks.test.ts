@@ -48,7 +48,7 @@ describe('notebooks in smoke mode, real tslab kernel', { timeout: 900_000 }, () 
     expect(outputs.some((o) => joinText(o.data?.['text/html']).includes('<script'))).toBe(false);
     const has = (marker: string) => cellOutputs(nb, marker);
     expect(htmlOf(has('data.counts()'))).toContain('<table'); // data
-    expect(htmlOf(has('data.showBatch('))).toMatch(/<img src="data:image\/png;base64,/); // showBatch
+    expect(htmlOf(has('data.showBatch('))).toMatch(/<img src="data:image\/jpeg;base64,/); // showBatch
     expect(figures(has('learn.recorder.plotLr()')).length).toBeGreaterThanOrEqual(1); // lrFind + plot
     expect(htmlOf(has('hyperSearch('))).toMatch(/<th>wd<\/th>/); // the lr × wd grid
     const fitTable = /<th>train_loss<\/th><th>valid_loss<\/th><th>accuracy<\/th>/;
