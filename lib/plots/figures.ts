@@ -170,7 +170,8 @@ export function tableFigure(columns: string[], rows: (string | number)[][], opts
   rows.forEach((r, i) => { if (r.length !== columns.length) throw new Error(`tableFigure: row ${i} has ${r.length} cells for ${columns.length} columns`); });
   const cells = rows.map((r) => r.map((v) => (typeof v === 'number' ? humanNumber(v) : String(v))));
   // Columns as wide as their text (within limits), the table as wide as its columns.
-  const chars = columns.map((c, j) => Math.min(48, Math.max(6, c.length, ...cells.map((r) => r[j]!.replace(/<[^>]+>/g, '').length))));
+  // (bold headers are ~20% wider than their characters; a short column still fits its header on one line)
+  const chars = columns.map((c, j) => Math.min(40, Math.max(8, Math.ceil(c.length * 1.2) + 2, ...cells.map((r) => r[j]!.replace(/<[^>]+>/g, '').length))));
   const charPx = 7.4;
   const width = Math.min(1000, Math.max(360, Math.round(chars.reduce((a, b) => a + b, 0) * charPx + 24 * columns.length + 20)));
   const colPx = chars.map((c) => ((width - 20) * c) / chars.reduce((a, b) => a + b, 0));

@@ -111,7 +111,7 @@ export class ClassificationInterpretation {
       image: opts.heatmap ? dataUri(await sharp(await this.heatmap(t.index, 128)).jpeg({ quality: 80 }).toBuffer()) : t.path ? await imageThumbnail(t.path, 128) : '',
       predicted: t.predicted.replace(/\+/g, ' '), actual: t.actual.replace(/\+/g, ' '), loss: t.loss, probability: t.probability,
     })));
-    return topLossesFigure(cells, { title: `Prediction/Actual/Loss/Probability${opts.heatmap ? ' (heatmap: where the network looks)' : ''}` });
+    return topLossesFigure(cells, { title: 'Prediction/Actual/Loss/Probability' });
   }
 
   /** Displays {@link topLossesFigure}. */
