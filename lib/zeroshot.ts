@@ -195,7 +195,7 @@ export interface ZeroShotSummary {
   zsl: { perClassTop1: number; n: number; chance: number; perClass: Record<string, { top1: number; n: number }> };
   gzsl: GzslResult & { calibrated: GzslResult & { gamma: number }; ausuc: number; curve: CurvePoint[]; chanceU: number };
   /** The same numbers with CSLS hubness reduction (k nearest images per label). */
-  csls: { k: number; zslPerClassTop1: number; H: number; calibratedH: number; ausuc: number };
+  csls: { k: number; zslPerClassTop1: number; u: number; s: number; H: number; calibrated: { u: number; s: number; H: number; gamma: number }; calibratedH: number; ausuc: number };
   /** The results in words, with what they mean and what to do (at chance, u = 0, …). */
   verdict: string[];
 }

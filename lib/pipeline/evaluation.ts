@@ -40,7 +40,11 @@ function summarise(z: ZeroShotResult, zc: ZeroShotResult, allClasses: string[], 
     unseenClasses: run.data.testClasses?.length ?? 0,
     zsl: { perClassTop1: z.zsl.perClassTop1, n: z.zsl.n, chance: z.zsl.chance, perClass },
     gzsl: z.gzsl,
-    csls: { k, zslPerClassTop1: zc.zsl.perClassTop1, H: zc.gzsl.H, calibratedH: zc.gzsl.calibrated.H, ausuc: zc.gzsl.ausuc },
+    csls: {
+      k, zslPerClassTop1: zc.zsl.perClassTop1, u: zc.gzsl.u, s: zc.gzsl.s, H: zc.gzsl.H,
+      calibrated: { u: zc.gzsl.calibrated.u, s: zc.gzsl.calibrated.s, H: zc.gzsl.calibrated.H, gamma: zc.gzsl.calibrated.gamma },
+      calibratedH: zc.gzsl.calibrated.H, ausuc: zc.gzsl.ausuc,
+    },
   };
   return { ...base, verdict: describeZeroShot(base) };
 }
@@ -94,10 +98,21 @@ export async function compareLabelSources(run: DeviseRun, stage1Model: string, n
       let source: LabelSource;
       try {
         source = await labelSource(name, { awa2Meta: run.cfg.awa2Meta, seed: run.cfg.seed });
-        source.embed(allClasses);
       } catch (err) {
-        const why = (err as Error).message.split('\n')[0]!;
-        rows.push({ source: name, description, unavailable: why.length > 160 ? `${why.slice(0, 159)}…` : why });
+        rows.push({ source: name, description, unavailable: (err as Error).message.split('\n')[0]! });
+        continue;
+      }
+      const missing = allClasses.filter((c) => {
+        try {
+          source.embed([c]);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      if (missing.length) {
+        const shown = missing.slice(0, 4).map((c) => c.replace(/\+/g, ' ')).join(', ');
+        rows.push({ source: name, description, dim: source.dim, unavailable: `no vector for ${missing.length} of the ${allClasses.length} classes (${shown}${missing.length > 4 ? ', …' : ''})` });
         continue;
       }
       const model: CnnModel = await loadModel(stage1Model);

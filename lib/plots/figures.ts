@@ -173,13 +173,17 @@ export function tableFigure(columns: string[], rows: (string | number)[][], opts
   // (bold headers are ~20% wider than their characters; a short column still fits its header on one line)
   const chars = columns.map((c, j) => Math.min(40, Math.max(8, Math.ceil(c.length * 1.2) + 2, ...cells.map((r) => r[j]!.replace(/<[^>]+>/g, '').length))));
   const charPx = 7.4;
-  const width = Math.min(1000, Math.max(360, Math.round(chars.reduce((a, b) => a + b, 0) * charPx + 24 * columns.length + 20)));
+  // At least as wide as the title (17 px font, ~9 px per character), so it is never cut at the sides.
+  const titleLines = (opts.title ?? '').split('<br>');
+  const titlePx = Math.max(...titleLines.map((l) => l.replace(/<[^>]+>/g, '').length)) * 9 + 40;
+  const width = Math.min(1000, Math.max(360, titlePx, Math.round(chars.reduce((a, b) => a + b, 0) * charPx + 24 * columns.length + 20)));
   const colPx = chars.map((c) => ((width - 20) * c) / chars.reduce((a, b) => a + b, 0));
-  // Rows as tall as their wrapped text: plotly wraps a cell at its column width (~15 px per extra line).
-  const lines = (text: string, j: number) => Math.max(1, Math.ceil((text.replace(/<[^>]+>/g, '').length * charPx) / Math.max(1, colPx[j]! - 16)));
-  const rowPx = cells.map((r) => 24 + 15 * (Math.max(...r.map(lines)) - 1));
-  const headerPx = 30 + 15 * (Math.max(...columns.map(lines)) - 1);
-  const top = opts.title ? 50 : 10;
+  // Rows as tall as their wrapped text: plotly wraps a cell at word boundaries within its column width (~1.15× the
+  // characters' width once words do not fit exactly), about 16 px per extra line (measured in Chromium renders).
+  const lines = (text: string, j: number) => Math.max(1, Math.ceil((text.replace(/<[^>]+>/g, '').length * charPx * 1.15) / Math.max(1, colPx[j]! - 16)));
+  const rowPx = cells.map((r) => 24 + 16 * (Math.max(...r.map(lines)) - 1));
+  const headerPx = 30 + 16 * (Math.max(...columns.map(lines)) - 1);
+  const top = opts.title ? 50 + 22 * (titleLines.length - 1) : 10;
   return {
     data: [{
       type: 'table', columnwidth: chars,

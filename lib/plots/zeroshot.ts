@@ -33,25 +33,27 @@ export function seenUnseenFigure(z: ZeroShotSummary, opts: { title?: string } = 
 export function perUnseenClassFigure(z: ZeroShotSummary, opts: { title?: string } = {}): Figure {
   const rows = Object.entries(z.zsl.perClass).sort((a, b) => a[1].top1 - b[1].top1 || a[0].localeCompare(b[0]));
   return tableFigure(['unseen class', 'top-1', 'images'], rows.map(([c, v]) => [c.replace(/\+/g, ' '), pct(v.top1), v.n]), {
-    title: opts.title ?? `Zero-shot top-1 per unseen class (mean ${pct(z.zsl.perClassTop1)}, chance ${pct(z.zsl.chance)})`,
+    title: opts.title ?? `Zero-shot top-1 per unseen class<br>mean ${pct(z.zsl.perClassTop1)}, chance ${pct(z.zsl.chance)}`,
   });
 }
 
-/** GZSL u / s / H without and with calibration, and with CSLS hubness reduction, with image counts. */
+/** GZSL u / s / H without and with calibration, plain and with CSLS hubness reduction. */
 export function gzslFigure(z: ZeroShotSummary, opts: { title?: string } = {}): Figure {
   const g = z.gzsl;
-  return tableFigure(['protocol', 'u', 's', 'H', 'γ', 'AUSUC'], [
-    ['GZSL, uncalibrated', pct(g.u), pct(g.s), pct(g.H), '0', g.ausuc.toFixed(3)],
-    ['GZSL, calibrated stacking', pct(g.calibrated.u), pct(g.calibrated.s), pct(g.calibrated.H), g.calibrated.gamma.toFixed(3), ''],
-    [`GZSL with CSLS (k = ${z.csls.k})`, '', '', `${pct(z.csls.H)} / ${pct(z.csls.calibratedH)} calibrated`, '', z.csls.ausuc.toFixed(3)],
-  ], { title: opts.title ?? `Generalized zero-shot (${g.nSeen} seen-class and ${g.nUnseen} unseen-class images; ${z.split} split)` });
+  const c = z.csls;
+  return tableFigure(['nearest label', 'u', 's', 'H', 'γ', 'AUSUC'], [
+    ['cosine, uncalibrated', pct(g.u), pct(g.s), pct(g.H), '0', g.ausuc.toFixed(3)],
+    ['cosine, calibrated', pct(g.calibrated.u), pct(g.calibrated.s), pct(g.calibrated.H), g.calibrated.gamma.toFixed(3), ''],
+    [`CSLS (k = ${c.k}), uncalibrated`, pct(c.u), pct(c.s), pct(c.H), '0', c.ausuc.toFixed(3)],
+    [`CSLS (k = ${c.k}), calibrated`, pct(c.calibrated.u), pct(c.calibrated.s), pct(c.calibrated.H), c.calibrated.gamma.toFixed(3), ''],
+  ], { title: opts.title ?? `GZSL: ${g.nSeen} seen + ${g.nUnseen} unseen images (${z.split} split)` });
 }
 
 /** The label-source comparison: seen top-1, ZSL per-class top-1 and GZSL per source, or why it was not measured. */
 export function labelSourcesFigure(rows: LabelSourceRow[], opts: { title?: string } = {}): Figure {
-  return tableFigure(['label source', 'dim', 'seen top-1', 'ZSL top-1', 'GZSL u / s / H', 'calibrated H', 'AUSUC'], rows.map((r) => r.unavailable
-    ? [`${r.source}: ${r.description}`, '', `not measured: ${r.unavailable}`, '', '', '', '']
-    : [`${r.source}: ${r.description}`, r.dim ?? '', pct(r.seenTop1), pct(r.zslPerClassTop1), `${pct(r.u)} / ${pct(r.s)} / ${pct(r.H)}`, pct(r.calibratedH), r.ausuc?.toFixed(3) ?? '']), {
+  return tableFigure(['label source', 'dim', 'seen top-1', 'ZSL top-1', 'GZSL H', 'calibrated H', 'AUSUC', 'what it is'], rows.map((r) => r.unavailable
+    ? [r.source, r.dim ?? '', '–', '–', '–', '–', '–', `${r.description}; not measured: ${r.unavailable}`]
+    : [r.source, r.dim ?? '', pct(r.seenTop1), pct(r.zslPerClassTop1), pct(r.H), pct(r.calibratedH), r.ausuc?.toFixed(3) ?? '', r.description]), {
     title: opts.title ?? 'Label sources compared (stage 2a from the same stage-1 weights)',
   });
 }

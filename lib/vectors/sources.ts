@@ -28,7 +28,7 @@ export const LABEL_SOURCES = {
   word2vec: { description: 'GoogleNews word2vec, 300-d, the 50 AWA2 class names (shipped)', wordVectors: true },
   glove: { description: 'GloVe 6B, 50-d, 3,091 concrete nouns (shipped)', wordVectors: true },
   wordnet: { description: 'WordNet hierarchy embedding (not word vectors)', wordVectors: false },
-  attributes: { description: "AWA2's 85 class attributes (needs the AWA2 metadata)", wordVectors: false },
+  attributes: { description: "AWA2's 85 class attributes", wordVectors: false },
 } satisfies Record<string, NamedSource>;
 
 export type LabelSourceName = keyof typeof LABEL_SOURCES;
