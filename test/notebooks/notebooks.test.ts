@@ -69,6 +69,20 @@ describe('notebooks in smoke mode, real tslab kernel', { timeout: 900_000 }, () 
     expect(htmlOf(has('backboneSummary('))).toMatch(/squeezenet1_1[\s\S]*resnet34/); // the conclusion
   });
 
+  it('Quickstart notebook: the three searches on the trained run', () => {
+    const outputs = outputsOf(execute('00_Quickstart.ipynb'));
+    expect(problems(outputs)).toEqual([]);
+    expect(figures(outputs).length).toBeGreaterThanOrEqual(4); // image → image and the text → image strips
+    expect(htmlOf(outputs)).toContain('<table'); // image → text
+    for (const f of figures(outputs)) expect(Object.keys(f.data!)).toContain('image/png');
+  });
+
+  it('ResNet34 notebook: the same cells with the baseline backbone', () => {
+    const nb = execute('VisualSemanticModels_Resnet34.ipynb', { DEVISE_SIZE: '64', DEVISE_WEIGHTS: 'none', DEVISE_OUT: path.join(tmp.dir, 'run-resnet34') });
+    expect(problems(outputsOf(nb))).toEqual([]);
+    expect(htmlOf(cellOutputs(nb, 'backboneSummary('))).toMatch(/resnet34/);
+  });
+
   it('runs the SqueezeNet notebook untrusted in classic Notebook driven by headless Chromium: figures show as PNGs', async () => {
     // A copy inside the checkout (the kernel's TypeScript finds node_modules by walking up) beside a `lib` link.
     fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
