@@ -19,7 +19,7 @@ import type { ImageDataBunch, VisionLearner } from '../train/vision';
 import type { LabelSource } from '../vectors/labels';
 import { ROOT } from '../settings';
 import type { DeviseConfig } from './config';
-import { type DeviseRun, PcaSnapshots, type SearchSpace } from './steps';
+import { type DeviseRun, PcaSnapshots, type SearchSpace, writeRunState } from './steps';
 
 /** Valid images of the PCA classes; the train images too when a class has fewer than 5 there. */
 function pcaItems(data: ImageDataBunch, classes: string[]): Item[] {
@@ -32,7 +32,7 @@ function pcaItems(data: ImageDataBunch, classes: string[]): Item[] {
 /** A DeviseRun over a notebook's own data, learner and label source (the learner keeps training in the cells). */
 export function runOf(cfg: DeviseConfig, data: ImageDataBunch, learn: VisionLearner, source: LabelSource): DeviseRun {
   const labelVectors = source.embed(data.classes);
-  return {
+  const run: DeviseRun = {
     cfg,
     data,
     source,
@@ -43,6 +43,8 @@ export function runOf(cfg: DeviseConfig, data: ImageDataBunch, learn: VisionLear
     phases: {},
     seconds: {},
   };
+  writeRunState(run); // the run folder's run.json, as the demo writes it (export and the Quickstart read it)
+  return run;
 }
 
 async function strip(hits: { label: string; score: number; path?: string }[]) {

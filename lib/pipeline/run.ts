@@ -16,7 +16,7 @@ import type { DeviseConfig } from './config';
 import type { LabelSourceRow, ZeroShotSummary } from '../zeroshot';
 import { exportReport, type ExportReport } from '../export/run';
 import { compareLabelSources, zeroShotSummary } from './evaluation';
-import { buildSearch, type ChosenLr, findLr, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, writeLabelTable, zeroShotEvaluation } from './steps';
+import { buildSearch, type ChosenLr, findLr, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, zeroShotEvaluation } from './steps';
 
 /** Everything the report shows, as plain data. */
 export interface DeviseResults {
@@ -114,7 +114,6 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   log(`stage 2 nearest-label top-1 ${(stage2.top1 * 100).toFixed(1)}%, top-5 ${(stage2.top5 * 100).toFixed(1)}%`);
 
   const space = await timed(run, 'search', () => buildSearch(run));
-  writeLabelTable(run, space.allClasses);
   const zeroShot = zeroShotEvaluation(run, space);
   const summary = zeroShotSummary(run, space);
   summary.verdict.forEach((line) => log(line));

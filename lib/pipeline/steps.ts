@@ -24,7 +24,7 @@ import { ImageIndex, LabelIndex, type SearchHit } from '../search';
 import type { Callback } from '../train/callbacks';
 import type { LrFindResult } from '../train/learner';
 import { DEFAULT_PHASES, twoStageRecipe, type TwoStageRecipe } from '../train/recipe';
-import { valleyLr } from '../train/suggest';
+import { usableSuggestion } from '../train/suggest';
 import { slice } from '../train/schedule';
 import type { LabelEmbeddings, LabelSource } from '../vectors/labels';
 import { labelSource } from '../vectors/sources';
@@ -128,21 +128,6 @@ export interface ChosenLr {
   from: 'user' | 'lr_find' | 'default';
   /** Which of the finder's rules gave it (`lr_find` only). */
   method?: 'min/10' | 'valley';
-}
-
-/**
- * The finder's suggestion, by fastai's two rules: the smoothed loss minimum / 10 when the curve has its minimum
- * inside the sweep (it turned up or diverged after it), else — a curve still falling at the end, as cosine loss
- * often is — fastai v2's `valley`. Undefined when the loss never got 5 % below where it started.
- */
-export function usableSuggestion(found: Pick<LrFindResult, 'lrs' | 'losses' | 'suggestion'>): { value: number; method: 'min/10' | 'valley' } | undefined {
-  const { losses } = found;
-  const n = losses.length;
-  let minI = 0;
-  losses.forEach((l, i) => { if (l < losses[minI]!) minI = i; });
-  if (!n || !(losses[minI]! < 0.95 * losses[0]!)) return undefined;
-  const pick = minI < n - 1 - n / 10 ? { value: found.suggestion.minOver10, method: 'min/10' as const } : { value: valleyLr(found.lrs, losses).lr, method: 'valley' as const };
-  return pick.value > 0 && Number.isFinite(pick.value) ? pick : undefined;
 }
 
 /**
@@ -255,6 +240,7 @@ export async function buildSearch(run: DeviseRun): Promise<SearchSpace> {
   const labels = LabelIndex.fromSource(run.source, allClasses);
   images.save(path.join(run.cfg.out, 'search', 'images'));
   labels.save(path.join(run.cfg.out, 'search', 'labels'));
+  writeLabelTable(run, allClasses);
   const nTrain = data.train.items.length;
   return { images, labels, evalItems: [...data.valid.items, ...testItems], evalEmbeddings: [...seen.slice(nTrain), ...unseen], allClasses };
 }

@@ -14,6 +14,7 @@ import { tf } from '../backend/index';
 import { show } from '../plots/display';
 import { type Figure, lossCurvesFigure, lrFinderFigure } from '../plots/figures';
 import { type Callback, type CallbackEvent, type EpochRecord, INTERRUPTED, type RecorderData, type TrainState } from './types';
+import { usableSuggestion } from './suggest';
 
 export type { Callback, CallbackEvent, EpochRecord, RecorderData, TrainState } from './types';
 export { INTERRUPTED } from './types';
@@ -63,13 +64,16 @@ export class Recorder implements Callback {
   }
 
   /**
-   * The learning rate to train at from the last LR finder run: the smoothed loss minimum / 10 (robust on short,
-   * noisy curves), or the steepest descent when the minimum is at the very start (the curve never fell).
+   * The learning rate to train at from the last LR finder run, by fastai's rules (`usableSuggestion`): the smoothed
+   * loss minimum / 10 when the curve has a minimum inside the sweep, fastai v2's valley when it is still falling at
+   * the end (cosine loss); fastai's default 3e-3, said in a warning, when the loss never fell.
    */
   suggestedLr(): number {
     if (!this.lrFind) throw new Error('No LR finder run yet: call learn.lrFind() first.');
-    const { minOver10, steepest } = this.lrFind.suggestion;
-    return Number.isFinite(minOver10) && minOver10 > this.lrFind.lrs[0]! ? minOver10 : steepest;
+    const s = usableSuggestion(this.lrFind);
+    if (s) return s.value;
+    console.warn("WARNING: the LR finder's loss never fell 5 % below its start: using fastai's default 3e-3 (run lrFind with more iterations, or pick a rate).");
+    return 3e-3;
   }
 
   /** Displays {@link lrFigure} (fastai `recorder.plot()`) with the suggestion marked; resolves to it. */

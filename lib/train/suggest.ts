@@ -27,3 +27,18 @@ export function valleyLr(lrs: number[], losses: number[]): { lr: number; index: 
   const index = Math.min(n - 1, Math.max(0, maxStart + Math.floor(sections) + Math.floor(sections / 2)));
   return { lr: lrs[index]!, index };
 }
+
+/**
+ * The finder's suggestion, by fastai's two rules: the smoothed loss minimum / 10 when the curve has its minimum
+ * inside the sweep (it turned up or diverged after it), else — a curve still falling at the end, as cosine loss
+ * often is — fastai v2's `valley`. Undefined when the loss never got 5 % below where it started.
+ */
+export function usableSuggestion(found: { lrs: number[]; losses: number[]; suggestion: { minOver10: number } }): { value: number; method: 'min/10' | 'valley' } | undefined {
+  const { losses } = found;
+  const n = losses.length;
+  let minI = 0;
+  losses.forEach((l, i) => { if (l < losses[minI]!) minI = i; });
+  if (!n || !(losses[minI]! < 0.95 * losses[0]!)) return undefined;
+  const pick = minI < n - 1 - n / 10 ? { value: found.suggestion.minOver10, method: 'min/10' as const } : { value: valleyLr(found.lrs, losses).lr, method: 'valley' as const };
+  return pick.value > 0 && Number.isFinite(pick.value) ? pick : undefined;
+}

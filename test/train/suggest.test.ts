@@ -1,7 +1,6 @@
 /** fastai v2's `valley` LR suggestion on hand-computed curves, and when the pipeline trusts it. */
 import { describe, expect, it } from 'vitest';
-import { usableSuggestion } from '../../lib/pipeline/steps';
-import { valleyLr } from '../../lib/train/suggest';
+import { usableSuggestion, valleyLr } from '../../lib/train/suggest';
 
 const lrs = Array.from({ length: 10 }, (_, i) => 10 ** (i - 7));
 
