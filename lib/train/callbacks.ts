@@ -58,9 +58,9 @@ export class Recorder implements Callback {
   }
 
   /** The LR finder's curve (smoothed loss against learning rate, log x) with fastai's suggestion marked. */
-  lrFigure(): Figure {
+  lrFigure(suggestion = this.suggestedLr()): Figure {
     if (!this.lrFind) throw new Error('No LR finder run yet: call learn.lrFind() first.');
-    return lrFinderFigure(this.lrFind.lrs, this.lrFind.losses, { suggestion: this.suggestedLr() });
+    return lrFinderFigure(this.lrFind.lrs, this.lrFind.losses, { suggestion });
   }
 
   /**
@@ -78,8 +78,9 @@ export class Recorder implements Callback {
 
   /** Displays {@link lrFigure} (fastai `recorder.plot()`) with the suggestion marked; resolves to it. */
   async plotLr(): Promise<number> {
-    await show(this.lrFigure());
-    return this.suggestedLr();
+    const lr = this.suggestedLr();
+    await show(this.lrFigure(lr));
+    return lr;
   }
 
   /** Train (per batch) and valid (per epoch) loss of every fit, x in epochs, one axis per loss kind. */
