@@ -8,37 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf, useNativeKernels } from '../../lib/backend/index';
 import { wasmTrainingKernels } from '../../lib/backend/wasm-kernels/index';
-import { compare, data, int, pick, relError, rng, runOn, SEED } from './support';
+import { compare, type ConvCase, ConvCoverage, convCase, convTensors, data, int, label, pick, relError, rng, runOn, SEED, size } from './support';
 
 const TOL = 1e-4;
 const CASES = 24;
 console.log(`wasm kernel tests: DEVISE_TEST_SEED=${SEED}`);
-
-type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
-
-interface ConvCase { x: number[]; f: number[]; stride: number; pad: Pad; dy: number[] }
-
-/** A random conv shape whose cpu-backend cost stays small (≤ ~20 MFLOP). */
-function convCase(r: () => number): ConvCase {
-  for (;;) {
-    const k = pick(r, [1, 3, 5, 7]);
-    const stride = pick(r, [1, 2]);
-    const n = int(r, 1, 8);
-    const h = int(r, k, 20);
-    const w = int(r, k, 20);
-    const ci = pick(r, [1, 2, 3, int(r, 4, 16), int(r, 17, 64)]);
-    const co = pick(r, [1, 3, int(r, 4, 16), int(r, 17, 64)]);
-    const kind = pick(r, ['same', 'valid', 'explicit'] as const);
-    const pad: Pad = kind !== 'explicit' ? kind : [[0, 0], [int(r, 0, k), int(r, 0, k)], [int(r, 0, k), int(r, 0, k)], [0, 0]];
-    const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], [k, k, ci, co], stride, 1, pad);
-    if (info.outHeight < 1 || info.outWidth < 1 || h === w) continue;
-    if (2 * n * info.outHeight * info.outWidth * k * k * ci * co > 20e6) continue;
-    return { x: [n, h, w, ci], f: [k, k, ci, co], stride, pad, dy: info.outShape };
-  }
-}
-
-const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
-const label = (c: object): string => JSON.stringify(c);
 
 describe('wasm training kernels match the cpu backend', () => {
   beforeAll(() => useNativeKernels(false));
@@ -51,15 +25,11 @@ describe('wasm training kernels match the cpu backend', () => {
 
   it(`Conv2DBackpropFilter and Conv2DBackpropInput on ${CASES} random shapes`, async () => {
     const r = rng(SEED);
-    const seen = { k: new Set<number>(), stride: new Set<number>(), pad: new Set<string>() };
+    const seen = new ConvCoverage();
     for (let i = 0; i < CASES; i++) {
       const c = convCase(r);
-      seen.k.add(c.f[0]!);
-      seen.stride.add(c.stride);
-      seen.pad.add(typeof c.pad === 'string' ? c.pad : 'explicit');
-      const x = { shape: c.x, values: data(r, size(c.x)) };
-      const filter = { shape: c.f, values: data(r, size(c.f)) };
-      const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+      seen.add(c);
+      const { x, filter, dy } = convTensors(r, c);
       const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
       const dW = await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f });
       expect(dW.wasm, label(c)).toEqual([c.f]);
@@ -74,7 +44,7 @@ describe('wasm training kernels match the cpu backend', () => {
 
   it('the 1×1, strided-1×1 and large-padding special cases', async () => {
     const r = rng(SEED + 1);
-    const cases: ConvCase[] = [
+    const cases: Omit<ConvCase, 'dilation'>[] = [
       { x: [3, 9, 6, 40], f: [1, 1, 40, 24], stride: 1, pad: 'valid', dy: [3, 9, 6, 24] },
       { x: [2, 9, 8, 12], f: [1, 1, 12, 33], stride: 2, pad: 'same', dy: [2, 5, 4, 33] },
       { x: [2, 7, 10, 5], f: [1, 1, 5, 6], stride: 1, pad: [[0, 0], [1, 2], [0, 1], [0, 0]], dy: [2, 10, 11, 6] },
@@ -82,9 +52,7 @@ describe('wasm training kernels match the cpu backend', () => {
       { x: [6, 3, 16, 2], f: [1, 1, 2, 3], stride: 2, pad: [[0, 0], [0, 0], [0, 1], [0, 0]], dy: [6, 2, 9, 3] },
     ];
     for (const c of cases) {
-      const x = { shape: c.x, values: data(r, size(c.x)) };
-      const filter = { shape: c.f, values: data(r, size(c.f)) };
-      const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+      const { x, filter, dy } = convTensors(r, { ...c, dilation: 1 });
       const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
       expect((await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f })).err, label(c)).toBeLessThan(TOL);
       expect((await compare('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x })).err, label(c)).toBeLessThan(TOL);

@@ -8,38 +8,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, nativeStatus, tf, useNativeKernels } from '../../lib/backend/index';
 import { loadNative } from '../../lib/backend/native-kernels/addon';
-import { compare, data, int, pick, relError, rng, runOn, SEED } from './support';
+import { compare, type ConvCase, ConvCoverage, convCase, convTensors, data, int, label, pick, relError, rng, runOn, SEED, size } from './support';
 
 const TOL = 1e-4;
 const CASES = 24;
 const status = nativeStatus();
 console.log(status.kernels.length ? `native kernel tests: DEVISE_TEST_SEED=${SEED}` : `native kernel tests skipped: ${status.why}`);
-
-type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
-interface ConvCase { x: number[]; f: number[]; stride: number; dilation: number; pad: Pad; dy: number[] }
-
-const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
-const label = (c: object): string => JSON.stringify(c);
-
-/** A random conv shape whose cpu-backend cost stays small (≤ ~20 MFLOP). */
-function convCase(r: () => number, dilated = false): ConvCase {
-  for (;;) {
-    const k = pick(r, [1, 3, 5, 7]);
-    const stride = dilated ? 1 : pick(r, [1, 2]);
-    const dilation = dilated ? pick(r, [2, 3]) : 1;
-    const n = pick(r, [1, int(r, 2, 8), 16]);
-    const h = int(r, k, 20);
-    const w = int(r, k, 20);
-    const ci = pick(r, [1, 3, int(r, 4, 16), int(r, 17, 64)]);
-    const co = pick(r, [1, 3, int(r, 4, 16), int(r, 17, 64)]);
-    const kind = dilated ? pick(r, ['same', 'valid'] as const) : pick(r, ['same', 'valid', 'explicit'] as const);
-    const pad: Pad = kind !== 'explicit' ? kind : [[0, 0], [int(r, 0, k), int(r, 0, k)], [int(r, 0, k), int(r, 0, k)], [0, 0]];
-    const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], [k, k, ci, co], stride, dilation, pad);
-    if (info.outHeight < 1 || info.outWidth < 1 || h === w) continue;
-    if (2 * n * info.outHeight * info.outWidth * k * k * ci * co > 20e6) continue;
-    return { x: [n, h, w, ci], f: [k, k, ci, co], stride, dilation, pad, dy: info.outShape };
-  }
-}
 
 /** Runs `check` and asserts no call fell back to the kernel the native one replaced. */
 async function allNative(check: () => Promise<void>): Promise<void> {
@@ -60,15 +34,11 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
 
   it(`Conv2D, FusedConv2D (bias + ReLU) and both gradients on ${CASES} random shapes`, () => allNative(async () => {
     const r = rng(SEED + 20);
-    const seen = { k: new Set<number>(), stride: new Set<number>(), pad: new Set<string>() };
+    const seen = new ConvCoverage();
     for (let i = 0; i < CASES; i++) {
       const c = convCase(r);
-      seen.k.add(c.f[0]!);
-      seen.stride.add(c.stride);
-      seen.pad.add(typeof c.pad === 'string' ? c.pad : 'explicit');
-      const x = { shape: c.x, values: data(r, size(c.x)) };
-      const filter = { shape: c.f, values: data(r, size(c.f)) };
-      const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+      seen.add(c);
+      const { x, filter, dy } = convTensors(r, c);
       const bias = { shape: [c.f[3]!], values: data(r, c.f[3]!) };
       const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
       const y = await compare('Conv2D', { x, filter }, { ...common, dilations: 1 });
@@ -99,9 +69,7 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
     for (let i = 0; i < 4; i++) cases.push(convCase(r, true));
     for (const c of cases) {
       expect(c.dy, label(c)).toEqual(tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.stride, c.dilation, c.pad).outShape);
-      const x = { shape: c.x, values: data(r, size(c.x)) };
-      const filter = { shape: c.f, values: data(r, size(c.f)) };
-      const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+      const { x, filter, dy } = convTensors(r, c);
       const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
       expect((await compare('Conv2D', { x, filter }, { ...common, dilations: c.dilation })).err, label(c)).toBeLessThan(TOL);
       if (c.dilation > 1) continue; // tfjs's gradients take no dilation
@@ -118,9 +86,7 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
         addon!.setActivationFormat(format);
         for (let i = 0; i < 6; i++) {
           const c = convCase(r);
-          const x = { shape: c.x, values: data(r, size(c.x)) };
-          const filter = { shape: c.f, values: data(r, size(c.f)) };
-          const dy = { shape: c.dy, values: data(r, size(c.dy)) };
+          const { x, filter, dy } = convTensors(r, c);
           const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
           expect((await compare('Conv2D', { x, filter }, { ...common, dilations: 1 })).err, `${format} y ${label(c)}`).toBeLessThan(TOL);
           expect((await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f })).err, `${format} dW ${label(c)}`).toBeLessThan(TOL);

@@ -56,3 +56,46 @@ export async function compare(kernel: string, inputs: Record<string, { shape: nu
   const err = Math.max(...w.values.map((v, i) => relError(v, c.values[i]!)));
   return { err, wasm: w.shapes, cpu: c.shapes };
 }
+
+export type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
+export interface ConvCase { x: number[]; f: number[]; stride: number; dilation: number; pad: Pad; dy: number[] }
+
+export const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+export const label = (c: object): string => JSON.stringify(c);
+
+/** A random conv shape (1×1 … 7×7, stride 1/2 or dilation 2/3, same/valid/explicit padding) whose cpu-backend cost stays ≤ ~20 MFLOP. */
+export function convCase(r: () => number, dilated = false): ConvCase {
+  for (;;) {
+    const k = pick(r, [1, 3, 5, 7]);
+    const stride = dilated ? 1 : pick(r, [1, 2]);
+    const dilation = dilated ? pick(r, [2, 3]) : 1;
+    const n = pick(r, [1, int(r, 2, 8), 16]);
+    const h = int(r, k, 20);
+    const w = int(r, k, 20);
+    const ci = pick(r, [1, 2, 3, int(r, 4, 16), int(r, 17, 64)]);
+    const co = pick(r, [1, 3, int(r, 4, 16), int(r, 17, 64)]);
+    const kind = dilated ? pick(r, ['same', 'valid'] as const) : pick(r, ['same', 'valid', 'explicit'] as const);
+    const pad: Pad = kind !== 'explicit' ? kind : [[0, 0], [int(r, 0, k), int(r, 0, k)], [int(r, 0, k), int(r, 0, k)], [0, 0]];
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, ci], [k, k, ci, co], stride, dilation, pad);
+    if (info.outHeight < 1 || info.outWidth < 1 || h === w) continue;
+    if (2 * n * info.outHeight * info.outWidth * k * k * ci * co > 20e6) continue;
+    return { x: [n, h, w, ci], f: [k, k, ci, co], stride, dilation, pad, dy: info.outShape };
+  }
+}
+
+/** Random input, filter and output-gradient tensors of a conv case. */
+export function convTensors(r: () => number, c: ConvCase): Record<'x' | 'filter' | 'dy', { shape: number[]; values: Float32Array }> {
+  return { x: { shape: c.x, values: data(r, size(c.x)) }, filter: { shape: c.f, values: data(r, size(c.f)) }, dy: { shape: c.dy, values: data(r, size(c.dy)) } };
+}
+
+/** Which kernel sizes, strides and padding kinds a random draw covered (asserted so a run cannot silently miss them). */
+export class ConvCoverage {
+  readonly k = new Set<number>();
+  readonly stride = new Set<number>();
+  readonly pad = new Set<string>();
+  add(c: ConvCase): void {
+    this.k.add(c.f[0]!);
+    this.stride.add(c.stride);
+    this.pad.add(typeof c.pad === 'string' ? c.pad : 'explicit');
+  }
+}
