@@ -42,13 +42,3 @@ export function normalizeInto(rgb: Uint8Array | Uint8ClampedArray, out: Float32A
     for (let c = 0; c < 3; c++) out[offset + i + c] = rgb[i + src[c]!]! * scale[c]! + shift[c]!;
   }
 }
-
-/** The inverse of `normalizeInto` for one pixel buffer, clamped to uint8 RGB (for showing images). */
-export function denormalize(values: Float32Array, prep: Preprocessing): Uint8ClampedArray {
-  const { src, scale, shift } = channelAffine(prep);
-  const rgb = new Uint8ClampedArray(values.length);
-  for (let i = 0; i < values.length; i += 3) {
-    for (let c = 0; c < 3; c++) rgb[i + src[c]!] = Math.round((values[i + c]! - shift[c]!) / scale[c]!);
-  }
-  return rgb;
-}

@@ -185,7 +185,11 @@ export async function writeReport(dir: string, r: DeviseResults, opts: ReportOpt
     const gif = name.startsWith('PCA_') && files[`${name}.gif`] ? `<p><img src="${name}.gif" alt="${escapeHtml(name)} animation"></p>` : '';
     return `<section><h2>${name.replace(/_/g, ' ')}</h2>\n${gif}${figureHtml(fig, { png: pngs[name], message, includeBundle: i === 0 })}</section>`;
   });
-  files['index.html'] = page(r, [missing, tables, ...sections], opts.links ?? []);
+  const batch = `<section><h2>batch preview (training augmentation)</h2>${r.batchPreview}</section>`;
+  const heat = r.stage1.heatmaps.length
+    ? `<section><h2>heatmaps of the top losses (stage 1)</h2>${r.stage1.heatmaps.map((h) => `<figure style="display:inline-block;margin:4px;text-align:center"><img src="${h.png}" width="160" height="160" alt="heatmap"><figcaption>${escapeHtml(`${h.actual.replace(/\+/g, ' ')} → ${h.predicted.replace(/\+/g, ' ')}`)}</figcaption></figure>`).join('')}</section>`
+    : '';
+  files['index.html'] = page(r, [missing, batch, tables, heat, ...sections], opts.links ?? []);
   // File by file (each atomic): the run's checkpoints may live inside the same folder.
   for (const [name, content] of Object.entries(files)) writeFileAtomically(path.join(dir, name), content);
   return { dir, files: Object.keys(files).sort() };

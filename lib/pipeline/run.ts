@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import { type BackendInfo, initBackend } from '../backend/index';
 import { saveModel, type CnnModel } from '../models/index';
+import { dataUri } from '../plots/images';
 import type { EpochRecord } from '../train/callbacks';
 import type { FitResult, LrFindResult } from '../train/learner';
 import type { Callback } from '../train/types';
@@ -16,7 +17,7 @@ import type { DeviseConfig } from './config';
 import type { LabelSourceRow, ZeroShotSummary } from '../zeroshot';
 import { exportReport, type ExportReport } from '../export/run';
 import { compareLabelSources, zeroShotSummary } from './evaluation';
-import { buildSearch, type ChosenLr, findLr, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, zeroShotEvaluation } from './steps';
+import { batchPreview, buildSearch, type ChosenLr, findLr, heatmap, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, zeroShotEvaluation } from './steps';
 
 /** Everything the report shows, as plain data. */
 export interface DeviseResults {
@@ -29,7 +30,9 @@ export interface DeviseResults {
   lrFind: LrFindResult;
   /** The learning rates stages 1 and 2a trained at, and where each came from. */
   lr: { stage1?: ChosenLr; stage2a?: ChosenLr };
-  stage1: { epochs: EpochRecord[]; batchesPerEpoch: number; interpretation: Awaited<ReturnType<typeof interpretStage1>> };
+  stage1: { epochs: EpochRecord[]; batchesPerEpoch: number; interpretation: Awaited<ReturnType<typeof interpretStage1>>; heatmaps: { png: string; predicted: string; actual: string }[] };
+  /** fastai's show_batch as HTML: augmented training images with their labels. */
+  batchPreview: string;
   stage2: { epochs2a: EpochRecord[]; epochs2b: EpochRecord[]; top1: number; top5: number; cosineLoss: number };
   zeroShot: MetricRow[];
   zeroShotSummary: ZeroShotSummary;
@@ -97,6 +100,12 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   throwIfStopped(stage1Fits);
   const interpretation = await interpretStage1(run);
   log(`stage 1 valid accuracy ${(interpretation.accuracy * 100).toFixed(1)}%`);
+  // What the notebook shows beside the numbers: the augmented batch and heatmaps of the worst-classified images.
+  const preview = await batchPreview(run);
+  const heatmaps = await Promise.all(interpretation.topLossItems.slice(0, 4).map(async (t) => {
+    const h = await heatmap(run, { path: t.path, label: t.actual, split: 'valid' });
+    return { png: dataUri(h.png, 'image/png'), predicted: h.predicted, actual: h.actual };
+  }));
   // The finished stage-1 classifier, the common start of stage 2 and of the label-source comparison.
   const stage1Model = path.join(cfg.out, 'models', 'stage1-model');
   await saveModel(recipe.learner.model as CnnModel, stage1Model);
@@ -131,7 +140,8 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
     seed: cfg.seed,
     lrFind,
     lr: run.lr,
-    stage1: { epochs: stage1Fits.flatMap((f) => f.epochs), batchesPerEpoch: data.train.length, interpretation },
+    stage1: { epochs: stage1Fits.flatMap((f) => f.epochs), batchesPerEpoch: data.train.length, interpretation, heatmaps },
+    batchPreview: preview,
     stage2: { epochs2a: fit2a.epochs, epochs2b: fit2b.epochs, ...stage2 },
     zeroShot,
     zeroShotSummary: summary,
