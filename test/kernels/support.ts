@@ -2,6 +2,7 @@
  * Helpers for the wasm-kernel tests: a seeded RNG drawn fresh per run (printed, and reproducible with
  * DEVISE_TEST_SEED), random non-zero data, and "run this kernel on wasm and on cpu, compare".
  */
+import { expect } from 'vitest';
 import { initBackend, tf } from '../../lib/backend/index';
 import { Rng } from '../../lib/data/rng';
 
@@ -49,12 +50,21 @@ export async function runOn(backend: 'wasm' | 'cpu', kernel: string, inputs: Rec
   return result;
 }
 
-/** Runs the kernel on wasm and cpu, returns the worst relative error and both output shapes. */
-export async function compare(kernel: string, inputs: Record<string, { shape: number[]; values: Float32Array }>, attrs: object): Promise<{ err: number; wasm: number[][]; cpu: number[][] }> {
+/**
+ * Runs the kernel on wasm and cpu, returns the worst relative error and both output shapes. `scale` replaces the
+ * denominator max|cpu| (e.g. a reduction of |x|: float32 sums are exact relative to Σ|x|, not to a Σx that cancels).
+ */
+export async function compare(kernel: string, inputs: Record<string, { shape: number[]; values: Float32Array }>, attrs: object, scale?: number): Promise<{ err: number; wasm: number[][]; cpu: number[][] }> {
   const w = await runOn('wasm', kernel, inputs, attrs);
   const c = await runOn('cpu', kernel, inputs, attrs);
-  const err = Math.max(...w.values.map((v, i) => relError(v, c.values[i]!)));
+  const err = Math.max(...w.values.map((v, i) => (scale === undefined ? relError(v, c.values[i]!) : maxAbsDiff(v, c.values[i]!) / scale)));
   return { err, wasm: w.shapes, cpu: c.shapes };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
 }
 
 export type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
@@ -98,4 +108,15 @@ export class ConvCoverage {
     this.stride.add(c.stride);
     this.pad.add(typeof c.pad === 'string' ? c.pad : 'explicit');
   }
+}
+
+/** Both convolution gradients of a case against the cpu backend: output shapes exact, relative error below `tol`. */
+export async function expectConvGradients(c: Omit<ConvCase, 'dilation'>, t: ReturnType<typeof convTensors>, tol: number): Promise<void> {
+  const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' };
+  const dW = await compare('Conv2DBackpropFilter', { x: t.x, dy: t.dy }, { ...common, filterShape: c.f });
+  expect(dW.wasm, label(c)).toEqual([c.f]);
+  expect(dW.err, `dW ${label(c)}`).toBeLessThan(tol);
+  const dX = await compare('Conv2DBackpropInput', { dy: t.dy, filter: t.filter }, { ...common, inputShape: c.x });
+  expect(dX.wasm, label(c)).toEqual([c.x]);
+  expect(dX.err, `dX ${label(c)}`).toBeLessThan(tol);
 }
