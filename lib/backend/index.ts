@@ -27,7 +27,7 @@ export { tf };
 export { fileLoadHandler, fileSaveHandler, loadLayersModel, saveLayersModel } from './io';
 export { customKernels, registerCustomKernels } from './kernels';
 export { largestBatch, WASM_HEAP_LIMIT, WasmHeapError } from './heap';
-export { nativeStatus, useNativeKernels, type NativeStatus } from './native-kernels/index';
+export { batchNormTraining, nativeStatus, useNativeKernels, type NativeStatus } from './native-kernels/index';
 
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];

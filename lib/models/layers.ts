@@ -5,9 +5,10 @@
  *   const z = batchNorm(y, 'bn1');     // eps 1e-5, torch momentum 0.1, unbiased running variance
  *
  * PyTorch pads symmetrically while tfjs 'same' pads the extra pixel bottom/right for stride 2, so
- * padded convolutions and pools are an explicit zeroPadding2d followed by a 'valid' op.
+ * strided padded convolutions and pools are an explicit zeroPadding2d followed by a 'valid' op (stride-1
+ * convolutions use 'same', which is symmetric there).
  */
-import { tf } from '../backend/index';
+import { batchNormTraining, tf } from '../backend/index';
 
 type Sym = tf.SymbolicTensor;
 
@@ -28,8 +29,9 @@ export class TorchBatchNorm extends BatchNormBase {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
       const self = this as unknown as BnInternals;
       const axes = [...Array(x.rank - 1).keys()]; // channels-last: reduce all but the last axis
-      const { mean, variance } = tf.moments(x, axes);
-      const out = tf.batchNorm(x, mean, variance, self.beta.read(), self.gamma.read(), self.epsilon);
+      const fused = batchNormTraining(x, self.gamma.read(), self.beta.read(), self.epsilon);
+      const { mean, variance } = fused ?? tf.moments(x, axes);
+      const out = fused?.y ?? tf.batchNorm(x, mean, variance, self.beta.read(), self.gamma.read(), self.epsilon);
       const n = x.size / x.shape[x.rank - 1]!;
       const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
       const decay = 1 - self.momentum;
@@ -110,15 +112,22 @@ export interface ConvSpec {
   bias?: boolean;
 }
 
-/** A torch Conv2d: symmetric zero padding, then a 'valid' convolution (He-normal init, seeded). */
+/**
+ * A torch Conv2d (He-normal init, seeded). At stride 1 with pad (k − 1) / 2, tfjs 'same' is torch's
+ * symmetric padding, so the convolution pads itself; otherwise an explicit zero padding precedes a
+ * 'valid' convolution. Each separate padding layer costs a padded copy of the activation, its gradient
+ * and a Slice, all kept until the backward pass ends (a third of ResNet34's training memory).
+ */
 export function conv(x: Sym, s: ConvSpec, seed: number): Sym {
-  const padded = s.pad ? zeroPad(x, s.pad, `${s.name}_pad`) : x;
+  const stride = s.stride ?? 1;
+  const same = !!s.pad && stride === 1 && s.kernel === 2 * s.pad + 1;
+  const padded = s.pad && !same ? zeroPad(x, s.pad, `${s.name}_pad`) : x;
   return tf.layers.conv2d({
     name: s.name,
     filters: s.filters,
     kernelSize: s.kernel,
-    strides: s.stride ?? 1,
-    padding: 'valid',
+    strides: stride,
+    padding: same ? 'same' : 'valid',
     useBias: s.bias ?? true,
     kernelInitializer: tf.initializers.heNormal({ seed }),
   }).apply(padded) as Sym;

@@ -155,6 +155,53 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   });
 }
 
+// batchNormStats(heap, x, rows, channels, mean, var)
+Napi::Value BatchNormStats(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    const int64_t rows = info[2].As<Napi::Number>().Int64Value(), c = info[3].As<Napi::Number>().Int64Value();
+    const Napi::Env env = info.Env();
+    devise::batch_norm_stats(h.at(env, info[1], rows * c), rows, c, h.at(env, info[4], c), h.at(env, info[5], c));
+  });
+}
+
+// batchNormTrainGrad(heap, x, mean, variance, scale | -1, dy, eps, rows, channels, dx, dscale, doffset)
+Napi::Value BatchNormTrainGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    const int64_t rows = info[7].As<Napi::Number>().Int64Value(), c = info[8].As<Napi::Number>().Int64Value();
+    const Napi::Env env = info.Env();
+    const bool has_scale = info[4].As<Napi::Number>().Int64Value() >= 0;
+    devise::batch_norm_train_grad(h.at(env, info[1], rows * c), h.at(env, info[2], c), h.at(env, info[3], c), has_scale ? h.at(env, info[4], c) : nullptr,
+                                  h.at(env, info[5], rows * c), static_cast<float>(info[6].As<Napi::Number>().DoubleValue()), rows, c,
+                                  h.at(env, info[9], rows * c), h.at(env, info[10], c), h.at(env, info[11], c));
+  });
+}
+
+// reluGrad(heap, dy, x, n, dx)
+Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    const int64_t n = info[3].As<Napi::Number>().Int64Value();
+    const Napi::Env env = info.Env();
+    devise::relu_grad(h.at(env, info[1], n), h.at(env, info[2], n), n, h.at(env, info[4], n));
+  });
+}
+
+// copyBlocks(heap, src, srcStride, dst, dstStride, len, count)
+Napi::Value CopyBlocks(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    Heap h = heap_of(info[0]);
+    const Napi::Env env = info.Env();
+    const auto num = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+    const int64_t src_stride = num(2), dst_stride = num(4), len = num(5), count = num(6);
+    if (count == 0 || len == 0) return;
+    const float* src = h.at(env, info[1], (count - 1) * src_stride + len);
+    float* dst = h.at(env, info[3], (count - 1) * dst_stride + len);
+    devise::copy_blocks(src, src_stride, dst, dst_stride, len, count);
+  });
+}
+
 // setThreads(n): the OpenMP pool oneDNN and the loops use.
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   devise::set_threads(info[0].As<Napi::Number>().Int32Value());
@@ -187,6 +234,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("shiftCopy", Napi::Function::New(env, ShiftCopy));
   exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
+  exports.Set("batchNormStats", Napi::Function::New(env, BatchNormStats));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, BatchNormTrainGrad));
+  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setActivationFormat", Napi::Function::New(env, SetActivationFormat));
   exports.Set("info", Napi::Function::New(env, Info));

@@ -41,6 +41,23 @@ void shift_copy(const float* src, const int64_t* src_shape, float* dst, const in
 void batch_norm_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float eps,
                      int64_t rows, int64_t c, float* dx, float* dmean, float* dvar, float* dscale, float* doffset);
 
+// Per-channel mean and biased variance of `rows` pixels of `c` channels (training-mode batch norm), from
+// double sums of x and x², so one pass reads the activation.
+void batch_norm_stats(const float* x, int64_t rows, int64_t c, float* mean, float* var);
+
+// The gradient of training-mode batch norm, y = batch_norm(x, mean(x), var(x)), with the batch statistics
+// differentiated too (PyTorch's native_batch_norm_backward): dx = scale·r·(dy − Σdy/N − (x−mean)·r²·Σdy(x−mean)/N),
+// dscale = r·Σdy(x−mean), doffset = Σdy. The same two passes as batch_norm_grad.
+void batch_norm_train_grad(const float* x, const float* mean, const float* var, const float* scale, const float* dy, float eps,
+                           int64_t rows, int64_t c, float* dx, float* dscale, float* doffset);
+
+// Copies `count` blocks of `len` floats from src (block stride src_stride) to dst (dst_stride): the rows of
+// a channel concat or split.
+void copy_blocks(const float* src, int64_t src_stride, float* dst, int64_t dst_stride, int64_t len, int64_t count);
+
+// dx = dy where x > 0, else 0 (the gradient of ReLU in one pass instead of Step, Cast and Multiply).
+void relu_grad(const float* dy, const float* x, int64_t n, float* dx);
+
 // y = (x − mean) / sqrt(var + eps) · scale + offset per channel (tfjs's FusedBatchNorm); scale and offset
 // may be null (1 and 0).
 void batch_norm(const float* x, const float* mean, const float* var, const float* scale, const float* offset, float eps,

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf, useNativeKernels } from '../../lib/backend/index';
 import { wasmTrainingKernels } from '../../lib/backend/wasm-kernels/index';
-import { compare, type ConvCase, expectConvGradients, ConvCoverage, convCase, convTensors, data, int, label, pick, relError, rng, runOn, SEED, size } from './support';
+import { compare, type ConvCase, expectConvGradients, ConvCoverage, convCase, convTensors, data, int, label, pick, relError, rng, runOn, SEED, size, compareConcat } from './support';
 
 const TOL = 1e-4;
 const CASES = 24;
@@ -126,16 +126,4 @@ describe('wasm training kernels match the cpu backend', () => {
 async function runOutput(kernel: string, inputs: Record<string, { shape: number[]; values: Float32Array }>, attrs: object): Promise<{ shape: number[]; values: Float32Array }> {
   const out = await runOn('cpu', kernel, inputs, attrs);
   return { shape: out.shapes[0]!, values: out.values[0]! };
-}
-
-async function compareConcat(parts: { shape: number[]; values: Float32Array }[], axis: number): Promise<{ err: number }> {
-  const run = async (backend: 'wasm' | 'cpu'): Promise<Float32Array> => {
-    await initBackend({ backend });
-    const ts = parts.map((p) => tf.tensor(p.values, p.shape));
-    const out = tf.engine().runKernel('Concat', ts as unknown as tf.NamedTensorMap, { axis }) as tf.Tensor;
-    const v = out.dataSync() as Float32Array;
-    tf.dispose([out, ...ts]);
-    return v;
-  };
-  return { err: relError(await run('wasm'), await run('cpu')) };
 }

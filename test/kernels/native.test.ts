@@ -2,13 +2,14 @@
  * The native oneDNN kernels (lib/backend/native-kernels) against the cpu backend on random shapes drawn
  * per run (printed seed; DEVISE_TEST_SEED reproduces): Conv2D/FusedConv2D (bias, ReLU) forward, both
  * gradients, strides 1/2, same/valid/explicit padding, 1×1/3×3/5×5/7×7, batch 1–16, dilation, MaxPoolGrad
- * with ties, Sum/Mean over leading axes, Slice/PadV2, FusedBatchNorm and its gradient; relative error < 1e-4, and no call may silently delegate.
+ * with ties, Sum/Mean over leading axes, Slice/PadV2, FusedBatchNorm and its gradient, training-mode batch norm
+ * and the ReLU gradient; relative error < 1e-4, and no call may silently delegate.
  * Skipped (with the reason printed) where the addon is hidden (DEVISE_NATIVE=0) or not built.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, nativeStatus, tf, useNativeKernels } from '../../lib/backend/index';
+import { batchNormTraining, initBackend, nativeStatus, tf, useNativeKernels } from '../../lib/backend/index';
 import { loadNative } from '../../lib/backend/native-kernels/addon';
-import { compare, type ConvCase, expectConvGradients, ConvCoverage, convCase, convTensors, data, int, label, pick, relError, rng, runOn, SEED, size } from './support';
+import { compare, compareConcat, type ConvCase, expectConvGradients, ConvCoverage, convCase, convTensors, data, int, label, pick, relError, rng, runOn, SEED, size } from './support';
 
 const TOL = 1e-4;
 const CASES = 24;
@@ -29,7 +30,7 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
   });
 
   it('serves the convolutions, MaxPoolGrad and Sum/Mean', () => {
-    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Mean', 'Slice', 'PadV2', 'FusedBatchNorm', 'DeviseBatchNormGrad']));
+    expect(nativeStatus().kernels).toEqual(expect.arrayContaining(['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'Sum', 'Mean', 'Slice', 'PadV2', 'FusedBatchNorm', 'DeviseBatchNormGrad', 'DeviseBatchNormTrain', 'DeviseBatchNormTrainGrad', 'DeviseReluGrad']));
   });
 
   it(`Conv2D, FusedConv2D (bias + ReLU) and both gradients on ${CASES} random shapes`, () => allNative(async () => {
@@ -181,6 +182,66 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
       const onCpu = await run('cpu');
       onWasm.forEach((v, k) => expect(relError(v, onCpu[k]!), label({ shape, output: ['dx', 'dmean', 'dvariance', 'doffset', 'dscale', 'dx via moments'][k] })).toBeLessThan(TOL));
     }
+  });
+
+  it('training-mode batch norm (y, mean, variance and the gradients of x, scale, offset) and the ReLU gradient on NHWC activations', async () => {
+    const r = rng(SEED + 30);
+    for (let i = 0; i < 8; i++) {
+      const shape = [pick(r, [1, int(r, 2, 8), 16]), int(r, 1, 12), int(r, 1, 12), pick(r, [1, int(r, 2, 64), int(r, 65, 200)])];
+      const c = shape[shape.length - 1]!;
+      // Shifted data (mean ≫ spread in some channels) and exact zeros for the ReLU tie.
+      const values = { x: data(r, size(shape)).map((v, k) => (k % 7 === 0 ? 0 : v + (k % c < 3 ? 20 : 0))), w: data(r, size(shape)), scale: data(r, c), offset: data(r, c) };
+      const run = async (backend: 'wasm' | 'cpu'): Promise<Float32Array[]> => {
+        await initBackend({ backend });
+        const [x, w] = [tf.tensor(values.x, shape), tf.tensor(values.w, shape)];
+        const [scale, offset] = [tf.tensor1d(values.scale), tf.tensor1d(values.offset)];
+        const axes = [...Array(shape.length - 1).keys()];
+        const forward = (xx: tf.Tensor, s: tf.Tensor, o: tf.Tensor): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } => {
+          const fused = batchNormTraining(xx, s, o, 1e-5);
+          expect(fused === undefined, `batchNormTraining on ${backend}, rank ${xx.rank}`).toBe(backend === 'cpu' || xx.rank !== 4);
+          if (fused) return fused;
+          const { mean, variance } = tf.moments(xx, axes);
+          return { y: tf.batchNorm(xx, mean, variance, o, s, 1e-5), mean, variance };
+        };
+        const stats = tf.tidy(() => { const f = forward(x, scale, offset); return [f.y, f.mean, f.variance]; });
+        const grads = tf.grads((xx: tf.Tensor, s: tf.Tensor, o: tf.Tensor) => tf.sum(tf.mul(tf.relu(forward(xx, s, o).y), w)))([x, scale, offset]);
+        const relu = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.relu(xx), w)))(x);
+        const out = [...stats, ...grads, relu].map((t) => t.dataSync() as Float32Array);
+        tf.dispose([x, w, scale, offset, ...stats, ...grads, relu]);
+        return out;
+      };
+      const kernels = ['DeviseBatchNormTrainGrad', 'DeviseReluGrad'].map((name) => tf.getKernel(name, 'wasm')! as { kernelFunc: tf.KernelFunc });
+      const inner = kernels.map((k) => k.kernelFunc);
+      const calls = [0, 0];
+      kernels.forEach((k, j) => { k.kernelFunc = (args) => { calls[j]!++; return inner[j]!(args); }; });
+      const onWasm = await run('wasm').finally(() => kernels.forEach((k, j) => { k.kernelFunc = inner[j]!; }));
+      expect(calls, 'native batch-norm and ReLU gradient calls').toEqual([1, 2]);
+      const onCpu = await run('cpu');
+      onWasm.forEach((v, k) => expect(relError(v, onCpu[k]!), label({ shape, output: ['y', 'mean', 'variance', 'dx', 'dscale', 'doffset', 'relu dx'][k] })).toBeLessThan(TOL));
+    }
+  });
+
+  it('SplitV and Concat (threaded block copies) on every axis, up to fire-module sizes', async () => {
+    const r = rng(SEED + 32);
+    const { addon } = loadNative();
+    const copy = addon!.copyBlocks;
+    let calls = 0;
+    addon!.copyBlocks = (...args) => { calls++; copy(...args); };
+    try {
+      for (const shape of [[int(r, 1, 4), int(r, 2, 9), int(r, 2, 9), int(r, 2, 64)], [int(r, 8, 16), 27, 27, pick(r, [128, 64])]]) {
+        const x = { shape, values: data(r, size(shape)) };
+        for (let axis = 0; axis < 4; axis++) {
+          const first = int(r, 1, shape[axis]! - 1);
+          const split = await compare('SplitV', { x }, { numOrSizeSplits: [first, shape[axis]! - first], axis });
+          expect(split.err, label({ shape, axis })).toBe(0);
+          const other = shape.map((d, i) => (i === axis ? int(r, 1, 5) : d));
+          expect((await compareConcat([x, { shape: other, values: data(r, size(other)) }, x], axis)).err, label({ shape, axis })).toBe(0);
+        }
+      }
+    } finally {
+      addon!.copyBlocks = copy;
+    }
+    expect(calls, 'native block copies (2 shapes × 4 axes × (2 split + 3 concat))').toBe(2 * 4 * 5);
   });
 
   it('FusedBatchNorm forward with per-channel statistics, with and without scale/offset', () => allNative(async () => {

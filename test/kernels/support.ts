@@ -120,3 +120,16 @@ export async function expectConvGradients(c: Omit<ConvCase, 'dilation'>, t: Retu
   expect(dX.wasm, label(c)).toEqual([c.x]);
   expect(dX.err, `dX ${label(c)}`).toBeLessThan(tol);
 }
+
+/** Concat of `parts` on `axis`, wasm against cpu. */
+export async function compareConcat(parts: { shape: number[]; values: Float32Array }[], axis: number): Promise<{ err: number }> {
+  const run = async (backend: 'wasm' | 'cpu'): Promise<Float32Array> => {
+    await initBackend({ backend });
+    const ts = parts.map((p) => tf.tensor(p.values, p.shape));
+    const out = tf.engine().runKernel('Concat', ts as unknown as tf.NamedTensorMap, { axis }) as tf.Tensor;
+    const v = out.dataSync() as Float32Array;
+    tf.dispose([out, ...ts]);
+    return v;
+  };
+  return { err: relError(await run('wasm'), await run('cpu')) };
+}

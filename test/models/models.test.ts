@@ -57,7 +57,8 @@ describe('architectures', () => {
     expect(rn.layerGroups[1]!.every((n) => /^layer[34]_/.test(n))).toBe(true);
     expect(rn.layerGroups[2]![0]).toBe('head_maxpool');
     const sq2 = track(await createModel('squeezenet1_1', { head: 'embedding', inputSize: 64 }));
-    expect(sq2.layerGroups.map((g) => g.length)).toEqual([69, 10]);
+    // Body: 8 fire modules × 7 layers + conv1, its ReLU and 3 max-pools (the 3×3 expands pad themselves: 'same').
+    expect(sq2.layerGroups.map((g) => g.length)).toEqual([61, 10]);
     const sq3 = track(await createModel('squeezenet1_1', { head: 'embedding', inputSize: 64, groups: 3 }));
     expect(sq3.layerGroups[1]![0]).toMatch(/^features_5/);
     expect(sq3.layerGroups[0]!.every((n) => /^features_[0-4](_|$)/.test(n))).toBe(true);

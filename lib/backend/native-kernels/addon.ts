@@ -22,6 +22,11 @@ export interface NativeAddon {
   batchNormGrad(heap: Float32Array, x: number, mean: number, variance: number, scale: number, dy: number, eps: number, rows: number, channels: number,
     dx: number, dmean: number, dvar: number, dscale: number, doffset: number): void;
   batchNorm(heap: Float32Array, x: number, mean: number, variance: number, scale: number, offset: number, eps: number, rows: number, channels: number, y: number): void;
+  batchNormStats(heap: Float32Array, x: number, rows: number, channels: number, mean: number, variance: number): void;
+  batchNormTrainGrad(heap: Float32Array, x: number, mean: number, variance: number, scale: number, dy: number, eps: number, rows: number, channels: number,
+    dx: number, dscale: number, doffset: number): void;
+  reluGrad(heap: Float32Array, dy: number, x: number, n: number, dx: number): void;
+  copyBlocks(heap: Float32Array, src: number, srcStride: number, dst: number, dstStride: number, len: number, count: number): void;
   setThreads(n: number): number;
   setActivationFormat(format: 'nhwc' | 'any' | 'auto'): void;
   info(): { dnnl: string; isa: string; threads: number; format: string; cached: number; blocked: number };

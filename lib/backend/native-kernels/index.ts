@@ -17,10 +17,13 @@ import { conv2DBackpropFilterConfig } from '../wasm-kernels/conv2d-backprop-filt
 import { conv2DBackpropInputConfig } from '../wasm-kernels/conv2d-backprop-input';
 import { maxPoolGradConfig } from '../wasm-kernels/max-pool-grad';
 import { captureStock } from '../wasm-kernels/stock';
+import { copyBlocks, splitConcatConfigs } from '../wasm-kernels/split-concat';
 import { meanConfig, sumConfig } from '../wasm-kernels/sum';
 import { loadNative, type NativeAddon } from './addon';
+import { trainingKernels } from './training';
 
 export { BUILD_HINT, projectThreads } from './addon';
+export { batchNormTraining } from './training';
 
 /** What the native path is doing in this process. */
 export interface NativeStatus {
@@ -273,6 +276,10 @@ export function nativeKernels(): tf.KernelConfig[] {
     nativeKernel(tf.PadV2, stockPadV2, padV2),
     nativeKernel(tf.FusedBatchNorm, stockFusedBatchNorm, fusedBatchNorm),
     { kernelName: BATCH_NORM_GRAD, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => batchNormGrad(addon, args)) as unknown as tf.KernelFunc },
+    ...trainingKernels(addon, () => enabled),
+    // A fire module's channel concat and its gradient: the project's SplitV/Concat with threaded copies.
+    ...splitConcatConfigs((heap, src, srcStride, dst, dstStride, len, count) => enabled
+      ? addon.copyBlocks(heap, src, srcStride, dst, dstStride, len, count) : copyBlocks(heap, src, srcStride, dst, dstStride, len, count)),
   ]);
 }
 

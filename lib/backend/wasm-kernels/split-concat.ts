@@ -10,8 +10,11 @@ import { captureStock } from './stock';
 const stockSplitV = captureStock(tf.SplitV);
 const stockConcat = captureStock(tf.Concat);
 
-/** Copies `count` blocks of `len` floats within the heap, from `src` (stride `srcStride`) to `dst`. */
-function copyBlocks(heap: Float32Array, src: number, srcStride: number, dst: number, dstStride: number, len: number, count: number): void {
+/** Copies `count` blocks of `len` floats within the heap, from `src` (stride `srcStride`) to `dst` (stride `dstStride`). */
+export type BlockCopy = (heap: Float32Array, src: number, srcStride: number, dst: number, dstStride: number, len: number, count: number) => void;
+
+/** The JS block copy (the native kernels pass a multithreaded one). */
+export const copyBlocks: BlockCopy = function copyBlocks(heap: Float32Array, src: number, srcStride: number, dst: number, dstStride: number, len: number, count: number): void {
   if (len >= 16) {
     // copyWithin is a memmove inside the one heap array: no views, no per-element JS.
     for (let i = 0; i < count; i++) heap.copyWithin(dst + i * dstStride, src + i * srcStride, src + i * srcStride + len);
@@ -22,9 +25,9 @@ function copyBlocks(heap: Float32Array, src: number, srcStride: number, dst: num
     const d = dst + i * dstStride;
     for (let j = 0; j < len; j++) heap[d + j] = heap[s + j]!;
   }
-}
+};
 
-function splitV(args: { inputs: { x: Info }; backend: WasmBackend; attrs: { numOrSizeSplits: number | number[]; axis: number } }): Info[] {
+const splitV = (copy: BlockCopy) => function splitV(args: { inputs: { x: Info }; backend: WasmBackend; attrs: { numOrSizeSplits: number | number[]; axis: number } }): Info[] {
   const { inputs: { x }, backend, attrs } = args;
   if (x.dtype !== 'float32') return stockSplitV()(args as unknown as Parameters<tf.KernelFunc>[0]) as Info[];
   const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
@@ -37,13 +40,13 @@ function splitV(args: { inputs: { x: Info }; backend: WasmBackend; attrs: { numO
   outs.forEach((out, k) => {
     const len = sizes[k]! * inner;
     const { heap, at } = heapOffset(backend, out);
-    copyBlocks(heap, offset, row, at, len, len, outer);
+    copy(heap, offset, row, at, len, len, outer);
     offset += len;
   });
   return outs;
-}
+};
 
-function concat(args: { inputs: Info[]; backend: WasmBackend; attrs: { axis: number } }): Info {
+const concat = (copy: BlockCopy) => function concat(args: { inputs: Info[]; backend: WasmBackend; attrs: { axis: number } }): Info {
   const { inputs, backend, attrs } = args;
   const parts = inputs.filter((t) => t.shape.reduce((a, b) => a * b, 1) > 0);
   if (parts.length < 2 || parts.some((t) => t.dtype !== 'float32')) return stockConcat()(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
@@ -58,11 +61,15 @@ function concat(args: { inputs: Info[]; backend: WasmBackend; attrs: { axis: num
   for (const t of parts) {
     const len = t.shape[axis]! * inner;
     const { heap, at } = heapOffset(backend, t);
-    copyBlocks(heap, at, len, offset, row, len, outer);
+    copy(heap, at, len, offset, row, len, outer);
     offset += len;
   }
   return out;
-}
+};
 
-export const splitVConfig: tf.KernelConfig = { kernelName: tf.SplitV, backendName: 'wasm', kernelFunc: splitV as unknown as tf.KernelFunc };
-export const concatConfig: tf.KernelConfig = { kernelName: tf.Concat, backendName: 'wasm', kernelFunc: concat as unknown as tf.KernelFunc };
+/** SplitV and Concat whose block copies are done by `copy`. */
+export const splitConcatConfigs = (copy: BlockCopy): tf.KernelConfig[] => [
+  { kernelName: tf.SplitV, backendName: 'wasm', kernelFunc: splitV(copy) as unknown as tf.KernelFunc },
+  { kernelName: tf.Concat, backendName: 'wasm', kernelFunc: concat(copy) as unknown as tf.KernelFunc },
+];
+export const [splitVConfig, concatConfig] = splitConcatConfigs(copyBlocks) as [tf.KernelConfig, tf.KernelConfig];
