@@ -27,7 +27,7 @@ export const flags: FlagSpecs = {
   rounds: { type: 'integer', default: 1, description: 'alternate the sides this many times (medians)' },
 };
 
-const DEFAULT_ROWS = 'squeezenet1_1:train:224:1,squeezenet1_1:train:224:2,squeezenet1_1:infer:224:1,squeezenet1_1:infer:224:2,resnet34:train:224:1,resnet34:infer:224:1';
+const DEFAULT_ROWS = 'squeezenet1_1:train:224:1,squeezenet1_1:train:224:2,squeezenet1_1:infer:224:1,squeezenet1_1:infer:224:2,resnet34:train:224:1,resnet34:train:224:2,resnet34:infer:224:1,resnet34:infer:224:2';
 
 /** One tfjs bench run in a child process (its own backend and thread pools); null with the reason on failure. */
 function tfjsSide(backend: 'native' | 'wasm', mode: string, model: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number; cpuMsPerStep: number } | { error: string } {

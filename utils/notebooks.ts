@@ -38,9 +38,9 @@ export const NOTEBOOKS: NotebookSpec[] = [
     vars: {
       ARCH: 'resnet34',
       TITLE: 'ResNet34 (baseline)',
-      WHY: 'ResNet34 is the baseline: more accurate on ImageNet, but about 22 M parameters (about 88 MB with the DeViSE head). The cells are those of `VisualSemanticModels_Squeezenet1_1.ipynb`; only the backbone differs. The committed outputs ran in smoke settings (96 px, single epochs) from random weights: ResNet34 trains at ~2–3 img/s on the wasm backend and no ResNet34 weights are shipped.',
+      WHY: 'ResNet34 is the baseline: more accurate on ImageNet, but about 22 M parameters (about 88 MB with the DeViSE head). The cells are those of `VisualSemanticModels_Squeezenet1_1.ipynb`; only the backbone differs. The committed outputs ran at the original\'s settings (224 px, batch 16, the default epochs) from **random weights**: no ResNet34 weights are available offline (`npm run weights -- download resnet34` fetches torchvision\'s ImageNet weights), so its accuracies say what ResNet34 learns from these few photos alone, not what the pretrained baseline reaches.',
     },
-    sampleEnv: { DEVISE_SMOKE: '1', DEVISE_SIZE: '96', DEVISE_WEIGHTS: 'none' },
+    sampleEnv: { DEVISE_WEIGHTS: 'none' },
   },
   {
     source: MAIN,
