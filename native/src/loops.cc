@@ -108,9 +108,11 @@ void shift_copy(const float* src, const int64_t* ss, float* dst, const int64_t* 
 
 namespace {
 
-// Per-channel s1 = Σdy and s2 = Σdy·(x − mean) over `rows`, in double, summed per thread then in thread
-// order (deterministic for a given thread count).
-void channel_grad_sums(const float* x, const float* mean, const float* dy, int64_t rows, int64_t c, std::vector<double>& s1, std::vector<double>& s2) {
+// Per-channel sums s1[j] = Σ_i f1(i, j) and s2[j] = Σ_i f2(i, j) over `rows` pixels, in double: each
+// thread sums a range of rows, then the partial sums are added in thread order (deterministic for a
+// given thread count). `terms(i, j, a, b)` adds row i, channel j's two terms to a and b.
+template <typename Terms>
+void channel_sums(int64_t rows, int64_t c, Terms terms, std::vector<double>& s1, std::vector<double>& s2) {
   const int threads = omp_get_max_threads();
   static std::vector<double> partial;  // reused across calls, as in column_sum
   partial.assign(static_cast<size_t>(threads) * 2 * c, 0.0);
@@ -120,12 +122,7 @@ void channel_grad_sums(const float* x, const float* mean, const float* dy, int64
     double* a = partial.data() + t * 2 * c;
     double* b = a + c;
     for (int64_t i = rows * t / nt; i < rows * (t + 1) / nt; i++) {
-      const float* xr = x + i * c;
-      const float* gr = dy + i * c;
-      for (int64_t j = 0; j < c; j++) {
-        a[j] += gr[j];
-        b[j] += static_cast<double>(gr[j]) * (xr[j] - mean[j]);
-      }
+      for (int64_t j = 0; j < c; j++) terms(i, j, a[j], b[j]);
     }
   }
   s1.assign(c, 0.0);
@@ -136,6 +133,15 @@ void channel_grad_sums(const float* x, const float* mean, const float* dy, int64
       s2[j] += partial[t * 2 * c + c + j];
     }
   }
+}
+
+// s1 = Σdy and s2 = Σdy·(x − mean) per channel: the sums both batch-norm gradients need.
+void channel_grad_sums(const float* x, const float* mean, const float* dy, int64_t rows, int64_t c, std::vector<double>& s1, std::vector<double>& s2) {
+  channel_sums(rows, c, [&](int64_t i, int64_t j, double& a, double& b) {
+    const float g = dy[i * c + j];
+    a += g;
+    b += static_cast<double>(g) * (x[i * c + j] - mean[j]);
+  }, s1, s2);
 }
 
 }  // namespace
@@ -190,31 +196,16 @@ void batch_norm_train_grad(const float* x, const float* mean, const float* var, 
 }
 
 void batch_norm_stats(const float* x, int64_t rows, int64_t c, float* mean, float* var) {
-  const int threads = omp_get_max_threads();
-  static std::vector<double> partial;
-  partial.assign(static_cast<size_t>(threads) * 2 * c, 0.0);
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    double* s1 = partial.data() + t * 2 * c;
-    double* s2 = s1 + c;
-    for (int64_t i = rows * t / nt; i < rows * (t + 1) / nt; i++) {
-      const float* xr = x + i * c;
-      for (int64_t j = 0; j < c; j++) {
-        s1[j] += xr[j];
-        s2[j] += static_cast<double>(xr[j]) * xr[j];
-      }
-    }
-  }
+  static std::vector<double> s1, s2;
+  channel_sums(rows, c, [&](int64_t i, int64_t j, double& a, double& b) {
+    const double v = x[i * c + j];
+    a += v;
+    b += v * v;
+  }, s1, s2);
   for (int64_t j = 0; j < c; j++) {
-    double s1 = 0, s2 = 0;
-    for (int t = 0; t < threads; t++) {
-      s1 += partial[t * 2 * c + j];
-      s2 += partial[t * 2 * c + c + j];
-    }
-    const double m = s1 / rows;
+    const double m = s1[j] / rows;
     mean[j] = static_cast<float>(m);
-    var[j] = static_cast<float>(std::max(0.0, s2 / rows - m * m));
+    var[j] = static_cast<float>(std::max(0.0, s2[j] / rows - m * m));
   }
 }
 

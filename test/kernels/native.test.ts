@@ -9,7 +9,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNormTraining, initBackend, nativeStatus, tf, useNativeKernels } from '../../lib/backend/index';
 import { loadNative } from '../../lib/backend/native-kernels/addon';
-import { compare, compareConcat, type ConvCase, expectConvGradients, ConvCoverage, convCase, convTensors, data, int, label, pick, relError, rng, runOn, SEED, size } from './support';
+import { compare, compareConcat, countKernelCalls, type ConvCase, expectConvGradients, ConvCoverage, convCase, convTensors, data, int, label, pick, relError, rng, runOn, SEED, size } from './support';
 
 const TOL = 1e-4;
 const CASES = 24;
@@ -173,12 +173,8 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
         tf.dispose([x, w, scale!, offset!, mean!, variance!, ...given, moments]);
         return out;
       };
-      const kernel = tf.getKernel('DeviseBatchNormGrad', 'wasm')! as { kernelFunc: tf.KernelFunc };
-      const inner = kernel.kernelFunc;
-      let calls = 0;
-      kernel.kernelFunc = (args) => { calls++; return inner(args); };
-      const onWasm = await run('wasm').finally(() => { kernel.kernelFunc = inner; });
-      expect(calls, 'native batch-norm gradient calls').toBe(2);
+      const { result: onWasm, calls } = await countKernelCalls(['DeviseBatchNormGrad'], () => run('wasm'));
+      expect(calls, 'native batch-norm gradient calls').toEqual([2]);
       const onCpu = await run('cpu');
       onWasm.forEach((v, k) => expect(relError(v, onCpu[k]!), label({ shape, output: ['dx', 'dmean', 'dvariance', 'doffset', 'dscale', 'dx via moments'][k] })).toBeLessThan(TOL));
     }
@@ -210,11 +206,7 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
         tf.dispose([x, w, scale, offset, ...stats, ...grads, relu]);
         return out;
       };
-      const kernels = ['DeviseBatchNormTrainGrad', 'DeviseReluGrad'].map((name) => tf.getKernel(name, 'wasm')! as { kernelFunc: tf.KernelFunc });
-      const inner = kernels.map((k) => k.kernelFunc);
-      const calls = [0, 0];
-      kernels.forEach((k, j) => { k.kernelFunc = (args) => { calls[j]!++; return inner[j]!(args); }; });
-      const onWasm = await run('wasm').finally(() => kernels.forEach((k, j) => { k.kernelFunc = inner[j]!; }));
+      const { result: onWasm, calls } = await countKernelCalls(['DeviseBatchNormTrainGrad', 'DeviseReluGrad'], () => run('wasm'));
       expect(calls, 'native batch-norm and ReLU gradient calls').toEqual([1, 2]);
       const onCpu = await run('cpu');
       onWasm.forEach((v, k) => expect(relError(v, onCpu[k]!), label({ shape, output: ['y', 'mean', 'variance', 'dx', 'dscale', 'doffset', 'relu dx'][k] })).toBeLessThan(TOL));

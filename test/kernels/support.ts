@@ -133,3 +133,16 @@ export async function compareConcat(parts: { shape: number[]; values: Float32Arr
   };
   return { err: relError(await run('wasm'), await run('cpu')) };
 }
+
+/** Runs `run` while counting the calls of the named wasm kernels; returns its result and the counts, in order. */
+export async function countKernelCalls<T>(names: string[], run: () => Promise<T>): Promise<{ result: T; calls: number[] }> {
+  const kernels = names.map((name) => tf.getKernel(name, 'wasm')! as { kernelFunc: tf.KernelFunc });
+  const inner = kernels.map((k) => k.kernelFunc);
+  const calls = names.map(() => 0);
+  kernels.forEach((k, j) => { k.kernelFunc = (args) => { calls[j]!++; return inner[j]!(args); }; });
+  try {
+    return { result: await run(), calls };
+  } finally {
+    kernels.forEach((k, j) => { k.kernelFunc = inner[j]!; });
+  }
+}

@@ -12,7 +12,7 @@
  * The heap view is taken after the output is allocated, on every call (memory growth detaches views).
  */
 import * as tf from '@tensorflow/tfjs';
-import { type Info, type WasmBackend } from '../wasm-kernels/compose';
+import { type Info } from '../wasm-kernels/compose';
 import { conv2DBackpropFilterConfig } from '../wasm-kernels/conv2d-backprop-filter';
 import { conv2DBackpropInputConfig } from '../wasm-kernels/conv2d-backprop-input';
 import { maxPoolGradConfig } from '../wasm-kernels/max-pool-grad';
@@ -20,9 +20,11 @@ import { captureStock } from '../wasm-kernels/stock';
 import { copyBlocks, splitConcatConfigs } from '../wasm-kernels/split-concat';
 import { meanConfig, sumConfig } from '../wasm-kernels/sum';
 import { loadNative, type NativeAddon } from './addon';
+import { addonKernel, at, type KernelArgs, nativeEnabled, nativeFloat32, overrideGradient, size } from './dispatch';
 import { trainingKernels } from './training';
 
 export { BUILD_HINT, projectThreads } from './addon';
+export { useNativeKernels } from './dispatch';
 export { batchNormTraining } from './training';
 
 /** What the native path is doing in this process. */
@@ -43,26 +45,13 @@ export interface NativeStatus {
   delegatedBy: Record<string, number>;
 }
 
-let enabled = true;
 let delegated = 0;
 const delegatedBy: Record<string, number> = {};
-
-/** Turns the native kernels on or off for later calls (off: every call goes to the replaced kernel). */
-export function useNativeKernels(on: boolean): void {
-  enabled = on;
-}
 
 const dims = new Float64Array(17);
 const poolDims = new Float64Array(12);
 
-const at = (backend: WasmBackend, t: Info): number => {
-  const data = backend.dataIdMap.get(t.dataId);
-  if (data === undefined) throw new Error('tensor has no wasm buffer (disposed?)');
-  return data.memoryOffset >>> 2;
-};
-
 const nhwc = (f: unknown): boolean => f === undefined || f === 'NHWC' || f === 'channelsLast';
-const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** Fills `dims` from tfjs's conv geometry; false when oneDNN cannot express it (then delegate). */
 function convDims(c: tf.backend_util.Conv2DInfo): boolean {
@@ -77,15 +66,13 @@ function convDims(c: tf.backend_util.Conv2DInfo): boolean {
   return true;
 }
 
-type KernelArgs = { inputs: Record<string, Info>; backend: WasmBackend; attrs: Record<string, unknown> };
-
 /** A kernel that runs `native` when it returns an output, else the replaced kernel `fallback`. */
 function nativeKernel(kernelName: string, fallback: () => tf.KernelFunc, native: (addon: NativeAddon, args: KernelArgs) => Info | undefined): tf.KernelConfig {
   const { addon } = loadNative();
   const kernelFunc = (args: KernelArgs): Info | Info[] => {
-    const out = enabled && addon ? native(addon, args) : undefined;
+    const out = nativeEnabled() && addon ? native(addon, args) : undefined;
     if (out !== undefined) return out;
-    if (enabled) {
+    if (nativeEnabled()) {
       delegated++;
       delegatedBy[kernelName] = (delegatedBy[kernelName] ?? 0) + 1;
     }
@@ -231,28 +218,19 @@ function batchNormGrad(addon: NativeAddon, { inputs, backend, attrs }: KernelArg
 /**
  * Replaces tfjs's FusedBatchNorm gradient (≈10 element-wise passes over the activation) with one native
  * kernel of two passes, on wasm with the native kernels on; every other case (another backend, native
- * off, per-pixel statistics) runs tfjs's own gradient, captured here. The gradient registry is global, so
- * this dispatches per call.
+ * off, per-pixel statistics) runs tfjs's own gradient.
  */
 function installBatchNormGrad(): void {
-  const original = tf.getGradient(tf.FusedBatchNorm);
-  tf.unregisterGradient(tf.FusedBatchNorm);
-  tf.registerGradient({
-    kernelName: tf.FusedBatchNorm,
-    inputsToSave: original.inputsToSave,
-    gradFunc: (dy, saved, attrs) => {
-      const [x, mean, variance, scale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
-      const c = x.shape[x.rank - 1];
-      const plain = (t: tf.Tensor | undefined): boolean => t === undefined || t === null || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c);
-      if (!enabled || tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || !plain(mean) || !plain(variance) || !plain(scale)) {
-        return original.gradFunc(dy, saved, attrs);
-      }
-      // Computed here, not in the closures: the engine calls each closure inside its own tidy, which would
-      // dispose the outputs the other closures return. Unused outputs go with the backward pass's scope.
-      const [dx, dmean, dvariance, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_GRAD,
-        { x, mean, variance, dy: dy as tf.Tensor, ...(scale ? { scale } : {}) }, attrs) as tf.Tensor[];
-      return { x: () => dx!, mean: () => dmean!, variance: () => dvariance!, scale: () => dscale!, offset: () => doffset! };
-    },
+  overrideGradient(tf.FusedBatchNorm, (dy, saved, attrs) => {
+    const [x, mean, variance, scale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+    const c = x.shape[x.rank - 1];
+    const plain = (t: tf.Tensor | undefined): boolean => t === undefined || t === null || (t.dtype === 'float32' && t.rank === 1 && t.shape[0] === c);
+    if (!nativeFloat32(x) || !plain(mean) || !plain(variance) || !plain(scale)) return undefined;
+    // Computed here, not in the closures: the engine calls each closure inside its own tidy, which would
+    // dispose the outputs the other closures return. Unused outputs go with the backward pass's scope.
+    const [dx, dmean, dvariance, dscale, doffset] = tf.engine().runKernel(BATCH_NORM_GRAD,
+      { x, mean, variance, dy: dy as tf.Tensor, ...(scale ? { scale } : {}) }, attrs) as tf.Tensor[];
+    return { x: () => dx!, mean: () => dmean!, variance: () => dvariance!, scale: () => dscale!, offset: () => doffset! };
   });
 }
 
@@ -275,10 +253,10 @@ export function nativeKernels(): tf.KernelConfig[] {
     nativeKernel(tf.Slice, stockSlice, slice),
     nativeKernel(tf.PadV2, stockPadV2, padV2),
     nativeKernel(tf.FusedBatchNorm, stockFusedBatchNorm, fusedBatchNorm),
-    { kernelName: BATCH_NORM_GRAD, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => batchNormGrad(addon, args)) as unknown as tf.KernelFunc },
-    ...trainingKernels(addon, () => enabled),
+    addonKernel(BATCH_NORM_GRAD, addon, batchNormGrad),
+    ...trainingKernels(addon),
     // A fire module's channel concat and its gradient: the project's SplitV/Concat with threaded copies.
-    ...splitConcatConfigs((heap, src, srcStride, dst, dstStride, len, count) => enabled
+    ...splitConcatConfigs((heap, src, srcStride, dst, dstStride, len, count) => nativeEnabled()
       ? addon.copyBlocks(heap, src, srcStride, dst, dstStride, len, count) : copyBlocks(heap, src, srcStride, dst, dstStride, len, count)),
   ]);
 }

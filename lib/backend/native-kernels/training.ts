@@ -11,8 +11,9 @@
  * (the caller composes tf.moments + tf.batchNorm) and the ReLU gradient is tfjs's own.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type Info, type WasmBackend } from '../wasm-kernels/compose';
+import { type Info } from '../wasm-kernels/compose';
 import { type NativeAddon } from './addon';
+import { addonKernel, at, type KernelArgs, nativeFloat32, overrideGradient, size } from './dispatch';
 
 /** Kernel: inputs {x, scale, offset}, attrs {varianceEpsilon}; outputs [y, mean, variance] over all but the last axis. */
 export const BATCH_NORM_TRAIN = 'DeviseBatchNormTrain';
@@ -20,11 +21,6 @@ export const BATCH_NORM_TRAIN = 'DeviseBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'DeviseBatchNormTrainGrad';
 /** Kernel: inputs {dy, x}; output dx = dy where x > 0, else 0. */
 export const RELU_GRAD = 'DeviseReluGrad';
-
-type KernelArgs = { inputs: Record<string, Info>; backend: WasmBackend; attrs: Record<string, unknown> };
-
-const at = (backend: WasmBackend, t: Info): number => backend.dataIdMap.get(t.dataId)!.memoryOffset >>> 2;
-const size = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 function batchNormTrain(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs): Info[] {
   const { x, scale, offset } = inputs as { x: Info; scale: Info; offset: Info };
@@ -54,11 +50,6 @@ function reluGrad(addon: NativeAddon, { inputs, backend }: KernelArgs): Info {
   return out;
 }
 
-let on: () => boolean = () => false;
-
-/** Whether the native training kernels serve this call (wasm backend, native on, float32). */
-const native = (...ts: tf.Tensor[]): boolean => on() && tf.getBackend() === 'wasm' && ts.every((t) => t.dtype === 'float32');
-
 /**
  * Training-mode batch norm of an NHWC activation over all but the last axis: y = (x − mean) / √(variance + ε) · scale + offset
  * with the batch's mean and biased variance, as one kernel whose gradient also flows through the
@@ -70,17 +61,13 @@ export function batchNormTraining(x: tf.Tensor, scale: tf.Tensor, offset: tf.Ten
   const perChannel = (t: tf.Tensor): boolean => t.rank === 1 && t.shape[0] === c;
   // Spatial activations only: on a head's [N, C] features the composed ops are already cheap, and the
   // head keeps tfjs's own arithmetic (the committed results stay bit-identical).
-  if (!native(x, scale, offset) || x.rank !== 4 || x.size === 0 || !perChannel(scale) || !perChannel(offset)) return undefined;
+  if (!nativeFloat32(x, scale, offset) || x.rank !== 4 || x.size === 0 || !perChannel(scale) || !perChannel(offset)) return undefined;
   const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale, offset }, { varianceEpsilon: epsilon }) as tf.Tensor[];
   return { y: y!, mean: mean!, variance: variance! };
 }
 
-/**
- * Registers the gradients of the training batch norm and (replacing tfjs's) of Relu; `enabled` says per
- * call whether the native kernels are on. Returns the kernel configs for the wasm backend.
- */
-export function trainingKernels(addon: NativeAddon, enabled: () => boolean): tf.KernelConfig[] {
-  on = enabled;
+/** Registers the gradients of the training batch norm and (replacing tfjs's) of Relu; returns the kernel configs for the wasm backend. */
+export function trainingKernels(addon: NativeAddon): tf.KernelConfig[] {
   tf.registerGradient({
     kernelName: BATCH_NORM_TRAIN,
     inputsToSave: ['x', 'scale'],
@@ -93,18 +80,10 @@ export function trainingKernels(addon: NativeAddon, enabled: () => boolean): tf.
       return { x: () => dx!, scale: () => dscale!, offset: () => doffset! };
     },
   });
-  const relu = tf.getGradient(tf.Relu);
-  tf.unregisterGradient(tf.Relu);
-  tf.registerGradient({
-    kernelName: tf.Relu,
-    inputsToSave: relu.inputsToSave,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved as [tf.Tensor];
-      if (!native(x, dy as tf.Tensor)) return relu.gradFunc(dy, saved, attrs);
-      return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor };
-    },
+  overrideGradient(tf.Relu, (dy, saved) => {
+    const [x] = saved as [tf.Tensor];
+    if (!nativeFloat32(x, dy as tf.Tensor)) return undefined;
+    return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor };
   });
-  const config = (kernelName: string, f: (addon: NativeAddon, args: KernelArgs) => Info | Info[]): tf.KernelConfig =>
-    ({ kernelName, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => f(addon, args)) as unknown as tf.KernelFunc });
-  return [config(BATCH_NORM_TRAIN, batchNormTrain), config(BATCH_NORM_TRAIN_GRAD, batchNormTrainGrad), config(RELU_GRAD, reluGrad)];
+  return [addonKernel(BATCH_NORM_TRAIN, addon, batchNormTrain), addonKernel(BATCH_NORM_TRAIN_GRAD, addon, batchNormTrainGrad), addonKernel(RELU_GRAD, addon, reluGrad)];
 }
