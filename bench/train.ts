@@ -3,7 +3,7 @@
  *
  *   npm run bench -- train --model squeezenet1_1 --batch 16 --size 224 --json [--steps 5] [--profile] [--backend native|wasm]
  *
- * Prints backend ("native" when the oneDNN kernels run), threads, model, batch, size, imgPerSec, stepMs, rssMB, numTensorsDelta, and with
+ * Prints backend ("native" when the oneDNN kernels run), threads, model, batch, size, imgPerSec, stepMs, rssMB, numTensorsDelta, wasmMemoryMB, and with
  * Debian python3-torch torchImgPerSec and ratio (tfjs / torch, same shapes and thread count), and cpuRatio
  * (torch CPU ms / tfjs CPU ms per step: steadier than wall time when other jobs load the machine).
  * `--profile` adds per-kernel ms of one step.

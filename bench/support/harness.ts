@@ -111,6 +111,9 @@ export interface StepSetup {
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
 
+/** Size of the wasm backend's memory (its high-water mark: wasm memory only grows). */
+const wasmMemoryBytes = (): number => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+
 /**
  * The shared body of `bench train` and `bench infer`: reads --model/--batch/--size/--steps/--profile, times
  * `setup(model, x).step` after one warm-up (which also creates optimizer slots, so the tensor count is
@@ -145,6 +148,8 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
       bench: mode, backend, threads: info.threads, model: arch, batch, size,
       imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), cpuMsPerStep: Math.round(cpuMs), rssMB: rssMB(), numTensorsDelta,
       ...(heap && { heapMB: Math.round(heap.neededBytes / 2 ** 20), largestBatch: heap.largest }),
+      // The wasm memory actually grown to (it never shrinks): the real footprint, where heapMB is tfjs's byte count.
+      ...(info.backend === 'wasm' && { wasmMemoryMB: Math.round(wasmMemoryBytes() / 2 ** 20) }),
       ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec), torchCpuMsPerStep: Math.round(torch.cpuMs), cpuRatio: round2(torch.cpuMs / cpuMs) }),
       ...(info.native?.kernels.length && { native: (({ dnnl, isa, format, blocked, delegatedBy }) => ({ dnnl, isa, format, blocked, delegated: delegatedBy }))(nativeStatus()) }),
       ...(profile && { profile }),
