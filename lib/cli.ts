@@ -12,6 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { env, userPath } from './env';
 
 /** An error caused by what the user typed or pointed at: printed as its message only, exit code 1. */
 export class UserError extends Error {
@@ -82,7 +83,7 @@ export interface Cli<F extends FlagSpecs> {
   flagNames(): string[];
 }
 
-const HELP: FlagSpec = { type: 'boolean', short: 'h', description: 'print this help and exit' };
+const HELP: FlagSpec = { type: 'boolean', short: 'h', description: 'print this help and exit (with --json: the accepted flags as one JSON line)' };
 
 /** Declares a CLI: its flags, help text and examples. */
 export function defineCli<F extends FlagSpecs>(spec: CliSpec<F>): Cli<F> {
@@ -92,16 +93,15 @@ export function defineCli<F extends FlagSpecs>(spec: CliSpec<F>): Cli<F> {
     help: () => helpText(spec),
     flagNames: () => Object.keys(all).map((k) => `--${k}`),
     parse(argv = process.argv.slice(2)) {
-      // Tooling hook (the --help test): after the help (or instead of running), one JSON line with the flags this parser accepts.
-      const specLine = (): string => `${JSON.stringify({ command: spec.command, flags: Object.entries(all).map(([name, s]) => ({ name, type: s.type, choices: s.choices })) })}\n`;
-      const dump = process.env.DEVISE_CLI_SPEC === '1';
-      if (dump && !argv.includes('--help') && !argv.includes('-h')) {
-        process.stdout.write(specLine());
+      const wantsHelp = argv.includes('--help') || argv.includes('-h');
+      // `--help --json`: the flags this parser accepts, as one JSON line (for shell completion and the --help test).
+      if (wantsHelp && argv.includes('--json')) {
+        process.stdout.write(`${JSON.stringify({ command: spec.command, flags: Object.entries(all).map(([name, s]) => ({ name, type: s.type, choices: s.choices })) })}\n`);
         process.exit(0);
       }
       const parsed = parseFlags(spec, all, argv);
       if (parsed.values.help) {
-        process.stdout.write(`${helpText(spec)}\n${dump ? specLine() : ''}`);
+        process.stdout.write(`${helpText(spec)}\n`);
         process.exit(0);
       }
       return parsed as Parsed<F>;
@@ -162,21 +162,8 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return bestD <= Math.max(2, Math.ceil(word.length / 3)) ? best : prefix[0];
 }
 
-/** The directory relative paths are resolved against: where the user typed `npm run x`, else the cwd. */
-export function userCwd(): string {
-  const init = process.env.INIT_CWD;
-  const script = process.env.npm_lifecycle_script ?? '';
-  const entry = process.argv[1] ? path.relative(process.cwd(), process.argv[1]) : '';
-  // npm runs scripts in the package root and records the user's directory in INIT_CWD; only trust it when
-  // this process is the script npm started (a child of `npm test` inherits INIT_CWD too).
-  if (init && entry && script.includes(entry.split(path.sep).join('/'))) return init;
-  return process.cwd();
-}
-
-/** Resolves a path the user typed (relative to where they typed the command). */
-export function userPath(p: string): string {
-  return path.resolve(userCwd(), p.startsWith('~/') ? path.join(process.env.HOME ?? '~', p.slice(2)) : p);
-}
+// The one path rule (flags and variables alike) lives with the environment.
+export { userCwd, userPath } from './env';
 
 function seeHelp(spec: CliSpec<FlagSpecs>): string {
   return `see: ${spec.command} --help`;
@@ -343,7 +330,8 @@ export function fsError(err: NodeJS.ErrnoException, what?: string, p?: string): 
 /** The one- or two-line text for an error shown to a user; undefined for a bug (prints a stack trace). */
 export function userMessage(err: unknown): string | undefined {
   if (err instanceof UserError) return err.hint ? `error: ${err.message}\n  ${err.hint}` : `error: ${err.message}`;
-  if (isFsError(err)) return userMessage(fsError(err));
+  // lib/backend/io's errors already name the path and the action (namedFsError): keep their words.
+  if (isFsError(err)) return (err as { namedByIo?: boolean }).namedByIo ? `error: ${err.message}` : userMessage(fsError(err));
   return undefined;
 }
 
@@ -354,7 +342,7 @@ export function userMessage(err: unknown): string | undefined {
  */
 export function runCli(main: () => Promise<unknown> | unknown): void {
   const fail = (err: unknown): void => {
-    const debug = process.env.DEVISE_DEBUG === '1';
+    const debug = env.debug === true;
     const text = userMessage(err) ?? `error: ${err instanceof Error ? err.message : String(err)}`;
     process.stderr.write(`${text}\n`);
     if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
