@@ -64,6 +64,7 @@ const BENCH_FLAGS: Record<string, { summary: string; flags: FlagSpecs; example: 
     example: 'npm run bench -- vectors --lines 100000 --json',
   },
   onnx: { summary: 'onnxruntime-node on torchvision\'s ONNX export against this project\'s inference, same run and threads', flags: {}, example: 'npm run bench -- onnx --ort /tmp/ort --model squeezenet1_1 --json' },
+  peak: { summary: "this CPU's attainable fp32 GFLOP/s at 1 and 2 threads (oneDNN sgemm and convolution): the roofline of train/infer", flags: {}, example: 'npm run bench -- peak --json' },
   app: { summary: 'the search app in headless Chromium at 390×844: load ms, query ms, model bytes', flags: {}, example: 'npm run bench -- app --json' },
   table: {
     summary: "the README's performance table: native, wasm and PyTorch per row, each tfjs side in its own process",

@@ -10,8 +10,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BACKENDS, type BackendName, initBackend, largestBatch, nativeStatus, tf } from '../../lib/backend/index';
+import { loadNative } from '../../lib/backend/native-kernels/addon';
 import { flag, hasFlag, numberFlag, rssMB } from '../flags';
 import { ARCHS, createModel, type Arch } from '../../lib/models/index';
+import { measurePeak } from '../peak';
+import { forwardFlops, TRAIN_FLOPS_FACTOR } from './flops';
 
 export const TORCH_PYTHON = process.env.DEVISE_TORCH_PYTHON ?? '/usr/bin/python3';
 
@@ -144,9 +147,13 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
     const profile = hasFlag(argv, 'profile') ? await kernelProfile(step) : undefined;
     const torch = torchBench(mode, arch, batch, size, info.threads, steps);
     const imgPerSec = (batch / stepMs) * 1000;
+    // Achieved rate from the model's own layer shapes, against the measured peak at the same thread count.
+    const gflopsPerSec = (forwardFlops(model) * batch * (mode === 'train' ? TRAIN_FLOPS_FACTOR : 1)) / (stepMs * 1e6);
+    const peak = loadNative().addon ? measurePeak(info.threads, 0.5).gflops : undefined;
     return {
       bench: mode, backend, threads: info.threads, model: arch, batch, size,
-      imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), cpuMsPerStep: Math.round(cpuMs), rssMB: rssMB(), numTensorsDelta,
+      imgPerSec: round2(imgPerSec), stepMs: Math.round(stepMs), gflopsPerSec: round2(gflopsPerSec),
+      ...(peak && { peakGflops: round2(peak), peakFraction: Math.round((gflopsPerSec / peak) * 1000) / 1000 }), cpuMsPerStep: Math.round(cpuMs), rssMB: rssMB(), numTensorsDelta,
       ...(heap && { heapMB: Math.round(heap.neededBytes / 2 ** 20), largestBatch: heap.largest }),
       // The wasm memory actually grown to (it never shrinks): the real footprint, where heapMB is tfjs's byte count.
       ...(info.backend === 'wasm' && { wasmMemoryMB: Math.round(wasmMemoryBytes() / 2 ** 20) }),

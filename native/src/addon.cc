@@ -213,6 +213,21 @@ Napi::Value SetActivationFormat(const Napi::CallbackInfo& info) {
   return guarded(info, [&] { devise::set_activation_format(info[0].As<Napi::String>().Utf8Value()); });
 }
 
+// peak(seconds, n) → {sgemm, conv}: best GFLOP/s of oneDNN sgemm (n×n) and a 3×3 convolution at the current threads.
+Napi::Value Peak(const Napi::CallbackInfo& info) {
+  double sgemm = 0, conv = 0;
+  guarded(info, [&] {
+    const double seconds = info[0].As<Napi::Number>().DoubleValue();
+    const int64_t n = info[1].As<Napi::Number>().Int64Value();
+    sgemm = devise::peak_sgemm_gflops(n, seconds);
+    conv = devise::peak_conv_gflops(seconds);
+  });
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("sgemm", sgemm);
+  o.Set("conv", conv);
+  return o;
+}
+
 // info() → {dnnl, isa, threads, format, cached, blocked}
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
@@ -241,6 +256,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setActivationFormat", Napi::Function::New(env, SetActivationFormat));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("peak", Napi::Function::New(env, Peak));
   return exports;
 }
 

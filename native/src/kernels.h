@@ -71,6 +71,10 @@ int threads();
 // shape, the faster kept). Applies to primitives created afterwards.
 void set_activation_format(const std::string& format);
 std::string activation_format();
+// Best fp32 rate (GFLOP/s) over repeated calls for at least `seconds`, at the current thread count: oneDNN
+// sgemm on n×n matrices, and conv_forward on a ResNet-sized 3×3 convolution (the roofline of bench -- peak).
+double peak_sgemm_gflops(int64_t n, double seconds);
+double peak_conv_gflops(double seconds);
 // oneDNN version and the CPU ISA its JIT uses.
 std::string dnnl_version();
 std::string dnnl_isa();
