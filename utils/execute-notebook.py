@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Executes a notebook headless with a real Jupyter kernel (nbclient) and writes the executed copy.
 
-    /usr/bin/python3 utils/execute-notebook.py IN.ipynb OUT.ipynb [--cwd DIR] [--kernel tslab] [--timeout 600]
+    /usr/bin/python3 utils/execute-notebook.py IN.ipynb OUT.ipynb [--cwd DIR] [--kernel devise-ts] [--timeout 600]
 
 The kernel runs in --cwd (default: the notebook's own folder), which is what decides how the
 notebook's imports resolve. Exits 1 if any cell raised, after writing OUT with every output.
@@ -20,7 +20,7 @@ def main() -> int:
     ap.add_argument("notebook")
     ap.add_argument("out")
     ap.add_argument("--cwd", default=None)
-    ap.add_argument("--kernel", default="tslab")
+    ap.add_argument("--kernel", default="devise-ts")
     ap.add_argument("--timeout", type=int, default=600)
     args = ap.parse_args()
 

@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineCli, runCli, UserError } from '../lib/cli';
+import { KERNEL_DISPLAY_NAME, KERNEL_NAME } from './kernel';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIR = path.join(ROOT, 'notebooks');
@@ -108,15 +109,22 @@ export function expectedCells(spec: NotebookSpec): Cell[] {
   return cells;
 }
 
+interface NbOutput {
+  output_type: string;
+  data?: Record<string, unknown>;
+  text?: string | string[];
+  [key: string]: unknown;
+}
 interface NbCell {
   cell_type: string;
   source: string | string[];
   metadata: Record<string, unknown>;
-  outputs?: unknown[];
+  attachments?: Record<string, Record<string, unknown>>;
+  outputs?: NbOutput[];
   execution_count?: number | null;
   id?: string;
 }
-interface Notebook {
+export interface Notebook {
   cells: NbCell[];
   metadata: Record<string, unknown>;
   nbformat: number;
@@ -127,10 +135,77 @@ const joined = (s: string | string[]): string => (Array.isArray(s) ? s.join('') 
 /** nbformat's on-disk form of a source: lines keeping their newline. */
 const splitLines = (s: string): string[] => (s === '' ? [] : s.split(/(?<=\n)/));
 
-const METADATA = {
-  kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' },
-  language_info: { name: 'typescript', file_extension: '.ts', mimetype: 'text/typescript', codemirror_mode: { name: 'javascript', typescript: true } },
+/**
+ * The notebooks' metadata: the project's kernel, and `language_info` exactly as tslab's kernel_info reply gives it
+ * (JupyterLab writes that reply into the notebook when the kernel connects; anything else marks it changed).
+ */
+export const METADATA = {
+  kernelspec: { display_name: KERNEL_DISPLAY_NAME, language: 'typescript', name: KERNEL_NAME },
+  language_info: { codemirror_mode: { mode: 'typescript', name: 'javascript', typescript: true }, file_extension: '.ts', mimetype: 'text/typescript', name: 'typescript', version: '3.7.2' },
 };
+
+/** Python's `str.splitlines(True)`: nbformat splits on every line boundary Python knows, keeping the ends. */
+function pySplitLines(s: string): string[] {
+  return s.match(/[^\n\r\v\f\x1c-\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]|$)/g)!.filter((l) => l !== '');
+}
+
+/** A JSON number as Python's `json.dumps` writes it: ints as ints, floats by `repr` (`1e-05`, `1.5e+20`). */
+function pyNumber(n: number): string {
+  const js = String(n);
+  // JSON text without '.' or 'e' was read by Python as an int and is written back unchanged.
+  if (Number.isInteger(n) && !/e/.test(js)) return js;
+  const [mantissa, exp] = n.toExponential().split('e') as [string, string];
+  const e = Number(exp);
+  // Python writes exponents outside [-4, 16) (JavaScript: [-7, 21)); inside, both write the same shortest digits.
+  return e < -4 || e >= 16 ? `${mantissa}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}` : js;
+}
+
+/** `json.dumps(v, indent=1, sort_keys=True, ensure_ascii=False, separators=(',', ': '))`. */
+function pyJson(v: unknown, indent = ''): string {
+  if (v === null) return 'null';
+  if (typeof v === 'number') return pyNumber(v);
+  if (typeof v !== 'object') return JSON.stringify(v);
+  const inner = `${indent} `;
+  if (Array.isArray(v)) return v.length ? `[\n${v.map((x) => inner + pyJson(x, inner)).join(',\n')}\n${indent}]` : '[]';
+  const keys = Object.keys(v).sort();
+  return keys.length ? `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${pyJson((v as Record<string, unknown>)[k], inner)}`).join(',\n')}\n${indent}}` : '{}';
+}
+
+/**
+ * A notebook's text exactly as `nbformat.write` (and so a save in JupyterLab) writes it: multi-line strings split
+ * into lines where nbformat splits them, transient fields dropped, keys sorted, indent 1, non-ASCII kept, final newline.
+ */
+export function nbformatText(nb: Notebook): string {
+  const split = (s: unknown) => (typeof s === 'string' ? pySplitLines(s) : s);
+  const splitBundle = (data: Record<string, unknown> = {}) =>
+    Object.fromEntries(Object.entries(data).map(([k, x]) => [k, k.startsWith('text/') || k === 'application/javascript' || k === 'image/svg+xml' ? split(x) : x]));
+  const { orig_nbformat: _o, orig_nbformat_minor: _m, signature: _s, ...metadata } = nb.metadata;
+  const cells = nb.cells.map((c) => {
+    const { trusted: _t, ...cellMeta } = c.metadata ?? {};
+    const out: Record<string, unknown> = { ...c, metadata: cellMeta, source: split(c.source) };
+    if (c.attachments) out.attachments = Object.fromEntries(Object.entries(c.attachments).map(([k, b]) => [k, splitBundle(b)]));
+    if (c.cell_type === 'code' && c.outputs) {
+      out.outputs = c.outputs.map((o) => {
+        if (o.output_type === 'execute_result' || o.output_type === 'display_data') return o.data ? { ...o, data: splitBundle(o.data) } : o;
+        if (o.output_type === 'stream') return { ...o, text: split(o.text) };
+        return o;
+      });
+    }
+    return out;
+  });
+  return `${pyJson({ ...nb, metadata, cells })}\n`;
+}
+
+/** Reads a notebook file. */
+export const readNotebook = (file: string): Notebook => JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
+
+/** Writes a notebook in nbformat's canonical form; returns whether the file's bytes changed. */
+export function writeNotebook(file: string, nb: Notebook): boolean {
+  const text = nbformatText(nb);
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text) return false;
+  fs.writeFileSync(file, text);
+  return true;
+}
 
 /** The differences between a notebook's cells and its source's (empty when they match). */
 export function drift(spec: NotebookSpec, nb: Pick<Notebook, 'cells'>): string[] {
@@ -150,7 +225,7 @@ export function drift(spec: NotebookSpec, nb: Pick<Notebook, 'cells'>): string[]
 /** Writes the notebook's cells from its source; outputs are kept for code cells whose source and every earlier code cell are unchanged. */
 export function build(spec: NotebookSpec): { file: string; changed: boolean } {
   const file = path.join(ROOT, spec.out);
-  const old: Notebook | undefined = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook) : undefined;
+  const old: Notebook | undefined = fs.existsSync(file) ? readNotebook(file) : undefined;
   const oldCode = (old?.cells ?? []).filter((c) => c.cell_type === 'code');
   let codeIndex = 0;
   let prefixSame = true;
@@ -161,11 +236,7 @@ export function build(spec: NotebookSpec): { file: string; changed: boolean } {
     prefixSame &&= prev !== undefined && joined(prev.source) === c.source;
     return { cell_type: 'code', id, metadata: {}, execution_count: prefixSame ? prev!.execution_count ?? null : null, outputs: prefixSame ? prev!.outputs ?? [] : [], source: splitLines(c.source) };
   });
-  const nb: Notebook = { cells, metadata: METADATA, nbformat: 4, nbformat_minor: 5 };
-  const text = `${JSON.stringify(nb, null, 1)}\n`;
-  const changed = !old || fs.readFileSync(file, 'utf8') !== text;
-  if (changed) fs.writeFileSync(file, text);
-  return { file, changed };
+  return { file, changed: writeNotebook(file, { cells, metadata: METADATA, nbformat: 4, nbformat_minor: 5 }) };
 }
 
 /** Repo paths in outputs become relative (no machine paths in committed notebooks). */
@@ -177,7 +248,7 @@ export function relativizeOutputs(nb: Notebook): Notebook {
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fix(x)]));
     return v;
   };
-  return { ...nb, cells: nb.cells.map((c) => (c.outputs ? { ...c, outputs: fix(c.outputs) as unknown[] } : c)) };
+  return { ...nb, cells: nb.cells.map((c) => (c.outputs ? { ...c, outputs: fix(c.outputs) as NbOutput[] } : c)) };
 }
 
 /** Executes one notebook in place with nbclient and the project's kernel (from notebooks/, as a user would). */
@@ -189,8 +260,7 @@ export function execute(spec: NotebookSpec, opts: { timeoutS?: number; env?: Nod
   const env = { ...process.env, ...(process.env.DEVISE_DATA ? {} : spec.sampleEnv), ...opts.env, JUPYTER_PATH: jupyterPath };
   const t0 = Date.now();
   const run = spawnSync('/usr/bin/python3', [path.join(ROOT, 'utils', 'execute-notebook.py'), file, file, '--cwd', DIR, '--timeout', String(opts.timeoutS ?? 3600)], { encoding: 'utf8', env, stdio: ['ignore', 'inherit', 'pipe'] });
-  const nb = relativizeOutputs(JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook);
-  fs.writeFileSync(file, `${JSON.stringify(nb, null, 1)}\n`);
+  writeNotebook(file, relativizeOutputs(readNotebook(file)));
   const mb = fs.statSync(file).size / 1e6;
   console.log(`${spec.out}: executed in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${mb.toFixed(2)} MB`);
   if (run.status !== 0) throw new Error(`${spec.out}: a cell failed:\n${run.stderr.slice(-3000)}`);
@@ -216,7 +286,7 @@ function main(argv: string[]): void {
   if (command === 'check') {
     const problems = specs.flatMap((s) => {
       const file = path.join(ROOT, s.out);
-      return fs.existsSync(file) ? drift(s, JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook) : [`${s.out} is missing`];
+      return fs.existsSync(file) ? drift(s, readNotebook(file)) : [`${s.out} is missing`];
     });
     if (problems.length) throw new UserError(`${problems.join('\n')}\nRun \`npm run notebooks -- build\` (and execute) after editing a source.`);
     console.log(`${specs.length} notebooks match their sources`);

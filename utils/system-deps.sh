@@ -3,14 +3,16 @@
 # with the real tslab kernel), PyTorch/torchvision (the model oracle and speed reference), Chromium
 # (rendering figures, browser tests) and oneDNN's headers (libdnnl-dev: the optional native kernels in
 # native/ build against them during `npm ci`; without them the build is skipped and tfjs runs on wasm).
-# Idempotent: only missing Debian packages are installed.
+# Then JupyterLab and plotly's Lab renderer with pip into a project-local virtual environment (.venv/, git-ignored;
+# `pip install jupyterlab plotly`, nothing else), with the project's TypeScript kernel registered inside it
+# (`npm run lab` starts it). Idempotent: only missing Debian packages are installed; an existing venv is reused.
 #
 #   npm run deps
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-nbformat
-          python3-torch python3-torchvision chromium fonts-dejavu-core libdnnl-dev)
+          python3-venv python3-torch python3-torchvision chromium fonts-dejavu-core libdnnl-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,3 +26,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 npm ci --no-audit --no-fund
+
+# JupyterLab in .venv/: Debian has no JupyterLab package and PEP 668 blocks a system-wide pip.
+# PIP_* settings (an index, a wheel store) are pip's own; --retries 0 --timeout 5 fail fast offline.
+if [[ ! -x .venv/bin/jupyter-lab ]]; then
+  echo "Installing JupyterLab and plotly into .venv/ (pip)"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --retries 0 --timeout 5 jupyterlab plotly
+fi
+node --import tsx utils/kernel.ts --prefix .venv
