@@ -1,6 +1,7 @@
 /**
  * Label sources by name: the word vectors shipped in `models/wordvectors/` (`word2vec`, the default, and `glove`),
- * WordNet hierarchy embeddings (`wordnet`), AWA2's attributes (`attributes`), or any `.vec` file by path.
+ * GloVe-100 for 341k words once downloaded (`glove100`: `npm run vectors -- download glove-100d`), WordNet hierarchy
+ * embeddings (`wordnet`), AWA2's attributes (`attributes`), or any `.vec` file by path.
  *
  *   const src = await labelSource('word2vec');                 // 300-d GoogleNews vectors of the 50 AWA2 classes
  *   const big = await labelSource('~/crawl-300d-2M.vec');      // fastText, as the original project
@@ -10,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { displayPath, MODELS_DIR } from '../settings';
 import { attributeSource } from './attributes';
+import { openGlove100 } from './glove100';
 import { type LabelSource, readLabelMap, wordVectorSource } from './labels';
 import { memoryVectors, openVectors, readVec } from './vec';
 import { AWA2_WORDNET, wordnetSource } from './wordnet';
@@ -27,6 +29,7 @@ const VECTORS = path.join(MODELS_DIR, 'wordvectors');
 export const LABEL_SOURCES = {
   word2vec: { description: 'GoogleNews word2vec, 300-d, the 50 AWA2 class names (shipped)', wordVectors: true },
   glove: { description: 'GloVe 6B, 50-d, 3,091 concrete nouns (shipped)', wordVectors: true },
+  glove100: { description: 'GloVe 6B, 100-d, 341,479 words (npm run vectors -- download glove-100d)', wordVectors: true },
   wordnet: { description: 'WordNet hierarchy embedding (not word vectors)', wordVectors: false },
   attributes: { description: "AWA2's 85 class attributes", wordVectors: false },
 } satisfies Record<string, NamedSource>;
@@ -56,6 +59,8 @@ export async function labelSource(spec: string, opts: LabelSourceOptions = {}): 
       return shippedVectors('awa2-classes-googlenews-word2vec-300d.vec', 'word2vec', 'awa2-classes-googlenews-word2vec-300d.labels.tsv');
     case 'glove':
       return shippedVectors('glove6b-50d-concrete-nouns.vec', 'glove');
+    case 'glove100':
+      return wordVectorSource(openGlove100(), { name: 'glove100' });
     case 'wordnet':
       return wordnetSource({ ...AWA2_WORDNET, seed: opts.seed ?? 0 });
     case 'attributes':

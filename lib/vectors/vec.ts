@@ -318,24 +318,79 @@ export function defaultCachePath(vecFile: string): string {
   }
 }
 
+/**
+ * Writes a binary cache row by row (rows in order, memory ∝ the vocabulary): `add` each word once, then `finish`
+ * writes the vocabulary and the header and renames the temp file into place; `abort` drops it.
+ */
+export class VecCacheWriter {
+  private readonly tmp: string;
+  private readonly fd: number;
+  private readonly tokens: string[] = [];
+  private out = Buffer.allocUnsafe(CHUNK);
+  private used = 0;
+  private pos = HEADER_BYTES;
+  dim = 0;
+
+  constructor(readonly cacheFile: string) {
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+    this.tmp = `${cacheFile}.tmp-${process.pid}-${Date.now()}`;
+    this.fd = fs.openSync(this.tmp, 'w');
+  }
+
+  /** Words written so far. */
+  get count(): number {
+    return this.tokens.length;
+  }
+
+  /** Appends one row (the caller skips duplicates; a token may not contain a newline). */
+  add(token: string, values: Float32Array): void {
+    if (!this.dim) this.dim = values.length;
+    if (values.length !== this.dim) throw new Error(`${this.cacheFile}: row '${printable(token)}' has ${values.length} values, not ${this.dim}`);
+    if (token.includes('\n')) throw new Error(`${this.cacheFile}: word '${printable(token)}' contains a newline`);
+    this.tokens.push(token);
+    const nb = values.byteLength;
+    if (nb > this.out.length) this.out = Buffer.allocUnsafe(nb);
+    if (this.used + nb > this.out.length) this.flush();
+    Buffer.from(values.buffer, values.byteOffset, nb).copy(this.out, this.used);
+    this.used += nb;
+  }
+
+  private flush(): void {
+    fs.writeSync(this.fd, this.out, 0, this.used, this.pos);
+    this.pos += this.used;
+    this.used = 0;
+  }
+
+  /** Writes vocabulary and header (with `meta`: where the rows came from) and moves the cache into place. */
+  finish(meta: Pick<CacheHeader, 'source' | 'sourceSize' | 'sourceMtimeMs' | 'duplicates' | 'invalidUtf8'>): void {
+    this.flush();
+    const vocab = Buffer.from(this.tokens.join('\n'), 'utf8');
+    fs.writeSync(this.fd, vocab, 0, vocab.length, this.pos);
+    const header: CacheHeader = { dim: this.dim, count: this.tokens.length, ...meta, vocabOffset: this.pos, vocabBytes: vocab.length };
+    const head = Buffer.alloc(HEADER_BYTES, 0x20);
+    const text = MAGIC + JSON.stringify(header) + '\n';
+    if (Buffer.byteLength(text) > HEADER_BYTES) throw new Error(`${meta.source}: path too long for the cache header`);
+    head.write(text, 0, 'utf8');
+    fs.writeSync(this.fd, head, 0, HEADER_BYTES, 0);
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    fs.renameSync(this.tmp, this.cacheFile);
+  }
+
+  /** Closes and deletes the temp file (after an error). */
+  abort(): void {
+    try { fs.closeSync(this.fd); } catch { /* already closed */ }
+    fs.rmSync(this.tmp, { force: true });
+  }
+}
+
 /** Converts a `.vec` file to the binary cache in one streaming pass (temp file + rename); returns the report. */
 export async function buildVecCache(vecFile: string, cacheFile = defaultCachePath(vecFile)): Promise<VecReport> {
-  fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
   const stat = fs.statSync(vecFile);
-  const tmp = `${cacheFile}.tmp-${process.pid}-${Date.now()}`;
-  const fd = fs.openSync(tmp, 'w');
+  const writer = new VecCacheWriter(cacheFile);
   try {
     const row = new Map<string, number>();
-    const tokens: string[] = [];
     const duplicates: VecReport['duplicates'] = [];
-    let out = Buffer.allocUnsafe(CHUNK);
-    let used = 0;
-    let pos = HEADER_BYTES;
-    const flush = () => {
-      fs.writeSync(fd, out, 0, used, pos);
-      pos += used;
-      used = 0;
-    };
     const report = await scanVec(vecFile, {}, (token, values, line) => {
       const first = row.get(token);
       if (first !== undefined) {
@@ -343,32 +398,13 @@ export async function buildVecCache(vecFile: string, cacheFile = defaultCachePat
         return;
       }
       row.set(token, line);
-      tokens.push(token);
-      const nb = values.byteLength;
-      if (nb > out.length) out = Buffer.allocUnsafe(nb);
-      if (used + nb > out.length) flush();
-      Buffer.from(values.buffer, values.byteOffset, nb).copy(out, used);
-      used += nb;
+      writer.add(token, values);
     });
-    flush();
-    const vocab = Buffer.from(tokens.join('\n'), 'utf8');
-    fs.writeSync(fd, vocab, 0, vocab.length, pos);
-    const header: CacheHeader = {
-      dim: report.dim, count: tokens.length, source: path.resolve(vecFile), sourceSize: stat.size, sourceMtimeMs: stat.mtimeMs,
-      vocabOffset: pos, vocabBytes: vocab.length, duplicates: duplicates.length, invalidUtf8: report.invalidUtf8Lines.length,
-    };
-    const head = Buffer.alloc(HEADER_BYTES, 0x20);
-    const text = MAGIC + JSON.stringify(header) + '\n';
-    if (Buffer.byteLength(text) > HEADER_BYTES) throw new Error(`${vecFile}: path too long for the cache header`);
-    head.write(text, 0, 'utf8');
-    fs.writeSync(fd, head, 0, HEADER_BYTES, 0);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fs.renameSync(tmp, cacheFile);
+    writer.dim = report.dim;
+    writer.finish({ source: path.resolve(vecFile), sourceSize: stat.size, sourceMtimeMs: stat.mtimeMs, duplicates: duplicates.length, invalidUtf8: report.invalidUtf8Lines.length });
     return { ...report, duplicates };
   } catch (err) {
-    try { fs.closeSync(fd); } catch { /* already closed */ }
-    fs.rmSync(tmp, { force: true });
+    writer.abort();
     throw err;
   }
 }
