@@ -85,7 +85,7 @@ export function readAwa2(root: string, opts: { split?: Awa2SplitName } & ClassFo
 
   const imagesDir = path.join(root, 'JPEGImages');
   const items: Item[] = [];
-  const present = new Set(listDirs(imagesDir));
+  const present = new Set(listDirs(imagesDir, opts.onWarning));
   for (const [split, list] of [['train', trainClasses], ['test', testClasses]] as const) {
     for (const label of list) {
       if (!present.has(label)) continue;

@@ -31,7 +31,7 @@ export function readFolders(root: string, opts: ClassFolderOptions = {}): Folder
   const items: Item[] = [];
   const perSplit: Record<Split, string[]> = { train: [], valid: [], test: [] };
   for (const split of ['train', 'valid', 'test'] as const) {
-    for (const label of listDirs(path.join(root, split))) {
+    for (const label of listDirs(path.join(root, split), opts.onWarning)) {
       const dir = path.join(root, split, label);
       const files = classFolderImages(dir, opts);
       if (files.length) perSplit[split].push(label);
@@ -45,7 +45,7 @@ export function readFolders(root: string, opts: ClassFolderOptions = {}): Folder
 function readClassFolders(root: string, opts: ClassFolderOptions): FolderDataset {
   const items: Item[] = [];
   const classes: string[] = [];
-  const dirs = listDirs(root);
+  const dirs = listDirs(root, opts.onWarning);
   if (dirs.length === 0) {
     throw new Error(`${root} has no train/ folder and no class folders (expected <root>/train/<class>/*.jpg, <root>/<class>/*.jpg, or an AWA2 root with classes.txt)`);
   }

@@ -25,11 +25,15 @@ export function displayName(label: string): string {
   return label.replace(/\+/g, ' ');
 }
 
-/** Image files directly inside `dir`, sorted by name (so every later random choice is reproducible). */
+/**
+ * Image files directly inside `dir`, sorted by name (so every later random choice is reproducible). A broken or
+ * looping symbolic link with an image name is listed too: the readable-items probe reports it once by path and skips
+ * it (it never drops its whole class folder).
+ */
 export function listImages(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => isKind(dir, e, 'file') && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
+    .filter((e) => IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()) && (isKind(dir, e, 'file') || isDeadLink(dir, e)))
     .map((e) => e.name)
     .sort();
 }
@@ -37,8 +41,23 @@ export function listImages(dir: string): string[] {
 /** Whether a directory entry is a file / folder, following symbolic links (a linked dataset counts). */
 function isKind(dir: string, e: fs.Dirent, kind: 'file' | 'dir'): boolean {
   if (!e.isSymbolicLink()) return kind === 'file' ? e.isFile() : e.isDirectory();
-  const st = fs.statSync(path.join(dir, e.name), { throwIfNoEntry: false });
+  const st = statOrUndefined(path.join(dir, e.name));
   return st !== undefined && (kind === 'file' ? st.isFile() : st.isDirectory());
+}
+
+/** stat, or undefined for a missing target or a link loop (ELOOP), which are reported where they matter. */
+function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
+    throw err;
+  }
+}
+
+/** A symbolic link whose target is missing or loops back on itself. */
+function isDeadLink(dir: string, e: fs.Dirent): boolean {
+  return e.isSymbolicLink() && statOrUndefined(path.join(dir, e.name)) === undefined;
 }
 
 /** How readers treat a class folder with no images or one they cannot read. */
@@ -82,12 +101,35 @@ export function classFolderImages(dir: string, opts: ClassFolderOptions = {}): s
   throw new Error(`${problem}: add images (or fix its permissions), remove the folder, or leave such folders out with --skip-empty (skipEmpty)`);
 }
 
-/** Subfolders of `dir`, sorted; [] when `dir` does not exist. */
-export function listDirs(dir: string): string[] {
+/**
+ * Subfolders of `dir`, sorted; [] when `dir` does not exist. A symbolic link that leads back to `dir` or a folder
+ * above it (a self-link at the data root, which would make a class of the whole dataset) and a looping or broken
+ * link are not classes: they are left out, and `warn` says which and how to remove them.
+ */
+export function listDirs(dir: string, warn: (message: string) => void = (m) => console.warn(m)): string[] {
   if (!fs.existsSync(dir)) return [];
+  const real = fs.realpathSync(dir);
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => isKind(dir, e, 'dir') && !e.name.startsWith('.'))
+    .filter((e) => {
+      if (e.name.startsWith('.')) return false;
+      if (!e.isSymbolicLink()) return e.isDirectory();
+      const link = path.join(dir, e.name);
+      const target = fs.readlinkSync(link);
+      const st = statOrUndefined(link);
+      if (!st) {
+        const loops = fs.lstatSync(path.resolve(dir, target), { throwIfNoEntry: false }) !== undefined;
+        warn(`warning: ignoring ${link}: a ${loops ? 'looping' : 'broken'} symbolic link (to ${target}); remove it (rm '${link}')`);
+        return false;
+      }
+      if (!st.isDirectory()) return false;
+      const to = fs.realpathSync(link);
+      if (real === to || real.startsWith(to + path.sep)) {
+        warn(`warning: ignoring ${link}: a symbolic link to ${to === real ? 'the data folder itself' : `${to}, a folder above the data folder`} (not a class); remove it (rm '${link}')`);
+        return false;
+      }
+      return true;
+    })
     .map((e) => e.name)
     .sort();
 }

@@ -19,6 +19,7 @@ import { type AugmentOptions, CENTER, applyTransforms, decodeImage, getTransform
 import { type Awa2SplitName, isAwa2Root, readAwa2 } from './awa2';
 import { readFolders } from './folders';
 import { checkDatasetRoot, type ClassFolderOptions, type Item, splitItems } from './items';
+import { settleReadable, type Unreadable } from './readable';
 import { Rng, deriveSeed } from './rng';
 
 export interface Batch {
@@ -47,6 +48,8 @@ export interface DataBunch {
   size: number;
   batchSize: number;
   preprocessing: Preprocessing;
+  /** Files of the dataset left out because they cannot be read (each reported once when the bunch was built). */
+  unreadable?: Unreadable[];
 }
 
 export interface LoaderOptions {
@@ -243,7 +246,27 @@ export async function imageDataBunch(opts: {
   const missing = classes.filter((c) => !counts.get(c));
   if (missing.length) throw new Error(`no training images for class${missing.length > 1 ? 'es' : ''} ${missing.map((c) => `'${c}' (${where(c)})`).join(', ')}: the folder is missing or empty; add images, or leave the class out (--classes / { classes }, or --skip-empty / { skipEmpty })`);
 
-  const badFiles = new Map<string, string>();
+  // The one list of readable items: settled here, once, so training, indices, interpretation, search examples and
+  // export (which rebuilds this bunch from run.json) all see the same items. Filtering after the split keeps every
+  // good file in the split it would have had without the bad ones.
+  const { readable, unreadable } = await settleReadable([...train, ...valid, ...test], { onBadFile: opts.onBadFile });
+  const ok = new Set(readable);
+  [train, valid, test] = [train, valid, test].map((list) => list.filter((it) => ok.has(it)));
+  const empty = emptyClasses(classes, train, unreadable);
+  const emptyTest = emptyClasses(testClasses, test, unreadable);
+  if (empty.length + emptyTest.length) {
+    const what = [...empty, ...emptyTest].map((e) => `'${e.label}' (${e.files} file${e.files > 1 ? 's' : ''} in ${path.dirname(e.example)}, none readable)`).join(', ');
+    if (!opts.skipEmpty) {
+      throw new Error(`no readable ${empty.length ? 'training' : 'test'} image for class${empty.length + emptyTest.length > 1 ? 'es' : ''} ${what}: replace the files (each is listed above), or leave the class out with --skip-empty (skipEmpty)`);
+    }
+    (opts.onWarning ?? ((m: string) => console.warn(m)))(`warning: skipping class${empty.length + emptyTest.length > 1 ? 'es' : ''} ${what}`);
+    const drop = new Set([...empty, ...emptyTest].map((e) => e.label));
+    classes = classes.filter((c) => !drop.has(c));
+    testClasses = testClasses.filter((c) => !drop.has(c));
+    [train, valid, test] = [train, valid, test].map((list) => list.filter((it) => !drop.has(it.label)));
+  }
+
+  const badFiles = new Map<string, string>(unreadable.map((u) => [u.path, u.reason]));
   const common = { size, bs, preprocessing, seed, badFiles, prefetch: opts.prefetch, onBadFile: opts.onBadFile };
   const aug = augment === false ? null : getTransforms(augment === true ? {} : augment);
   return {
@@ -255,5 +278,18 @@ export async function imageDataBunch(opts: {
     size,
     batchSize: bs,
     preprocessing,
+    unreadable,
   };
+}
+
+/** Classes of `classes` that had files but none readable: every one of their files is in `unreadable`. */
+function emptyClasses(classes: readonly string[], kept: readonly Item[], unreadable: readonly Unreadable[]): { label: string; files: number; example: string }[] {
+  const have = new Set(kept.map((it) => it.label));
+  const out: { label: string; files: number; example: string }[] = [];
+  for (const label of classes) {
+    if (have.has(label)) continue;
+    const bad = unreadable.filter((u) => u.label === label);
+    if (bad.length) out.push({ label, files: bad.length, example: bad[0]!.path });
+  }
+  return out;
 }

@@ -54,15 +54,18 @@ describe('imageDataBunch / ImageLoader', () => {
     const data = await imageDataBunch({ root, size: 32, bs: 4, preprocessing: IMAGENET, onBadFile: (f) => reported.push(f) });
     fs.rmSync(bad[3]!);
     expect(data.classes).toEqual(CLASSES);
-    expect(data.train.items).toHaveLength(7 * 3 + 4);
-    expect(data.train.length).toBe(6); // 25 items, bs 4, last partial batch dropped
+    // The probe settled the list: zero-byte, text and truncated files are out before any batch; the file that
+    // vanished after probing is skipped by the loader.
+    expect(data.train.items).toHaveLength(7 * 3 + 1);
+    expect(data.unreadable?.map((u) => u.path).sort()).toEqual(bad.slice(0, 3).sort());
+    expect(data.train.length).toBe(5); // 22 items, bs 4, last partial batch dropped
     const before = tf.memory().numTensors;
     for (let epoch = 0; epoch < 3; epoch++) {
       data.train.setEpoch(epoch);
       const { paths, batches } = await collect(data.train);
       expect(new Set(paths).size).toBe(paths.length);
       expect(paths.some((p) => bad.includes(p))).toBe(false);
-      expect(paths.length).toBeGreaterThanOrEqual(24 - 4);
+      expect(paths.length).toBeGreaterThanOrEqual(20 - 4);
       for (const b of batches) {
         expect(b.shape.slice(1)).toEqual([32, 32, 3]);
         expect(b.dtype).toBe('float32');
