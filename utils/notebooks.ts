@@ -5,14 +5,18 @@
  *
  *   npm run notebooks                    # build + execute every notebook (the committed outputs)
  *   npm run notebooks -- build           # write the .ipynb cells from the sources (outputs of unchanged cells kept)
- *   npm run notebooks -- check           # exit 1 when a committed .ipynb no longer matches its source
+ *   npm run notebooks -- check           # per notebook: in sync, edited in Jupyter (pull), source newer (build); exit 1 unless in sync
+ *   npm run notebooks -- pull            # carry edits made in JupyterLab from the .ipynb back into its .nb.ts
  *   npm run notebooks -- execute --only 00_Quickstart
  *
  * One source may give several notebooks: a code line ending in `// @param NAME` has its string literal replaced
  * by the notebook's value of NAME, and `{{NAME}}` in markdown is replaced too. The first cell of every
- * notebook says which file it was generated from.
+ * notebook says which file it was generated from. `build` records a fingerprint of the cells it wrote in the notebook's
+ * metadata (`devise.built_cells`): that is how `check`, `pull` and `build` tell an edit made in Jupyter from a
+ * source edited since. Notebooks are written exactly as nbformat (and a save in JupyterLab) writes them.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineCli, runCli, UserError } from '../lib/cli';
@@ -60,41 +64,55 @@ export interface Cell {
   source: string;
 }
 
+/** One `// %%` block of a source: its kind and raw lines (the marker line excluded), as written in the file. */
+interface Segment {
+  kind: Cell['cell_type'];
+  lines: string[];
+}
+
+const MARKER = /^\/\/ %%(?:\s*\[(\w+)\])?\s*$/;
+const PARAM = /^(.*?)\s*\/\/ @param (\w+)\s*$/;
+
+/** A source split into its header (text before the first `// %%`) and its blocks. */
+function segmentsOf(text: string): { header: string[]; segments: Segment[] } {
+  const header: string[] = [];
+  const segments: Segment[] = [];
+  for (const line of text.split('\n')) {
+    const marker = MARKER.exec(line);
+    if (marker) {
+      if (marker[1] && marker[1] !== 'markdown') throw new Error(`Unknown cell kind [${marker[1]}] (use // %% or // %% [markdown])`);
+      segments.push({ kind: marker[1] ? 'markdown' : 'code', lines: [] });
+    } else if (segments.length) segments[segments.length - 1]!.lines.push(line);
+    else header.push(line);
+  }
+  return { header, segments };
+}
+
+/** A code line with its `// @param NAME` string literal replaced by the notebook's value (undefined: not a param line). */
+function paramLine(line: string, vars: Record<string, string>): string | undefined {
+  const param = PARAM.exec(line);
+  if (!param) return undefined;
+  const value = vars[param[2]!];
+  if (value === undefined) throw new Error(`No value for @param ${param[2]}`);
+  return param[1]!.replace(/'[^']*'/, JSON.stringify(value).replace(/^"|"$/g, "'"));
+}
+
+/** The cell one block gives for `vars` (blank lines around it trimmed). */
+function cellOf(seg: Segment, vars: Record<string, string>): Cell {
+  const sub = (s: string) => s.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
+  const lines = seg.lines.map((line) => {
+    if (seg.kind === 'code') return paramLine(line, vars) ?? line;
+    if (line.trim() !== '' && !line.startsWith('//')) throw new Error(`Markdown cells hold only // comment lines; got: ${line}`);
+    return sub(line.replace(/^\/\/ ?/, ''));
+  });
+  while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();
+  while (lines.length && lines[0]!.trim() === '') lines.shift();
+  return { cell_type: seg.kind, source: lines.join('\n') };
+}
+
 /** The cells of a percent-format source, parameters substituted. Text before the first `// %%` is the file's own header (not a cell). */
 export function parseCells(text: string, vars: Record<string, string> = {}): Cell[] {
-  const cells: Cell[] = [];
-  let current: { type: Cell['cell_type']; lines: string[] } | undefined;
-  const flush = () => {
-    if (!current) return;
-    const lines = [...current.lines];
-    while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();
-    while (lines.length && lines[0]!.trim() === '') lines.shift();
-    cells.push({ cell_type: current.type, source: lines.join('\n') });
-  };
-  const sub = (s: string) => s.replace(/\{\{(\w+)\}\}/g, (m, k: string) => vars[k] ?? m);
-  for (const line of text.split('\n')) {
-    const marker = /^\/\/ %%(?:\s*\[(\w+)\])?\s*$/.exec(line);
-    if (marker) {
-      flush();
-      if (marker[1] && marker[1] !== 'markdown') throw new Error(`Unknown cell kind [${marker[1]}] (use // %% or // %% [markdown])`);
-      current = { type: marker[1] ? 'markdown' : 'code', lines: [] };
-      continue;
-    }
-    if (!current) continue;
-    if (current.type === 'markdown') {
-      if (line.trim() !== '' && !line.startsWith('//')) throw new Error(`Markdown cells hold only // comment lines; got: ${line}`);
-      current.lines.push(sub(line.replace(/^\/\/ ?/, '')));
-    } else {
-      const param = /^(.*?)\s*\/\/ @param (\w+)\s*$/.exec(line);
-      if (param) {
-        const value = vars[param[2]!];
-        if (value === undefined) throw new Error(`No value for @param ${param[2]}`);
-        current.lines.push(param[1]!.replace(/'[^']*'/, JSON.stringify(value).replace(/^"|"$/g, "'")));
-      } else current.lines.push(line);
-    }
-  }
-  flush();
-  return cells.filter((c) => c.source !== '' || c.cell_type === 'code');
+  return segmentsOf(text).segments.map((seg) => cellOf(seg, vars)).filter((c) => c.source !== '' || c.cell_type === 'code');
 }
 
 /** The stamp in the first cell: which file to edit. */
@@ -102,7 +120,7 @@ export const stampOf = (spec: NotebookSpec): string => `> Generated from \`${spe
 
 /** The cells a notebook should have (the stamp prepended to the first cell). */
 export function expectedCells(spec: NotebookSpec): Cell[] {
-  const cells = parseCells(fs.readFileSync(path.join(ROOT, spec.source), 'utf8'), spec.vars);
+  const cells = parseCells(fs.readFileSync(path.resolve(ROOT, spec.source), 'utf8'), spec.vars);
   const stamp = stampOf(spec);
   if (cells[0]?.cell_type === 'markdown') cells[0] = { ...cells[0], source: `${stamp}\n\n${cells[0].source}` };
   else cells.unshift({ cell_type: 'markdown', source: stamp });
@@ -207,6 +225,116 @@ export function writeNotebook(file: string, nb: Notebook): boolean {
   return true;
 }
 
+/** A notebook's cells as (kind, text) pairs. */
+export const cellsOf = (nb: Pick<Notebook, 'cells'>): Cell[] => nb.cells.map((c) => ({ cell_type: c.cell_type as Cell['cell_type'], source: joined(c.source) }));
+
+/** A short fingerprint of a cell list: `build` records it in the notebook's metadata (`devise.built_cells`). */
+export const cellsHash = (cells: Cell[]): string => createHash('sha256').update(JSON.stringify(cells.map((c) => [c.cell_type, c.source]))).digest('hex').slice(0, 16);
+
+/** Where a notebook stands against its source: in sync, edited in Jupyter, source edited since the build, or both. */
+export type SyncState = 'in sync' | 'notebook edited' | 'source edited' | 'both edited';
+
+/** Compares a notebook with its source and with the cells `build` last wrote into it (a notebook with no record counts as unedited). */
+export function syncState(spec: NotebookSpec, nb: Pick<Notebook, 'cells' | 'metadata'>): SyncState {
+  const have = cellsHash(cellsOf(nb));
+  const want = cellsHash(expectedCells(spec));
+  if (have === want) return 'in sync';
+  const built = (nb.metadata?.devise as { built_cells?: string } | undefined)?.built_cells ?? have;
+  const notebookEdited = have !== built;
+  const sourceEdited = want !== built;
+  return notebookEdited && sourceEdited ? 'both edited' : notebookEdited ? 'notebook edited' : 'source edited';
+}
+
+/** Longest common subsequence of two cell lists: the index pairs of equal cells, in order. */
+function matchCells(a: Cell[], b: Cell[]): [number, number][] {
+  const eq = (i: number, j: number) => a[i]!.cell_type === b[j]!.cell_type && a[i]!.source === b[j]!.source;
+  const L = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) L[i]![j] = eq(i, j) ? L[i + 1]![j + 1]! + 1 : Math.max(L[i + 1]![j]!, L[i]![j + 1]!);
+  const pairs: [number, number][] = [];
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    if (eq(i, j)) pairs.push([i++, j++]);
+    else if (L[i + 1]![j]! >= L[i]![j + 1]!) i++;
+    else j++;
+  }
+  return pairs;
+}
+
+/**
+ * The block that gives `cell` for `vars`: markdown lines become `// ` comments with the values of the block's
+ * {{NAMES}} put back; a code line equal to a `// @param` line's substitution gets its `// @param` line back.
+ * Throws when the result does not give `cell` again (e.g. an edited @param line).
+ */
+function segmentFor(cell: Cell, vars: Record<string, string>, old: Segment | undefined, where: string): Segment {
+  let lines = cell.source.split('\n');
+  if (cell.cell_type === 'markdown') {
+    const names = old?.kind === 'markdown' ? [...new Set(old.lines.join('\n').match(/\{\{(\w+)\}\}/g) ?? [])].map((m) => m.slice(2, -2)) : [];
+    const text = names.reduce((t, k) => (vars[k] ? t.split(vars[k]!).join(`{{${k}}}`) : t), cell.source);
+    lines = text.split('\n').map((l) => (l === '' ? '//' : `// ${l}`));
+  } else if (old?.kind === 'code') {
+    for (const raw of old.lines) {
+      const sub = paramLine(raw, vars);
+      if (sub === undefined) continue;
+      const at = lines.indexOf(sub);
+      if (at < 0) throw new UserError(`${where}: the line \`${raw.trim()}\` of the source is filled in per notebook by \`// @param\`; it was changed or removed in the notebook`, 'change the value in NOTEBOOKS (utils/notebooks.ts), or restore the line in the notebook, then pull again');
+      lines[at] = raw;
+    }
+  }
+  const seg: Segment = { kind: cell.cell_type, lines: [...lines, ''] };
+  const back = cellOf(seg, vars);
+  if (back.source !== cell.source) throw new UserError(`${where}: this cell cannot be written back into the source unchanged (${JSON.stringify(cell.source.slice(0, 60))})`, 'copy the edit into the source by hand');
+  return seg;
+}
+
+/** The notebook's cells without the "Generated from" stamp build puts first. */
+function unstamped(spec: NotebookSpec, cells: Cell[]): Cell[] {
+  const stamp = stampOf(spec);
+  const [first, ...rest] = cells;
+  if (!first || !first.source.startsWith(stamp)) return cells;
+  const body = first.source.slice(stamp.length).replace(/^\n\n/, '');
+  return body === '' ? rest : [{ ...first, source: body }, ...rest];
+}
+
+/**
+ * Carries the code and markdown edits of a notebook back into its source: cells equal to the source's stay as
+ * written; edited, added and deleted cells replace theirs. Returns the new source text (the file is not written).
+ */
+export function pulledSource(spec: NotebookSpec, nb: Pick<Notebook, 'cells'>): string {
+  const text = fs.readFileSync(path.resolve(ROOT, spec.source), 'utf8');
+  const { header, segments } = segmentsOf(text);
+  // The visible cells and the block each comes from (empty markdown blocks give no cell).
+  const visible = segments.map((seg, k) => ({ k, cell: cellOf(seg, spec.vars) })).filter((v) => v.cell.source !== '' || v.cell.cell_type === 'code');
+  const have = unstamped(spec, cellsOf(nb));
+  const pairs = matchCells(visible.map((v) => v.cell), have);
+  const out: Segment[] = [];
+  let i = 0;
+  let j = 0;
+  let k = 0; // next source block not yet emitted
+  const emitUpTo = (end: number) => {
+    // blocks with no visible cell that sit before `end` are kept
+    for (; k < end; k++) if (!visible.some((v) => v.k === k)) out.push(segments[k]!);
+  };
+  for (const [pi, pj] of [...pairs, [visible.length, have.length] as [number, number]]) {
+    // The gap: source cells i..pi-1 against notebook cells j..pj-1; pair by position, the rest added or deleted.
+    for (; i < pi || j < pj; ) {
+      const src = i < pi ? visible[i]! : undefined;
+      if (src) emitUpTo(src.k);
+      if (j < pj) out.push(segmentFor(have[j]!, spec.vars, src ? segments[src.k] : undefined, `${spec.out} cell ${j + 1}`));
+      if (src) k = src.k + 1;
+      if (i < pi) i++;
+      if (j < pj) j++;
+    }
+    if (pi < visible.length) {
+      emitUpTo(visible[pi]!.k);
+      out.push(segments[visible[pi]!.k]!);
+      k = visible[pi]!.k + 1;
+      i = pi + 1;
+      j = pj + 1;
+    }
+  }
+  emitUpTo(segments.length);
+  return [...header, ...out.flatMap((seg) => [seg.kind === 'markdown' ? '// %% [markdown]' : '// %%', ...seg.lines])].join('\n');
+}
+
 /** The differences between a notebook's cells and its source's (empty when they match). */
 export function drift(spec: NotebookSpec, nb: Pick<Notebook, 'cells'>): string[] {
   const want = expectedCells(spec);
@@ -222,21 +350,55 @@ export function drift(spec: NotebookSpec, nb: Pick<Notebook, 'cells'>): string[]
   return out;
 }
 
-/** Writes the notebook's cells from its source; outputs are kept for code cells whose source and every earlier code cell are unchanged. */
-export function build(spec: NotebookSpec): { file: string; changed: boolean } {
-  const file = path.join(ROOT, spec.out);
+/** What to do about each state (check's and build's messages). */
+const ADVICE: Record<Exclude<SyncState, 'in sync'>, string> = {
+  'notebook edited': 'the notebook holds edits made in Jupyter: `npm run notebooks -- pull` carries them into the source',
+  'source edited': 'the source changed since the notebook was built: `npm run notebooks -- build` (then execute)',
+  'both edited': 'both changed since the last build: `npm run notebooks -- pull` first shows which cells conflict',
+};
+
+/**
+ * Writes the notebook's cells from its source; outputs are kept for code cells whose source and every earlier code
+ * cell are unchanged. Refuses to overwrite a notebook holding edits not in its source unless `force`.
+ */
+export function build(spec: NotebookSpec, opts: { force?: boolean } = {}): { file: string; changed: boolean } {
+  const file = path.resolve(ROOT, spec.out);
   const old: Notebook | undefined = fs.existsSync(file) ? readNotebook(file) : undefined;
+  const state = old ? syncState(spec, old) : 'source edited';
+  if (!opts.force && (state === 'notebook edited' || state === 'both edited')) {
+    throw new UserError(`${spec.out} holds edits that are not in ${spec.source}; not overwritten`, `${ADVICE[state]}; \`build --force\` discards them`);
+  }
   const oldCode = (old?.cells ?? []).filter((c) => c.cell_type === 'code');
   let codeIndex = 0;
   let prefixSame = true;
-  const cells: NbCell[] = expectedCells(spec).map((c, i) => {
+  const expected = expectedCells(spec);
+  const cells: NbCell[] = expected.map((c, i) => {
     const id = `cell-${i}`;
     if (c.cell_type === 'markdown') return { cell_type: 'markdown', id, metadata: {}, source: splitLines(c.source) };
     const prev = oldCode[codeIndex++];
     prefixSame &&= prev !== undefined && joined(prev.source) === c.source;
     return { cell_type: 'code', id, metadata: {}, execution_count: prefixSame ? prev!.execution_count ?? null : null, outputs: prefixSame ? prev!.outputs ?? [] : [], source: splitLines(c.source) };
   });
-  return { file, changed: writeNotebook(file, { cells, metadata: METADATA, nbformat: 4, nbformat_minor: 5 }) };
+  const metadata = { ...METADATA, devise: { built_cells: cellsHash(expected) } };
+  return { file, changed: writeNotebook(file, { cells, metadata, nbformat: 4, nbformat_minor: 5 }) };
+}
+
+/** Pulls a notebook's edits into its source, then rebuilds the source's notebooks (outputs kept); returns what changed. */
+export function pull(spec: NotebookSpec): string[] {
+  const file = path.resolve(ROOT, spec.out);
+  const nb = readNotebook(file);
+  const state = syncState(spec, nb);
+  if (state === 'in sync' || state === 'source edited') return [];
+  if (state === 'both edited') {
+    const cells = drift(spec, nb);
+    throw new UserError(`${spec.out} and ${spec.source} both changed since the last build:\n${cells.join('\n')}`, 'make the source hold what you want, then `npm run notebooks -- build --force`');
+  }
+  const siblings = NOTEBOOKS.filter((s) => s.source === spec.source && s.out !== spec.out && fs.existsSync(path.resolve(ROOT, s.out)));
+  const edited = siblings.filter((s) => ['notebook edited', 'both edited'].includes(syncState(s, readNotebook(path.resolve(ROOT, s.out)))));
+  if (edited.length) throw new UserError(`${spec.out} and ${edited.map((s) => s.out).join(', ')} (same source) both hold edits`, `pull one with --only, copy the other's edits into it in Jupyter, or into ${spec.source} by hand`);
+  fs.writeFileSync(path.resolve(ROOT, spec.source), pulledSource(spec, nb));
+  // The pulled notebook now matches its source: rebuilding keeps its outputs and records the new build.
+  return [spec.source, ...[spec, ...siblings].filter((s) => build(s, { force: s === spec }).changed).map((s) => s.out)];
 }
 
 /** Repo paths in outputs become relative (no machine paths in committed notebooks). */
@@ -256,7 +418,7 @@ export function execute(spec: NotebookSpec, opts: { timeoutS?: number; env?: Nod
   const jupyterPath = path.join(ROOT, '.cache', 'jupyter');
   const kernel = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'utils', 'kernel.ts'), '--dir', path.join(jupyterPath, 'kernels')], { encoding: 'utf8' });
   if (kernel.status !== 0) throw new Error(`registering the kernel failed: ${kernel.stderr}`);
-  const file = path.join(ROOT, spec.out);
+  const file = path.resolve(ROOT, spec.out);
   const env = { ...process.env, ...(process.env.DEVISE_DATA ? {} : spec.sampleEnv), ...opts.env, JUPYTER_PATH: jupyterPath };
   const t0 = Date.now();
   const run = spawnSync('/usr/bin/python3', [path.join(ROOT, 'utils', 'execute-notebook.py'), file, file, '--cwd', DIR, '--timeout', String(opts.timeoutS ?? 3600)], { encoding: 'utf8', env, stdio: ['ignore', 'inherit', 'pipe'] });
@@ -269,13 +431,20 @@ export function execute(spec: NotebookSpec, opts: { timeoutS?: number; env?: Nod
 export const cli = defineCli({
   command: 'npm run notebooks --',
   summary: 'Builds the .ipynb notebooks from their TypeScript sources (notebooks/*.nb.ts), checks them for drift, and executes them (the committed outputs).',
-  positionals: '[all|build|check|execute]',
-  commands: { all: 'build, then execute (default)', build: 'write the .ipynb cells from the sources', check: 'exit 1 if a committed .ipynb differs from its source', execute: 'run the notebooks with nbclient and the tslab kernel' },
+  positionals: '[all|build|check|pull|execute]',
+  commands: {
+    all: 'build, then execute (default)',
+    build: 'write the .ipynb cells from the sources (refuses to overwrite edits made in Jupyter; --force discards them)',
+    check: 'say, per notebook, which side is newer; exit 1 unless all match',
+    pull: 'carry code and markdown edits made in Jupyter from an .ipynb back into its .nb.ts source',
+    execute: 'run the notebooks with nbclient and the devise-ts kernel',
+  },
   flags: {
+    force: { type: 'boolean', description: 'build: overwrite a notebook even if it holds edits not in its source' },
     only: { type: 'string', placeholder: '<name>', description: 'only the notebook whose file name contains <name>' },
     timeout: { type: 'integer', default: 3600, description: 'seconds per cell' },
   },
-  examples: ['npm run notebooks', 'npm run notebooks -- check', 'DEVISE_DATA=~/awa2 DEVISE_LABELS=crawl-300d-2M.vec npm run notebooks -- execute --only Squeezenet'],
+  examples: ['npm run notebooks', 'npm run notebooks -- check', 'npm run notebooks -- pull --only Squeezenet', 'DEVISE_DATA=~/awa2 DEVISE_LABELS=crawl-300d-2M.vec npm run notebooks -- execute --only Squeezenet'],
 });
 
 function main(argv: string[]): void {
@@ -284,15 +453,26 @@ function main(argv: string[]): void {
   const specs = NOTEBOOKS.filter((s) => !a.only || path.basename(s.out).includes(a.only));
   if (!specs.length) throw new UserError(`No notebook matches --only ${a.only}; the notebooks are ${NOTEBOOKS.map((s) => path.basename(s.out)).join(', ')}.`);
   if (command === 'check') {
-    const problems = specs.flatMap((s) => {
-      const file = path.join(ROOT, s.out);
-      return fs.existsSync(file) ? drift(s, readNotebook(file)) : [`${s.out} is missing`];
+    const lines = specs.map((s) => {
+      const file = path.resolve(ROOT, s.out);
+      if (!fs.existsSync(file)) return { ok: false, text: `${s.out}: missing (npm run notebooks -- build)` };
+      const state = syncState(s, readNotebook(file));
+      return { ok: state === 'in sync', text: state === 'in sync' ? `${s.out}: matches ${s.source}` : `${s.out}: ${state} — ${ADVICE[state]}` };
     });
-    if (problems.length) throw new UserError(`${problems.join('\n')}\nRun \`npm run notebooks -- build\` (and execute) after editing a source.`);
-    console.log(`${specs.length} notebooks match their sources`);
+    for (const l of lines.filter((x) => x.ok)) console.log(l.text);
+    const bad = lines.filter((x) => !x.ok);
+    if (bad.length) throw new UserError(bad.map((l) => l.text).join('\n'));
     return;
   }
-  if (command === 'build' || command === 'all') for (const s of specs) console.log(`${s.out}: ${build(s).changed ? 'written' : 'unchanged'}`);
+  if (command === 'pull') {
+    for (const s of specs) {
+      const changed = pull(s);
+      console.log(changed.length ? `${s.out}: pulled into ${changed.join(', ')}` : `${s.out}: nothing to pull`);
+    }
+    return;
+  }
+  if (!['all', 'build', 'execute'].includes(command)) throw new UserError(`unknown command ${command}; use all, build, check, pull or execute`);
+  if (command === 'build' || command === 'all') for (const s of specs) console.log(`${s.out}: ${build(s, { force: a.force }).changed ? 'written' : 'unchanged'}`);
   if (command === 'execute' || command === 'all') for (const s of specs) execute(s, { timeoutS: a.timeout });
 }
 
