@@ -13,7 +13,7 @@ import { initBackend } from '../lib/backend/index';
 import type { FlagSpecs } from '../lib/cli';
 import { UserError } from '../lib/cli';
 import type { Quantize } from '../lib/export/quantize';
-import { latestRun, readRun, resolveRun, runItems } from '../lib/export/run';
+import { latestRun, readRun, resolveRun, runItems } from '../lib/run-folder';
 import { buildApp } from '../web/build';
 import { driveApp } from '../web/drive';
 import { serveStatic } from '../web/serve';

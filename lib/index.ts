@@ -61,9 +61,11 @@ export * from './plots/cam';
 export * from './plots/zeroshot';
 
 export * from './pipeline/config';
-export * from './pipeline/steps';
+export * from './pipeline/space';
 export * from './pipeline/evaluation';
 export * from './pipeline/seeds';
 export * from './pipeline/run';
 export * from './pipeline/report';
 export * from './pipeline/notebook';
+export * from './run-folder';
+export * from './defaults';

@@ -10,28 +10,27 @@
 
 // %%
 import * as path from 'node:path';
-import { deviseConfig, displayPath, findRun, ImageIndex, imageThumbnail, initBackend, LabelIndex, labelSource, runDevise, searchStripFigure, show, type SearchHit } from './lib/index';
+import { deviseConfig, displayPath, findRun, ImageIndex, imageThumbnail, initBackend, LabelIndex, labelSource, runDevise, searchStripFigure, show, stripCells } from './lib/index';
 
 const cfg = deviseConfig({ arch: 'squeezenet1_1' });
 await initBackend();
-let found = findRun(cfg.out);
+let found = findRun({ notebook: cfg.out, needs: 'search' });
 if (!found) {
   console.log('No trained run found: a quick one on data_samples/ (set DEVISE_RUN to use another).');
   await runDevise({ ...cfg, smoke: true }, () => undefined);
-  found = findRun(cfg.out)!;
+  found = findRun({ notebook: cfg.out, needs: 'search' })!;
 }
 const images = ImageIndex.load(path.join(found.dir, 'search', 'images'));
 const labels = LabelIndex.load(path.join(found.dir, 'search', 'labels'));
-const source = await labelSource(found.labels ?? cfg.labels);
+const source = await labelSource(found.run?.labels ?? cfg.labels);
 console.log(`${displayPath(found.dir)} (${found.from}): ${images.size} images, ${labels.size} labels, label space ${source.name}`);
 
 // %% [markdown]
 // **image → image** and **image → text** for the first image of an unseen class (or the first image):
 
 // %%
-const query = Math.max(0, images.rows.findIndex((r) => found!.testClasses.includes(r.label)));
-const thumbs = (hits: SearchHit[]) => Promise.all(hits.map(async (h) => ({ image: await imageThumbnail(h.path!), label: h.label.replace(/\+/g, ' '), score: h.score })));
-await show(searchStripFigure({ image: await imageThumbnail(images.rows[query]!.path!) }, await thumbs(images.imageToImage(query, 6).slice(1)), { title: 'image → image' }));
+const query = Math.max(0, images.rows.findIndex((r) => (found!.run?.testClasses ?? []).includes(r.label)));
+await show(searchStripFigure({ image: await imageThumbnail(images.rows[query]!.path!) }, await stripCells(images.imageToImage(query, 6).slice(1)), { title: 'image → image' }));
 await show(images.imageToText(query, labels, 5).map((h) => ({ label: h.label.replace(/\+/g, ' '), cosine: h.score })));
 
 // %% [markdown]
@@ -42,7 +41,7 @@ await show(images.imageToText(query, labels, 5).map((h) => ({ label: h.label.rep
 // %%
 for (const words of ['seal', 'giant panda', 'killer whale', 'striped horse']) {
   try {
-    await show(searchStripFigure({ word: words }, await thumbs(images.textToImage(words, source, 5)), { title: `text → image: '${words}'` }));
+    await show(searchStripFigure({ word: words }, await stripCells(images.textToImage(words, source, 5)), { title: `text → image: '${words}'` }));
   } catch (err) {
     console.log(`'${words}': ${(err as Error).message.split('.')[0]}.`);
   }

@@ -237,7 +237,7 @@ await show(perUnseenClassFigure(summary));
 // embeddings, AWA2's attributes), scored the same way. This trains 2a once per source.
 
 // %%
-await show(labelSourcesFigure(await compareLabelSources(run, stage1Model)));
+await show(labelSourcesFigure(await compareLabelSources(run, { stage1Model, lr: lr2a })));
 
 // %% [markdown]
 // ## The three searches

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import { defineCli, runCli, UserError } from '../lib/cli';
 import { QUANTIZE, type Quantize } from '../lib/export/quantize';
-import { latestRun, resolveRun } from '../lib/export/run';
+import { latestRun, resolveRun } from '../lib/run-folder';
 import { buildApp } from '../web/build';
 import { serveStatic } from '../web/serve';
 

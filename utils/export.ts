@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import { defineCli, runCli, UserError } from '../lib/cli';
 import { QUANTIZE, type Quantize } from '../lib/export/quantize';
-import { comparisonMarkdown, exportComparison, exportRun, exportSizes, latestRun, resolveRun } from '../lib/export/run';
+import { comparisonMarkdown, exportComparison, exportRun, exportSizes } from '../lib/export/run';
+import { latestRun, resolveRun } from '../lib/run-folder';
 
 const ROOT = path.resolve(__dirname, '..');
 

@@ -26,38 +26,11 @@ import { evaluate, type MetricRow } from '../metrics';
 import { gzslAt } from '../zeroshot';
 import { type Arch, type CnnModel, createModel, loadModel, modelSummary } from '../models/index';
 import { normalizeInto, type Preprocessing } from '../preprocessing';
-import { dataUri } from '../plots/images';
+import { imageThumbnail } from '../plots/images';
+import { embeddingCheckpoint, type LabelTable, readRun, runGamma, runItems } from '../run-folder';
 import { labelSource } from '../vectors/sources';
 import { exportModel, loadExportedModel, type ExportedModel } from './model';
 import { QUANTIZE, type Quantize } from './quantize';
-
-/** run.json as the pipeline writes it (fields this module reads). */
-export interface RunInfo {
-  format?: string;
-  arch: Arch;
-  size: number;
-  seed: number;
-  labels?: string;
-  data: string;
-  classes: string[];
-  testClasses: string[];
-  preprocessing: Preprocessing;
-  validPct?: number;
-  /** AWA2 zero-shot split: 'standard' (the dataset's) or 'proposed' (Xian et al.). */
-  split?: Awa2SplitName;
-  phases?: Record<string, string>;
-}
-
-/** labels.json: every class (seen then unseen) with its vector. */
-export interface LabelTable {
-  source: string;
-  dim: number;
-  classes: string[];
-  seen: boolean[];
-  vectors: number[][];
-  /** In an export: the GZSL calibration γ subtracted from seen-label scores (see `runGamma`). */
-  gamma?: number;
-}
 
 /** One row of images.json. */
 export interface ExportImageRow {
@@ -73,87 +46,6 @@ export interface ExportImageRow {
 export interface ExportImageTable {
   dim: number;
   rows: ExportImageRow[];
-}
-
-/** Phases that hold a stage-2 embedding model, most trained first. */
-export const EMBEDDING_PHASES = ['stage2b', 'stage2a'];
-
-/** A run folder from what a user may pass: the run itself, a demo report folder (…/run), or a multi-seed one (…/seed-1/run). */
-export function resolveRun(dir: string): string {
-  for (const c of [dir, path.join(dir, 'run'), path.join(dir, 'seed-1', 'run')]) if (fs.existsSync(path.join(c, 'run.json'))) return c;
-  throw new Error(`${dir} holds no run (no run.json there, in run/ or in seed-1/run/): pass the folder \`npm run demo\` wrote`);
-}
-
-/** The newest run under `reports` (what `npm run demo` writes: reports/<timestamp>/run or …/seed-N/run), or null. */
-export function latestRun(reports: string): string | null {
-  if (!fs.existsSync(reports)) return null;
-  const runs: string[] = [];
-  for (const d of fs.readdirSync(reports)) {
-    const top = path.join(reports, d);
-    if (!fs.statSync(top).isDirectory()) continue;
-    const subs = [top, ...fs.readdirSync(top).filter((s) => /^seed-\d+$/.test(s)).map((s) => path.join(top, s))];
-    for (const s of subs) if (fs.existsSync(path.join(s, 'run', 'run.json')) && fs.existsSync(path.join(s, 'run', 'models'))) runs.push(path.join(s, 'run'));
-  }
-  runs.sort((a, b) => fs.statSync(path.join(b, 'run.json')).mtimeMs - fs.statSync(path.join(a, 'run.json')).mtimeMs);
-  return runs[0] ?? null;
-}
-
-/**
- * Reads run.json and labels.json of a run folder (or of the report folder around it), with errors that say what
- * is missing. A run without labels.json gets its table from the label source run.json names.
- */
-export async function readRun(dir: string): Promise<{ dir: string; info: RunInfo; labels: LabelTable }> {
-  const runDir = fs.existsSync(path.join(dir, 'run.json')) ? dir : fs.existsSync(path.join(dir, 'run', 'run.json')) ? path.join(dir, 'run') : dir;
-  const file = (name: string) => path.join(runDir, name);
-  if (!fs.existsSync(file('run.json'))) throw new Error(`${dir} is not a finished run: run.json is missing (run \`npm run demo\` first, or pass the run folder it wrote)`);
-  const info = JSON.parse(fs.readFileSync(file('run.json'), 'utf8')) as RunInfo;
-  if (!fs.existsSync(info.data)) info.data = path.resolve(runDir, info.data);
-  let labels: LabelTable;
-  if (fs.existsSync(file('labels.json'))) labels = JSON.parse(fs.readFileSync(file('labels.json'), 'utf8')) as LabelTable;
-  else {
-    if (!info.labels) throw new Error(`${runDir} has neither labels.json nor a label source in run.json`);
-    const source = await labelSource(info.labels, { seed: info.seed, awa2Meta: info.data });
-    const classes = [...info.classes, ...info.testClasses];
-    const e = source.embed(classes);
-    labels = { source: source.name, dim: e.dim, classes, seen: classes.map((c) => info.classes.includes(c)), vectors: classes.map((_, i) => Array.from(e.vectors.subarray(i * e.dim, (i + 1) * e.dim))) };
-  }
-  return { dir: runDir, info, labels };
-}
-
-/**
- * The GZSL calibration γ the run's report chose (calibrated stacking, picked on held-out seen images): read from
- * the report's metrics.json (`gzsl.calibrated.gamma`) next to the run folder; null when there is none.
- */
-export function runGamma(runDir: string): number | null {
-  for (const f of [path.join(runDir, 'metrics.json'), path.join(path.dirname(path.resolve(runDir)), 'metrics.json')]) {
-    if (!fs.existsSync(f)) continue;
-    try {
-      const g = (JSON.parse(fs.readFileSync(f, 'utf8')) as { gzsl?: { calibrated?: { gamma?: unknown } } }).gzsl?.calibrated?.gamma;
-      if (typeof g === 'number' && Number.isFinite(g)) return g;
-    } catch {
-      // not a report's metrics.json
-    }
-  }
-  return null;
-}
-
-/** The folder of the run's most trained embedding checkpoint (stage2b, else stage2a, else the newest embedding one). */
-export async function embeddingCheckpoint(runDir: string): Promise<string> {
-  const models = path.join(runDir, 'models');
-  for (const p of EMBEDDING_PHASES) if (fs.existsSync(path.join(models, p, 'model.json'))) return path.join(models, p);
-  const dirs = fs.existsSync(models) ? fs.readdirSync(models).map((d) => path.join(models, d)).filter((d) => fs.existsSync(path.join(d, 'model.json'))) : [];
-  dirs.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-  for (const d of dirs) {
-    const meta = JSON.parse(fs.readFileSync(path.join(d, 'model.json'), 'utf8')) as { userDefinedMetadata?: { devise?: { head?: { kind?: string } } } };
-    if (meta.userDefinedMetadata?.devise?.head?.kind === 'embedding') return d;
-  }
-  throw new Error(`${runDir} has no stage-2 embedding checkpoint under models/ (looked for ${EMBEDDING_PHASES.join(', ')}): finish stage 2 first`);
-}
-
-/** The run's train/valid/test items, split exactly as the pipeline split them (same root, seed, validPct). */
-export async function runItems(info: RunInfo): Promise<{ train: Item[]; valid: Item[]; test: Item[] }> {
-  const data = await imageDataBunch({ root: info.data, size: info.size, bs: 16, validPct: info.validPct ?? 0.2, seed: info.seed, preprocessing: info.preprocessing, classes: info.classes, augment: false, split: info.split });
-  return { train: data.train.items, valid: data.valid.items, test: data.test?.items ?? [] };
 }
 
 /** One image as the library's validation pipeline feeds it (decode, short side `size`, center crop, normalise). */
@@ -183,11 +75,6 @@ export async function embedFiles(models: tf.LayersModel[], files: string[], size
     x.dispose();
   }
   return out;
-}
-
-/** A small square JPEG data URI of an image file. */
-export async function thumbnailUri(file: string, size = 64): Promise<string> {
-  return dataUri(await sharp(file).rotate().flatten({ background: '#ffffff' }).resize(size, size, { fit: 'cover' }).jpeg({ quality: 75 }).toBuffer());
 }
 
 export interface RunExport {
@@ -224,7 +111,7 @@ export async function exportRun(dir: string, outDir: string, opts: { quantize?: 
   }
   const seenSet = new Set(info.classes);
   const rows: ExportImageRow[] = [];
-  for (const it of all) rows.push({ label: it.label, split: it.split, seen: seenSet.has(it.label), thumb: await thumbnailUri(it.path, opts.thumbSize ?? 64), file: path.basename(it.path) });
+  for (const it of all) rows.push({ label: it.label, split: it.split, seen: seenSet.has(it.label), thumb: await imageThumbnail(it.path, opts.thumbSize ?? 64), file: path.basename(it.path) });
   const dim = emb[0]?.length ?? labels.dim;
   const bin = new Float32Array(rows.length * dim);
   emb.forEach((r, i) => bin.set(r, i * dim));

@@ -4,22 +4,22 @@
  * same protocol for every available label source (stage 2a from the same stage-1 weights).
  *
  *   const z = zeroShotSummary(run, space);   z.verdict.forEach((line) => console.log(line));
- *   const rows = await compareLabelSources(run, stage1Dir);
+ *   const rows = await compareLabelSources(run, { stage1Model: runPaths(cfg.out).stage1Model, lr: lr2a });
  */
 import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Item } from '../data/items';
-import { ImageLoader } from '../data/loader';
 import { cosineScores } from '../metrics';
 import { type CnnModel, loadModel } from '../models/index';
-import { type Learner } from '../train/learner';
-import { slice } from '../train/schedule';
 import { twoStageRecipe } from '../train/recipe';
+import type { Callback } from '../train/types';
+import { embedImages } from '../train/vision';
 import type { LabelSource } from '../vectors/labels';
 import { LABEL_SOURCES, labelSource } from '../vectors/sources';
 import { csls, describeZeroShot, type LabelSourceRow, zeroShot, type ZeroShotResult, type ZeroShotSummary } from '../zeroshot';
-import type { DeviseRun, SearchSpace } from './steps';
+import type { DeviseRun } from './notebook';
+import type { SearchSpace } from './space';
 
 /** Scores (cosine), class indices and the seen/unseen index sets of a run's evaluation images. */
 function scoresOf(run: DeviseRun, embeddings: Float32Array[], items: Item[], source: LabelSource, allClasses: string[]) {
@@ -71,22 +71,26 @@ export function seenTop1(scores: ArrayLike<number>[], actual: number[], seen: nu
   return n ? right / n : 0;
 }
 
-/** Model outputs of `items` through `learner` (center crop), as rows. */
-async function embedWith(learner: Learner, run: DeviseRun, items: Item[], classes: string[]): Promise<Float32Array[]> {
-  const loader = new ImageLoader(items, { classes, size: run.data.size, bs: run.data.batchSize, preprocessing: run.data.preprocessing });
-  const { preds } = await learner.getPreds(loader);
-  const flat = preds.dataSync() as Float32Array;
-  const [n, dim] = preds.shape;
-  preds.dispose();
-  return Array.from({ length: n }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+/** Options of {@link compareLabelSources}. */
+export interface LabelSourceComparison {
+  /** The finished stage-1 classifier (a saveModel folder, `runPaths(out).stage1Model`): every source starts from it. */
+  stage1Model: string;
+  /** The rate the run's own stage 2a trained at (the LR finder's, e.g. the notebook's `lr2a`): every source trains at it. */
+  lr: number;
+  /** The sources to compare (default: every known source and the run's own). */
+  names?: string[];
+  /** Extra callbacks of each source's stage 2a. */
+  callbacks?: Callback[];
 }
 
 /**
- * Every label source under one protocol: from the same stage-1 weights (`stage1Model`, a saveModel folder), stage 2a
- * (head only, the run's 2a epochs and rate) against that source's vectors, then seen top-1 and the zero-shot numbers.
- * Sources that cannot embed every class are listed with the reason.
+ * Every label source under one protocol: from the same stage-1 weights, stage 2a (head only, the run's 2a epochs
+ * at the run's 2a rate) against that source's vectors, then seen top-1 and the zero-shot numbers. Sources that
+ * cannot embed every class are listed with the reason.
  */
-export async function compareLabelSources(run: DeviseRun, stage1Model: string, names: string[] = [...Object.keys(LABEL_SOURCES), run.cfg.labels]): Promise<LabelSourceRow[]> {
+export async function compareLabelSources(run: DeviseRun, opts: LabelSourceComparison): Promise<LabelSourceRow[]> {
+  const { stage1Model, lr, names = [...Object.keys(LABEL_SOURCES), run.cfg.labels] } = opts;
+  if (!(lr > 0)) throw new Error(`compareLabelSources: lr must be the positive rate stage 2a trained at, got ${lr}`);
   const { data } = run;
   const allClasses = [...data.classes, ...(data.testClasses ?? [])];
   const evalItems = [...data.valid.items, ...(data.test?.items ?? [])];
@@ -117,13 +121,13 @@ export async function compareLabelSources(run: DeviseRun, stage1Model: string, n
       }
       const model: CnnModel = await loadModel(stage1Model);
       const recipe = twoStageRecipe({
-        model, data, labelVectors: source.embed(data.classes), path: scratch, progress: 'none',
-        stage2a: { epochs: run.cfg.epochs.stage2a, lr: slice(run.lr.stage2a?.value ?? 3e-3) },
+        model, data, labelVectors: source.embed(data.classes), path: scratch, progress: 'none', callbacks: opts.callbacks,
+        stage2a: { epochs: run.cfg.epochs.stage2a, lr: { stop: lr } },
       });
       try {
-        await recipe.stage2a();
-        const seenRows = await embedWith(recipe.learner, run, data.valid.items, data.classes);
-        const unseenRows = data.test?.items.length ? await embedWith(recipe.learner, run, data.test.items, data.testClasses!) : [];
+        await recipe.stage2a(lr);
+        const seenRows = await embedImages(recipe.learner, data.valid.items, data.classes);
+        const unseenRows = data.test?.items.length ? await embedImages(recipe.learner, data.test.items, data.testClasses!) : [];
         const { scores, actual, seen, unseen } = scoresOf(run, [...seenRows, ...unseenRows], evalItems, source, allClasses);
         const z = zeroShot({ scores, actual, seen, unseen });
         rows.push({ source: name, description, dim: source.dim, seenTop1: seenTop1(scores, actual, seen), zslPerClassTop1: z.zsl.perClassTop1, u: z.gzsl.u, s: z.gzsl.s, H: z.gzsl.H, calibratedH: z.gzsl.calibrated.H, ausuc: z.gzsl.ausuc });

@@ -10,10 +10,10 @@ import { writeFileAtomically } from '../backend/io';
 import { figureGif } from '../plots/gif';
 import { figureHtml } from '../plots/display';
 import { confusionMatrixFigure, type Figure, lossCurvesFigure, lrFinderFigure, modelSizeFigure, mostConfusedFigure, pcaAnimationFigure, tableFigure, zeroShotTableFigure } from '../plots/figures';
-import { searchStripFigure, topLossesFigure } from '../plots/images';
+import { imageThumbnail, searchStripFigure } from '../plots/images';
 import { openRenderer, RenderUnavailableError } from '../plots/render';
-import { type DeviseResults, lrWhy } from './run';
-import { thumbnail } from './steps';
+import { lrWhy, stripCells } from './notebook';
+import type { DeviseResults } from './run';
 import { escapeHtml, tableHtml } from '../html';
 import { gzslFigure, labelSourcesFigure, perUnseenClassFigure, seenUnseenFigure } from '../plots/zeroshot';
 import { displayPath } from '../settings';
@@ -78,25 +78,13 @@ function epochTable(title: string, epochs: DeviseResults['stage1']['epochs']): s
   return `<h3>${escapeHtml(title)}</h3>${tableHtml(['epoch', 'train_loss', 'valid_loss', ...metrics, 'time'], rows)}`;
 }
 
-/** fastai's `plot_top_losses` grid for stage-1 results. */
-export async function topLossesFigureOf(interp: DeviseResults['stage1']['interpretation']): Promise<Figure> {
-  return topLossesFigure(await Promise.all(interp.topLossItems.map(async (t) => ({ image: await thumbnail(t.path), predicted: t.predicted, actual: t.actual, loss: t.loss, probability: t.probability }))));
-}
-
 /** The three example searches as figures: image → image strip, image → text table, text → image strip. */
 export async function searchFiguresOf(ex: DeviseResults['examples'], unseen: string[]): Promise<Record<'image_to_image' | 'image_to_text' | 'text_to_image', Figure>> {
   return {
-    image_to_image: searchStripFigure({ image: await thumbnail(ex.queryPath) }, await strip(ex.imageToImage), { title: 'image → image' }),
+    image_to_image: searchStripFigure({ image: await imageThumbnail(ex.queryPath) }, await stripCells(ex.imageToImage), { title: 'image → image' }),
     image_to_text: tableFigure(['label', 'cosine'], ex.imageToText.map((h) => [h.label, Math.round(h.score * 1000) / 1000]), { title: 'image → text (nearest class vectors)' }),
-    text_to_image: searchStripFigure({ word: ex.word }, await strip(ex.textToImage), { title: `text → image: '${ex.word}'${unseen.includes(ex.word) ? ' (unseen class)' : ''}` }),
+    text_to_image: searchStripFigure({ word: ex.word }, await stripCells(ex.textToImage), { title: `text → image: '${ex.word}'${unseen.includes(ex.word) ? ' (unseen class)' : ''}` }),
   };
-}
-
-/** The animated PCA of one stage-2 phase ('2a' or '2b'), one frame per epoch, in the axes of the last epoch. */
-export function pcaFigureOf(pca: DeviseResults['pca'], phase: string): Figure {
-  const series = pca.series[phase];
-  if (!series?.length) throw new Error(`No PCA snapshots for stage ${phase}: run that stage first (its epochs record them).`);
-  return pcaAnimationFigure(pca.classes, series, pca.labels, pca.classVectors, { title: `PCA of image embeddings, stage ${phase}` });
 }
 
 /** The zero-shot / nearest-label evaluation table. */
@@ -110,11 +98,12 @@ export async function reportFigures(r: DeviseResults): Promise<Record<string, Fi
   const arch = r.cfg.arch.replace(/\d+_\d+$/, '').replace(/^./, (c) => c.toUpperCase());
   const interp = r.stage1.interpretation;
   const figs: Record<string, Figure> = {
-    lr_find: lrFinderFigure(r.lrFind.lrs, r.lrFind.losses, { suggestion: r.lrFind.suggestion.steepest, title: 'LR finder (stage 1, frozen body)' }),
+    // The rate marked is the rate stage 1 trained at (the project's rule, or yours), not one of the finder's raw suggestions.
+    lr_find: lrFinderFigure(r.lrFind.lrs, r.lrFind.losses, { suggestion: r.lr.stage1.value, title: `LR finder (stage 1, frozen body): trained at ${r.lr.stage1.value.toExponential(1)}, ${lrWhy(r.lr.stage1)}` }),
     losses: lossCurvesFigure([toLosses('stage 1', 'crossEntropy', r.stage1.epochs), toLosses('stage 2a', 'cosineLoss', r.stage2.epochs2a), toLosses('stage 2b', 'cosineLoss', r.stage2.epochs2b)], { title: 'Train / valid loss per epoch (stage 1 cross-entropy, stage 2 cosine loss)' }),
-    confusion_matrix: confusionMatrixFigure(interp.confusion, r.classes, { title: `Stage 1 confusion matrix (accuracy ${pct(interp.accuracy)}%)` }),
-    most_confused: mostConfusedFigure(interp.mostConfused.slice(0, 15)),
-    top_losses: await topLossesFigureOf(interp),
+    confusion_matrix: confusionMatrixFigure(interp.confusionMatrix(), r.classes, { title: `Stage 1 confusion matrix (accuracy ${pct(interp.accuracy)}%)` }),
+    most_confused: mostConfusedFigure(interp.mostConfused(1).slice(0, 15)),
+    top_losses: await interp.topLossesFigure(9, { heatmap: true }),
     zero_shot: zeroShotFigureOf(r.zeroShot),
     gzsl: gzslFigure(r.zeroShotSummary),
     seen_unseen_curve: seenUnseenFigure(r.zeroShotSummary),
@@ -125,13 +114,10 @@ export async function reportFigures(r: DeviseResults): Promise<Record<string, Fi
     ...(r.mobile.rows.length ? mobileFigures(r.mobile) : {}),
   };
   for (const [phase, series] of Object.entries(r.pca.series)) {
-    if (series.length) figs[`PCA_${arch}_${phase}_Epochs1to${series.length}`] = pcaFigureOf(r.pca, phase);
+    // The original's names: PCA_Squeezenet_2a_Epochs1to5 (the series are named by checkpoint: stage2a).
+    if (series.length) figs[`PCA_${arch}_${phase.replace(/^stage/, '')}_Epochs1to${series.length}`] = r.pca.figure(phase, { title: `PCA of image embeddings, ${phase}` });
   }
   return figs;
-}
-
-async function strip(hits: { label: string; score: number; path?: string }[]) {
-  return Promise.all(hits.map(async (h) => ({ image: h.path ? await thumbnail(h.path) : '', label: h.label, score: h.score })));
 }
 
 /**
@@ -186,10 +172,7 @@ export async function writeReport(dir: string, r: DeviseResults, opts: ReportOpt
     return `<section><h2>${name.replace(/_/g, ' ')}</h2>\n${gif}${figureHtml(fig, { png: pngs[name], message, includeBundle: i === 0 })}</section>`;
   });
   const batch = `<section><h2>batch preview (training augmentation)</h2>${r.batchPreview}</section>`;
-  const heat = r.stage1.heatmaps.length
-    ? `<section><h2>heatmaps of the top losses (stage 1)</h2>${r.stage1.heatmaps.map((h) => `<figure style="display:inline-block;margin:4px;text-align:center"><img src="${h.png}" width="160" height="160" alt="heatmap"><figcaption>${escapeHtml(`${h.actual.replace(/\+/g, ' ')} → ${h.predicted.replace(/\+/g, ' ')}`)}</figcaption></figure>`).join('')}</section>`
-    : '';
-  files['index.html'] = page(r, [missing, batch, tables, heat, ...sections], opts.links ?? []);
+  files['index.html'] = page(r, [missing, batch, tables, ...sections], opts.links ?? []);
   // File by file (each atomic): the run's checkpoints may live inside the same folder.
   for (const [name, content] of Object.entries(files)) writeFileAtomically(path.join(dir, name), content);
   return { dir, files: Object.keys(files).sort() };

@@ -1,23 +1,32 @@
 /**
- * The whole DeViSE pipeline in one call (what `npm run demo` runs): stage 1 with the LR finder, stage 2a/2b
- * with PCA snapshots, search indices, zero-shot evaluation, the three example searches, model sizes.
+ * The whole DeViSE pipeline in one call (what `npm run demo` runs), made of the notebook's own calls:
+ * `ImageDataBunch.fromFolder` → `cnnLearner` → `lrFind` → `twoStageRecipe({ learner })` (stage 1 at the rate found,
+ * `ClassificationInterpretation`, `toEmbedding`, `lrFind`, stage 2a at that rate with `EmbeddingSnapshots`, 2b) →
+ * search indices → zero-shot evaluation → label-source comparison → the three example searches → backbone sizes.
  *
  *   const results = await runDevise(deviseConfig({ smoke: true }));
  *   await writeReport('reports/x', results);
  */
-import * as path from 'node:path';
 import { type BackendInfo, initBackend } from '../backend/index';
-import { saveModel, type CnnModel } from '../models/index';
-import { dataUri } from '../plots/images';
-import type { EpochRecord } from '../train/callbacks';
-import type { FitResult, LrFindResult } from '../train/learner';
-import type { Callback } from '../train/types';
 import type { MetricRow } from '../metrics';
-import type { DeviseConfig } from './config';
+import { saveModel } from '../models/index';
+import { readRunFile, recordPhase, runPaths, type ChosenLr, writeRunFile } from '../run-folder';
+import type { EpochRecord } from '../train/callbacks';
+import { ClassificationInterpretation } from '../train/interpret';
+import type { FitResult, LrFindResult } from '../train/learner';
+import { accuracy } from '../train/metrics';
+import { DEFAULT_PHASES, twoStageRecipe } from '../train/recipe';
+import { EmbeddingSnapshots } from '../train/snapshots';
+import { savedModelBytes } from '../train/summary';
+import type { Callback } from '../train/types';
+import { cnnLearner, ImageDataBunch } from '../train/vision';
+import type { Arch } from '../models/registry';
 import type { LabelSourceRow, ZeroShotSummary } from '../zeroshot';
 import { exportReport, type ExportReport } from '../export/run';
+import type { DeviseConfig } from './config';
 import { compareLabelSources, zeroShotSummary } from './evaluation';
-import { batchPreview, buildSearch, type ChosenLr, findLr, heatmap, interpretStage1, modelSizes, pcaData, type DeviseRun, prepareRun, searchExamples, zeroShotEvaluation } from './steps';
+import { chooseLr, type DeviseRun, labelSourceOf, lrWhy, runOf } from './notebook';
+import { buildSearch, searchExamples, zeroShotEvaluation } from './space';
 
 /** Everything the report shows, as plain data. */
 export interface DeviseResults {
@@ -29,8 +38,8 @@ export interface DeviseResults {
   seed: number;
   lrFind: LrFindResult;
   /** The learning rates stages 1 and 2a trained at, and where each came from. */
-  lr: { stage1?: ChosenLr; stage2a?: ChosenLr };
-  stage1: { epochs: EpochRecord[]; batchesPerEpoch: number; interpretation: Awaited<ReturnType<typeof interpretStage1>>; heatmaps: { png: string; predicted: string; actual: string }[] };
+  lr: { stage1: ChosenLr; stage2a: ChosenLr };
+  stage1: { epochs: EpochRecord[]; batchesPerEpoch: number; interpretation: ClassificationInterpretation };
   /** fastai's show_batch as HTML: augmented training images with their labels. */
   batchPreview: string;
   stage2: { epochs2a: EpochRecord[]; epochs2b: EpochRecord[]; top1: number; top5: number; cosineLoss: number };
@@ -41,25 +50,30 @@ export interface DeviseResults {
   /** The exported model's variants: accuracy against the trained model, and bytes on disk for both backbones. */
   mobile: { rows: ExportReport['rows']; sizes: ExportReport['sizes'] };
   examples: ReturnType<typeof searchExamples>;
+  /** Each backbone with the run's embedding head: parameters and bytes on disk (fp32). */
   sizes: { name: string; sizeMB: number; params: number }[];
-  pca: ReturnType<typeof pcaData>;
+  /** The embeddings of the PCA classes after every stage-2 epoch, one series per phase ('stage2a', 'stage2b'). */
+  pca: EmbeddingSnapshots;
   seconds: Record<string, number>;
 }
 
-/** How a chosen learning rate came about, in words. */
-export function lrWhy(c: ChosenLr): string {
-  if (c.from === 'user') return 'your rate';
-  if (c.from === 'default') return "the recipe's default: the LR finder's loss never fell";
-  return c.method === 'valley' ? "the LR finder's valley: its loss was still falling at the end of the sweep" : "the LR finder's minimum / 10";
-}
-
-async function timed<T>(run: DeviseRun, name: string, step: () => Promise<T>): Promise<T> {
+async function timed<T>(seconds: Record<string, number>, name: string, step: () => Promise<T>): Promise<T> {
   const t0 = Date.now();
   try {
     return await step();
   } finally {
-    run.seconds[name] = (Date.now() - t0) / 1000;
+    seconds[name] = (Date.now() - t0) / 1000;
   }
+}
+
+/** The original's two backbones (and the run's own): parameters and fp32 bytes on disk with a `dim`-d embedding head (savedModelBytes, as the notebook's backboneSummary). */
+async function backboneSizes(dim: number, own: Arch): Promise<{ name: string; sizeMB: number; params: number }[]> {
+  const rows = [];
+  for (const arch of [...new Set<Arch>(['squeezenet1_1', 'resnet34', own])]) {
+    const { bytes, params } = await savedModelBytes(arch, dim);
+    rows.push({ name: arch, sizeMB: bytes / 1e6, params });
+  }
+  return rows;
 }
 
 /** Thrown by runDevise when a training phase stopped early (Ctrl-C): its checkpoint is written; `resume: true` continues. */
@@ -86,51 +100,75 @@ function throwIfStopped(fits: FitResult[]): void {
   if (s) throw new RunStopped(s.stopped!);
 }
 
-/** Runs every step in order and returns the results (checkpoints and indices are written under `cfg.out`). */
+/**
+ * The notebook's cells as one script: the same calls in the same order, so `npm run demo` and the notebook give
+ * the same numbers for the same settings and seed. Checkpoints, indices and run.json go to `cfg.out`.
+ */
 export async function runDevise(cfg: DeviseConfig, log: (line: string) => void = console.log, opts: RunDeviseOptions = {}): Promise<DeviseResults> {
   const backend = await initBackend();
   log(`backend ${backend.backend} (${backend.threads} thread${backend.threads > 1 ? 's' : ''}); model ${cfg.arch}; data ${cfg.data}; labels ${cfg.labels}`);
-  const run = await prepareRun(cfg, opts);
-  const { data, recipe } = run;
+  const seconds: Record<string, number> = {};
+  const t0 = Date.now();
+  // The notebook's first cells: data, learner, label source.
+  const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed, split: cfg.split });
+  const learn = await cnnLearner(data, cfg.arch, { metrics: [accuracy], weights: cfg.weights, path: cfg.out, seed: cfg.seed });
+  const source = await labelSourceOf(cfg);
+  const run: DeviseRun = runOf(cfg, data, learn, source);
+  const pca = EmbeddingSnapshots.of(data, cfg.pcaClasses);
+  learn.callbacks.push(pca);
+  const e = cfg.epochs;
+  const recipe = twoStageRecipe({
+    learner: learn,
+    labelVectors: source.embed(data.classes),
+    stage1: { ...DEFAULT_PHASES.stage1, epochs: e.stage1 },
+    stage1Unfrozen: { ...DEFAULT_PHASES.stage1Unfrozen, epochs: e.stage1Unfrozen },
+    stage2a: { ...DEFAULT_PHASES.stage2a, epochs: e.stage2a },
+    stage2b: { ...DEFAULT_PHASES.stage2b, epochs: e.stage2b },
+    callbacks: opts.callbacks,
+    // Resuming: finished phases are loaded from their checkpoints, a stopped one continues where it stopped.
+    resume: opts.resume,
+    onPhase: (name, status) => recordPhase(cfg.out, name, status),
+  });
+  seconds.prepare = (Date.now() - t0) / 1000;
   log(`${data.classes.length} seen classes (${data.train.items.length} train, ${data.valid.items.length} valid), ${data.testClasses?.length ?? 0} unseen (${data.test?.items.length ?? 0} images)`);
 
-  const lrFind = await timed(run, 'lrFind', () => findLr(run, 'stage1'));
-  log(`lr_find: min/10 ${lrFind.suggestion.minOver10.toExponential(2)}, steepest ${lrFind.suggestion.steepest.toExponential(2)}; stage 1 trains at ${lrFind.chosen.value.toExponential(2)} (${lrWhy(lrFind.chosen)})`);
-  const stage1Fits = await timed(run, 'stage1', () => recipe.stage1());
+  // Stage 1: the LR finder on the frozen classifier; its rate is passed to the fit.
+  const lrFind = await timed(seconds, 'lrFind', () => learn.lrFind({ numIt: cfg.lrFindIterations }));
+  const lr1 = chooseLr(lrFind, 'stage1', cfg.lr.stage1);
+  log(`lr_find: min/10 ${lrFind.suggestion.minOver10.toExponential(2)}, steepest ${lrFind.suggestion.steepest.toExponential(2)}; stage 1 trains at ${lr1.value.toExponential(2)} (${lrWhy(lr1)})`);
+  recordLr(cfg.out, 'stage1', lr1);
+  const stage1Fits = await timed(seconds, 'stage1', () => recipe.stage1(lr1.value));
   throwIfStopped(stage1Fits);
-  const interpretation = await interpretStage1(run);
+  const interpretation = await ClassificationInterpretation.fromLearner(learn);
   log(`stage 1 valid accuracy ${(interpretation.accuracy * 100).toFixed(1)}%`);
-  // What the notebook shows beside the numbers: the augmented batch and heatmaps of the worst-classified images.
-  const preview = await batchPreview(run);
-  const heatmaps = await Promise.all(interpretation.topLossItems.slice(0, 4).map(async (t) => {
-    const h = await heatmap(run, { path: t.path, label: t.actual, split: 'valid' });
-    return { png: dataUri(h.png, 'image/png'), predicted: h.predicted, actual: h.actual };
-  }));
+  const preview = await data.batchHtml({ rows: 3 });
   // The finished stage-1 classifier, the common start of stage 2 and of the label-source comparison.
-  const stage1Model = path.join(cfg.out, 'models', 'stage1-model');
-  await saveModel(recipe.learner.model as CnnModel, stage1Model);
+  const stage1Model = runPaths(cfg.out).stage1Model;
+  await saveModel(learn.model, stage1Model);
 
+  // Stage 2: the embedding head, the LR finder on it (frozen body), 2a at the rate found, 2b unfrozen.
   recipe.toEmbedding();
-  const lr2a = await timed(run, 'lrFind2a', () => findLr(run, 'stage2a'));
-  log(`stage 2a trains at ${lr2a.chosen.value.toExponential(2)} (${lrWhy(lr2a.chosen)})`);
-  run.pca.startPhase('2a');
-  const fit2a = await timed(run, 'stage2a', () => recipe.stage2a());
+  learn.freeze();
+  const lrFind2a = await timed(seconds, 'lrFind2a', () => learn.lrFind({ numIt: cfg.lrFindIterations }));
+  const lr2a = chooseLr(lrFind2a, 'stage2a', cfg.lr.stage2a);
+  log(`stage 2a trains at ${lr2a.value.toExponential(2)} (${lrWhy(lr2a)})`);
+  recordLr(cfg.out, 'stage2a', lr2a);
+  const fit2a = await timed(seconds, 'stage2a', () => recipe.stage2a(lr2a.value));
   throwIfStopped([fit2a]);
-  run.pca.startPhase('2b');
-  const fit2b = await timed(run, 'stage2b', () => recipe.stage2b());
+  const fit2b = await timed(seconds, 'stage2b', () => recipe.stage2b());
   throwIfStopped([fit2b]);
   const stage2 = await recipe.evaluateEmbedding();
   log(`stage 2 nearest-label top-1 ${(stage2.top1 * 100).toFixed(1)}%, top-5 ${(stage2.top5 * 100).toFixed(1)}%`);
 
-  const space = await timed(run, 'search', () => buildSearch(run));
+  const space = await timed(seconds, 'search', () => buildSearch(run));
   const zeroShot = zeroShotEvaluation(run, space);
   const summary = zeroShotSummary(run, space);
   summary.verdict.forEach((line) => log(line));
-  const labelSources = opts.labelSources === false ? [] : await timed(run, 'labelSources', () => compareLabelSources(run, stage1Model));
+  const labelSources = opts.labelSources === false ? [] : await timed(seconds, 'labelSources', () => compareLabelSources(run, { stage1Model, lr: lr2a.value }));
   const examples = searchExamples(run, space);
-  const sizes = await modelSizes(run.labelVectors.dim);
+  const sizes = await backboneSizes(source.dim, cfg.arch);
   // For mobile: the inference-only export (fp32/float16/uint8), its bytes on disk and its accuracy against this model.
-  const exported = opts.mobile === false ? { rows: [], sizes: [] } : await timed(run, 'export', () => exportReport(cfg.out, { gamma: summary.gzsl.calibrated.gamma }));
+  const exported = opts.mobile === false ? { rows: [], sizes: [] } : await timed(seconds, 'export', () => exportReport(cfg.out, { gamma: summary.gzsl.calibrated.gamma }));
   return {
     cfg,
     backend,
@@ -139,8 +177,8 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
     counts: { train: data.train.items.length, valid: data.valid.items.length, test: data.test?.items.length ?? 0 },
     seed: cfg.seed,
     lrFind,
-    lr: run.lr,
-    stage1: { epochs: stage1Fits.flatMap((f) => f.epochs), batchesPerEpoch: data.train.length, interpretation, heatmaps },
+    lr: { stage1: lr1, stage2a: lr2a },
+    stage1: { epochs: stage1Fits.flatMap((f) => f.epochs), batchesPerEpoch: data.train.length, interpretation },
     batchPreview: preview,
     stage2: { epochs2a: fit2a.epochs, epochs2b: fit2b.epochs, ...stage2 },
     zeroShot,
@@ -149,7 +187,13 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
     mobile: { rows: exported.rows, sizes: exported.sizes },
     examples,
     sizes,
-    pca: pcaData(run),
-    seconds: run.seconds,
+    pca,
+    seconds,
   };
+}
+
+/** Records in run.json the rate a phase is about to train at (a record for people and export; training is passed the rate). */
+function recordLr(dir: string, phase: 'stage1' | 'stage2a', lr: ChosenLr): void {
+  const run = readRunFile(dir);
+  if (run) writeRunFile(dir, { ...run, lr: { ...run.lr, [phase]: lr } });
 }

@@ -81,8 +81,8 @@ export function camOverlayFigure(image: string, heat: number[][], size: { width:
   };
 }
 
-/** A small JPEG data URI of an image file (for image grids and search strips). */
+/** A small JPEG data URI of an image file (image grids, search strips, the exported app's image table); transparency on white. */
 export async function imageThumbnail(file: string, size = 96): Promise<string> {
   const sharp = (await import('sharp')).default;
-  return dataUri(await sharp(file).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer());
+  return dataUri(await sharp(file).rotate().flatten({ background: '#ffffff' }).resize(size, size, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer());
 }

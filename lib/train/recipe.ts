@@ -81,14 +81,16 @@ export interface TwoStageRecipe {
   /** The Learner of every phase (toEmbedding swaps its head in place). */
   learner: VisionLearner;
   stage: 1 | 2;
-  /** Epochs and learning rates of each phase; set a phase's `lr` before running it (e.g. the LR finder's suggestion). */
+  /** Epochs and default learning rates of each phase. */
   phases: Record<PhaseKey, Phase>;
-  stage1(): Promise<FitResult[]>;
+  /** Stage 1 frozen at `lr` (e.g. the LR finder's suggestion; default the phase's rate), then unfrozen. */
+  stage1(lr?: LrSpec | number): Promise<FitResult[]>;
   toEmbedding(): VisionLearner;
-  stage2a(): Promise<FitResult>;
-  stage2b(): Promise<FitResult>;
-  /** Runs one phase (freezing as the phase wants); with `resume`, a finished one is loaded instead. */
-  phase(key: PhaseKey): Promise<FitResult>;
+  /** Stage 2a (head only) at `lr` (default the phase's rate). */
+  stage2a(lr?: LrSpec | number): Promise<FitResult>;
+  stage2b(lr?: LrSpec | number): Promise<FitResult>;
+  /** Runs one phase at `lr` (default the phase's rate), freezing as the phase wants; with `resume`, a finished one is loaded instead. */
+  phase(key: PhaseKey, lr?: LrSpec | number): Promise<FitResult>;
   /** What the phase's checkpoint holds. */
   phaseStatus(key: PhaseKey): PhaseStatus;
   /** Nearest-label top-1/top-5 accuracy of the embedding model on the validation set. */
@@ -111,8 +113,8 @@ export function twoStageRecipe(opts: TwoStageOptions): TwoStageRecipe {
     return st.position.epoch >= st.plan.epochs ? 'done' : 'partial';
   };
 
-  const run = async (key: PhaseKey): Promise<FitResult> => {
-    const p = phases[key];
+  const run = async (key: PhaseKey, lr?: LrSpec | number): Promise<FitResult> => {
+    const p = { ...phases[key], ...(lr !== undefined && { lr: typeof lr === 'number' ? slice(lr) : lr }) };
     const name = PHASE_NAMES[key];
     if (key === 'stage2a' || key === 'stage2b') recipe.toEmbedding();
     else if (recipe.stage !== 1) throw new Error(`${key} runs on the classifier; the learner already has the embedding head.`);
@@ -137,8 +139,8 @@ export function twoStageRecipe(opts: TwoStageOptions): TwoStageRecipe {
     phases,
     phase: run,
     phaseStatus: status,
-    async stage1() {
-      const a = await run('stage1');
+    async stage1(lr) {
+      const a = await run('stage1', lr);
       if (a.stopped) return [a];
       return [a, await run('stage1Unfrozen')].filter((r) => r.epochs.length > 0 || r.stopped);
     },
@@ -149,8 +151,8 @@ export function twoStageRecipe(opts: TwoStageOptions): TwoStageRecipe {
       recipe.stage = 2;
       return learner;
     },
-    stage2a: () => run('stage2a'),
-    stage2b: () => run('stage2b'),
+    stage2a: (lr) => run('stage2a', lr),
+    stage2b: (lr) => run('stage2b', lr),
     evaluateEmbedding() {
       recipe.toEmbedding();
       return learner.evaluateEmbedding();

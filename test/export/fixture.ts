@@ -13,7 +13,8 @@ import { Matrix, solve } from 'ml-matrix';
 import { tf, initBackend } from '../../lib/backend/index';
 import { createModel, saveModel } from '../../lib/models/index';
 import { AWA2_WORDNET, wordnetSource } from '../../lib/vectors/wordnet';
-import { embedFiles, runItems, type LabelTable, type RunInfo } from '../../lib/export/run';
+import { embedFiles } from '../../lib/export/run';
+import { runItems, type LabelTable, type RunFile as RunInfo } from '../../lib/run-folder';
 import { ROOT, SHARED } from '../helpers';
 
 const VERSION = 'w2';
