@@ -17,10 +17,11 @@ import { applyTransforms, decodeImage, getTransforms, sampleParams } from '../li
 import type { Item } from '../lib/data/items';
 import { ImageLoader } from '../lib/data/loader';
 import { Rng } from '../lib/data/rng';
+import { sharedDir } from '../lib/env';
 import { IMAGENET } from '../lib/preprocessing';
 import { numberFlag, rssMB } from './flags';
 
-const SHARED = path.resolve(process.env.DEVISE_SHARED ?? path.join(__dirname, '..', '..', 'shared'));
+const SHARED = sharedDir();
 
 /** n photo-like 500×375 JPEGs (smooth colour field + noise, so they compress like photos, ~30–60 kB). */
 async function makeJpegs(dir: string, n: number): Promise<Item[]> {

@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FlagSpecs } from '../lib/cli';
+import { childEnv } from '../lib/env';
 import { flag, numberFlag } from './flags';
 import { torchBench } from './support/harness';
 
@@ -33,7 +34,7 @@ const DEFAULT_ROWS = 'squeezenet1_1:train:224:1,squeezenet1_1:train:224:2,squeez
 function tfjsSide(backend: 'native' | 'wasm', mode: string, model: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number; cpuMsPerStep: number } | { error: string } {
   const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
   const r = spawnSync(tsx, [path.join(__dirname, 'index.ts'), mode, '--model', model, '--batch', String(batch), '--size', String(size), '--steps', String(steps), '--backend', backend, '--json'],
-    { encoding: 'utf8', env: { ...process.env, DEVISE_BENCH_NO_TORCH: '1', DEVISE_THREADS: String(threads), DEVISE_WASM_THREADS: backend === 'wasm' ? String(threads) : '' } });
+    { encoding: 'utf8', env: childEnv({ DEVISE_BENCH_NO_TORCH: '1', DEVISE_THREADS: String(threads), DEVISE_WASM_THREADS: backend === 'wasm' ? String(threads) : '' }) });
   if (r.status !== 0) return { error: (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ').slice(0, 300) };
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number; cpuMsPerStep: number };
 }

@@ -24,7 +24,7 @@ import { formatMetric, HEADLINE_METRICS, type SeedRun, writeSeedsReport } from '
 import { ARCHS, type Arch } from '../lib/models/registry';
 import { ROOT } from '../lib/settings';
 import { buildApp } from '../web/build';
-import { exitStopped, interruptGuard, resumeCommandFor, testBatchPause } from './resume';
+import { exitStopped, interruptGuard, resumeCommandFor } from './resume';
 
 const cli = defineCli({
   command: 'npm run demo --',
@@ -113,7 +113,7 @@ runCli(async () => {
     started = true;
     let results;
     try {
-      results = await runDevise(cfg, log, { resume: resuming, callbacks: [guard.callback, ...testBatchPause()] });
+      results = await runDevise(cfg, log, { resume: resuming, callbacks: [guard.callback] });
     } catch (err) {
       if (err instanceof RunStopped) exitStopped(log, err.reason, cfg.out, resumeCommand);
       throw err;

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { defineCli, runCli } from '../lib/cli';
+import { env } from '../lib/env';
 
 export const KERNEL_NAME = 'devise-ts';
 export const KERNEL_DISPLAY_NAME = 'TypeScript (devise-ts)';
@@ -39,13 +40,13 @@ export function writeKernelSpec(kernelsDir: string): string {
 
 /** Jupyter's per-user data dir: `jupyter --data-dir` when Jupyter is on PATH, else the platform default. */
 function userDataDir(): string {
-  if (process.env.JUPYTER_DATA_DIR) return process.env.JUPYTER_DATA_DIR;
+  if (env.jupyterDataDir) return env.jupyterDataDir;
   try {
     return execFileSync('jupyter', ['--data-dir'], { encoding: 'utf8' }).trim();
   } catch {
     if (process.platform === 'darwin') return path.join(os.homedir(), 'Library', 'Jupyter');
-    if (process.platform === 'win32') return path.join(process.env.APPDATA ?? os.homedir(), 'jupyter');
-    return path.join(process.env.XDG_DATA_HOME ?? path.join(os.homedir(), '.local', 'share'), 'jupyter');
+    if (process.platform === 'win32') return path.join(os.homedir(), 'AppData', 'Roaming', 'jupyter');
+    return path.join(env.xdgDataHome ?? path.join(os.homedir(), '.local', 'share'), 'jupyter');
   }
 }
 

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineCli, runCli, UserError } from '../lib/cli';
+import { childEnv, env as deviseEnv } from '../lib/env';
 import { KERNEL_DISPLAY_NAME, KERNEL_NAME } from './kernel';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -419,7 +420,7 @@ export function execute(spec: NotebookSpec, opts: { timeoutS?: number; env?: Nod
   const kernel = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'utils', 'kernel.ts'), '--dir', path.join(jupyterPath, 'kernels')], { encoding: 'utf8' });
   if (kernel.status !== 0) throw new Error(`registering the kernel failed: ${kernel.stderr}`);
   const file = path.resolve(ROOT, spec.out);
-  const env = { ...process.env, ...(process.env.DEVISE_DATA ? {} : spec.sampleEnv), ...opts.env, JUPYTER_PATH: jupyterPath };
+  const env = childEnv({ ...(deviseEnv.data ? {} : spec.sampleEnv), ...opts.env, JUPYTER_PATH: jupyterPath });
   const t0 = Date.now();
   const run = spawnSync('/usr/bin/python3', [path.join(ROOT, 'utils', 'execute-notebook.py'), file, file, '--cwd', DIR, '--timeout', String(opts.timeoutS ?? 3600)], { encoding: 'utf8', env, stdio: ['ignore', 'inherit', 'pipe'] });
   writeNotebook(file, relativizeOutputs(readNotebook(file)));

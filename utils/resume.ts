@@ -96,18 +96,3 @@ export function exitStopped(log: (line: string) => void, why: string, runDir: st
 export function resumeCommandFor(tool: string, dir: string): string {
   return `npm run ${tool} -- --resume ${shellQuote(shownPath(dir))}`;
 }
-
-/**
- * DEVISE_TEST_BATCH_DELAY_MS (tests only): after every batch, print `test: <phase> batch <n> done` to stderr and
- * pause that long, so a test can send its signals at a known point (a slow batch, a given phase).
- */
-export function testBatchPause(): Callback[] {
-  const ms = Number(process.env.DEVISE_TEST_BATCH_DELAY_MS);
-  if (!(ms > 0)) return [];
-  return [{
-    onBatchEnd: (s) => new Promise<void>((resolve) => {
-      process.stderr.write(`test: ${s.name ?? 'fit'} batch ${s.iteration} done, pausing ${ms} ms\n`);
-      setTimeout(resolve, ms);
-    }),
-  }];
-}

@@ -28,7 +28,7 @@ import { INTERRUPTED } from '../lib/train/types';
 import type { FitResult } from '../lib/train/learner';
 import { readLabelMap, wordVectorSource } from '../lib/vectors/labels';
 import { openVectors } from '../lib/vectors/vec';
-import { exitStopped, interruptGuard, resumeCommandFor, shownPath as shown, testBatchPause } from './resume';
+import { exitStopped, interruptGuard, resumeCommandFor, shownPath as shown } from './resume';
 
 const FLAGS = {
   data: { type: 'path', placeholder: '<dir>', description: 'a folder with train/<class>/ (or <class>/) images, or an AWA2 root (required unless --resume)' },
@@ -185,7 +185,7 @@ runCli(async () => {
     stage1Unfrozen: { epochs: a['unfreeze-epochs'], lr: slice(1e-6, 1e-4) },
     stage2a: { epochs: a.epochs, lr: slice(a.lr) },
     stage2b: { epochs: a['unfreeze-epochs'], lr: slice(1e-6, 1e-4) },
-    callbacks: [guard.callback, ...testBatchPause()],
+    callbacks: [guard.callback],
     resume: resuming,
     onPhase: (name, status) => {
       state.phases[name] = status;

@@ -11,12 +11,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BACKENDS, type BackendName, initBackend, largestBatch, nativeStatus, tf } from '../../lib/backend/index';
 import { loadNative } from '../../lib/backend/native-kernels/addon';
+import { childEnv, env, setEnv } from '../../lib/env';
 import { flag, hasFlag, numberFlag, rssMB } from '../flags';
 import { ARCHS, createModel, type Arch } from '../../lib/models/index';
 import { measurePeak } from '../peak';
 import { forwardFlops, TRAIN_FLOPS_FACTOR } from './flops';
 
-export const TORCH_PYTHON = process.env.DEVISE_TORCH_PYTHON ?? '/usr/bin/python3';
+export const TORCH_PYTHON = env.torchPython ?? '/usr/bin/python3';
 
 /** The project's model (lib/models) with torchvision's own 1000-class top: the PyTorch side's architecture. */
 export async function benchModel(arch: string, size: number): Promise<tf.LayersModel> {
@@ -60,10 +61,10 @@ export async function kernelProfile(step: () => Promise<void>): Promise<Record<s
 
 /** Times the same model/shapes in PyTorch; null when torch is not installed (no Debian python3-torch). */
 export function torchBench(mode: 'train' | 'infer', arch: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number; stepMs: number; cpuMs: number } | null {
-  if (process.env.DEVISE_BENCH_NO_TORCH || !fs.existsSync(TORCH_PYTHON)) return null;
+  if (env.benchNoTorch || !fs.existsSync(TORCH_PYTHON)) return null;
   const script = path.join(__dirname, '..', 'torch_bench.py');
   const r = spawnSync(TORCH_PYTHON, [script, mode, arch, String(batch), String(size), String(threads), String(steps)],
-    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) } });
+    { encoding: 'utf8', env: childEnv({ OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) }) });
   if (r.status !== 0) {
     if (/No module named 'torch/.test(r.stderr)) return null;
     throw new Error(`torch_bench.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
@@ -79,7 +80,7 @@ export function backendFlag(argv: string[]): { backend?: BackendName } {
   const wanted = flag(argv, 'backend');
   if (wanted === undefined) return {};
   if (wanted === 'native' || wanted === 'wasm') {
-    process.env.DEVISE_NATIVE = wanted === 'native' ? '1' : '0';
+    setEnv({ DEVISE_NATIVE: wanted === 'native' ? '1' : '0' });
     return { backend: 'wasm' };
   }
   if (!(BACKENDS as readonly string[]).includes(wanted)) throw new Error(`--backend '${wanted}' is not known; use native, ${BACKENDS.join(', ')}`);

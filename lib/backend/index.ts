@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
+import { env } from '../env';
 import { guardWasmMalloc } from './heap';
 import { installedKernels, kernelsFor, registerCustomKernels } from './kernels';
 import { nativeStatus, type NativeStatus } from './native-kernels/index';
@@ -50,7 +51,7 @@ export interface BackendInfo {
 }
 
 export interface BackendOptions {
-  /** Force a backend; defaults to `process.env.DEVISE_BACKEND`, else the best available. */
+  /** Force a backend; defaults to DEVISE_BACKEND (`env.backend`), else the best available. */
   backend?: BackendName;
 }
 
@@ -94,7 +95,7 @@ const CANDIDATES: Candidate[] = [
 let current: { requested: BackendName | undefined; info: BackendInfo } | undefined;
 
 function requestedBackend(opts: BackendOptions): BackendName | undefined {
-  const raw = opts.backend ?? (process.env.DEVISE_BACKEND || undefined);
+  const raw = opts.backend ?? env.backend;
   if (raw === undefined) return undefined;
   if (!(BACKENDS as readonly string[]).includes(raw)) {
     throw new Error(`Unknown backend '${raw}' (from ${opts.backend ? 'options' : 'DEVISE_BACKEND'}); use one of ${BACKENDS.join(', ')}.`);
@@ -164,7 +165,7 @@ async function activate(name: BackendName): Promise<string | null> {
 function threadsOf(name: BackendName): number {
   if (name === 'wasm') return wasmBackend.getThreadsCount();
   // The native binding uses TensorFlow's own intra-op pool (all cores); the cpu backend is one JS thread.
-  return name === 'tensorflow' ? Number(process.env.TF_NUM_INTRAOP_THREADS) || os.cpus().length : 1;
+  return name === 'tensorflow' ? env.tfIntraOpThreads ?? os.cpus().length : 1;
 }
 
 /** The command that builds the native oneDNN kernels on Debian/Ubuntu. */

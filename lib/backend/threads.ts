@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import { writeFileAtomically } from './io';
+import { env } from '../env';
 import { loadNative, projectThreads } from './native-kernels/addon';
 
 /** What `prepareWasmThreads` decided. */
@@ -41,11 +42,8 @@ let decided: WasmThreads | undefined;
  * the project's DEVISE_THREADS (default one per core), up to XNNPACK's cap of 4.
  */
 function threadsWanted(): number {
-  const raw = process.env.DEVISE_WASM_THREADS;
-  if ((raw === undefined || raw === '') && loadNative().addon) return 1;
-  if (raw === undefined || raw === '') return Math.min(4, projectThreads());
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 4) throw new Error(`DEVISE_WASM_THREADS must be a whole number 1–4 (1 turns threads off; XNNPACK's pool caps at 4), got '${raw}'`);
+  const n = env.wasmThreads;
+  if (n === undefined) return loadNative().addon ? 1 : Math.min(4, projectThreads());
   return n;
 }
 
@@ -57,7 +55,7 @@ export function prepareWasmThreads(): WasmThreads {
   if (decided) return decided;
   const requested = threadsWanted();
   if (requested === 1) {
-    const why = process.env.DEVISE_WASM_THREADS ? 'DEVISE_WASM_THREADS=1' : loadNative().addon ? 'the native kernels\' pool has the cores' : 'DEVISE_THREADS=1';
+    const why = env.wasmThreads ? 'DEVISE_WASM_THREADS=1' : loadNative().addon ? 'the native kernels\' pool has the cores' : 'DEVISE_THREADS=1';
     return (decided = { requested, why });
   }
   if (typeof SharedArrayBuffer === 'undefined') return (decided = { requested: 1, why: 'no SharedArrayBuffer in this Node' });

@@ -114,7 +114,6 @@ export function runTransfer(job: TransferJob, opts: { dryRun?: boolean; onProgre
   }
   const report: TransferReport = { mode: job.mode, dryRun: !!opts.dryRun, resumed, classes: [...byLabel.values()], conflicts: [] };
   if (!opts.dryRun && !resumed) writeFileAtomically(journal, JSON.stringify({ key: job.key, mode: job.mode, ops }));
-  const delay = Number(process.env.DEVISE_TRANSFER_DELAY_MS ?? 0); // crash tests slow the job to kill it mid-run
   ops.forEach((op, i) => {
     const r = byLabel.get(op.label)!;
     const state = inspect(op);
@@ -132,7 +131,6 @@ export function runTransfer(job: TransferJob, opts: { dryRun?: boolean; onProgre
       if (!opts.dryRun) transferOne(op, job.mode);
     }
     if (!opts.dryRun) fs.rmSync(tempName(op.to), { force: true });
-    if (delay > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
     opts.onProgress?.(i + 1, ops.length);
   });
   if (!opts.dryRun) {

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomically } from '../backend/io';
+import { env } from '../env';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Figure } from './figures';
 
@@ -46,7 +47,7 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 
 /** The browser used by default: DEVISE_CHROMIUM or Debian's /usr/bin/chromium. */
 export function chromiumPath(): string {
-  return process.env.DEVISE_CHROMIUM ?? '/usr/bin/chromium';
+  return env.chromium ?? '/usr/bin/chromium';
 }
 
 /** Path of the locally installed plotly bundle (no CDN anywhere). */

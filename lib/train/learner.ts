@@ -16,6 +16,7 @@ import type { Loss } from '../losses';
 import { type CnnModel, freezeTo } from '../models/index';
 import { setDropoutStep } from '../models/layers';
 import { checkpointer, interruptHandler, LrFinder, type LrFindResult, Recorder } from './callbacks';
+import { defaults } from './defaults';
 import { applyWeights, readCheckpoint, writeCheckpoint } from './checkpoint';
 import type { Metric } from './metrics';
 import { AdamW, type AdamWOptions } from './optimizer';
@@ -384,7 +385,7 @@ export class Learner {
     const schedule = this.scheduleOf(plan);
     const finding = plan.kind === 'lrFind';
     const callbacks: Callback[] = [
-      ...(finding ? [] : [this.recorder, ...this.callbacks, checkpointer(opts.checkpoint)]),
+      ...(finding ? [] : [this.recorder, ...this.callbacks, ...defaults.extraCallbacks, checkpointer(opts.checkpoint)]),
       interruptHandler(),
       progressCallback(this.progress, finding ? 'LR finder' : undefined),
       ...(opts.callbacks ?? []),

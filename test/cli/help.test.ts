@@ -1,6 +1,6 @@
 /**
  * Every CLI answers --help (exit 0, usage, every flag its parser accepts, an example). The parser's own flag list
- * comes from DEVISE_CLI_SPEC=1 (lib/cli.ts), printed after the help by the same process.
+ * comes from `--help --json` (lib/cli.ts), printed by the same parser.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -51,13 +51,14 @@ describe('--help of every CLI', () => {
 
   for (const [file, lead] of CLIS) {
     it(`${file} ${lead.join(' ')}`.trim(), () => {
-      // The help, then (DEVISE_CLI_SPEC=1) one JSON line with the flags the parser accepts.
-      const r = runNode(file, [...lead, '--help'], { DEVISE_CLI_SPEC: '1' });
+      // The help, then (`--help --json`) one JSON line with the flags the parser accepts.
+      const r = runNode(file, [...lead, '--help']);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stderr).toBe('');
-      const lines = r.stdout.trim().split('\n');
-      const { flags } = JSON.parse(lines.pop()!) as Spec;
-      const help = lines.join('\n');
+      const json = runNode(file, [...lead, '--help', '--json']);
+      expect(json.status, json.stderr).toBe(0);
+      const { flags } = JSON.parse(json.stdout.trim()) as Spec;
+      const help = r.stdout.trim();
       expect(help).toMatch(/^usage: npm run \S+/);
       expect(help).toMatch(/\nexamples?:\n {2}npm run /);
       const listed = new Set([...help.matchAll(/^\s+(?:-\w, )?--([\w-]+)/gm)].map((m) => m[1]!));
@@ -67,7 +68,7 @@ describe('--help of every CLI', () => {
   }
 
   it('every flag the help lists is accepted (train, all at once, then --help)', () => {
-    const spec = JSON.parse(runNode('utils/train.ts', [], { DEVISE_CLI_SPEC: '1' }).stdout.trim()) as Spec;
+    const spec = JSON.parse(runNode('utils/train.ts', ['--help', '--json']).stdout.trim()) as Spec;
     const r = runNode('utils/train.ts', [...spec.flags.filter((f) => f.name !== 'help').flatMap(sample), '--help']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^usage: npm run train --/);

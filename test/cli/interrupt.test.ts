@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers';
-import { exitedInterrupted, lastJson, npmRun, npmRunSignalled, ONE_THREAD, sleep, tinySet } from './run';
+import { exitedInterrupted, lastJson, npmRun, npmRunSignalled, ONE_THREAD, pauseAfterEachBatch, sleep, tinySet } from './run';
 
 const { dir, cleanup } = tempDir('devise-cli-interrupt-');
 afterAll(cleanup);
@@ -50,7 +50,7 @@ describe('npm run train: Ctrl-C, kill -9 and --resume', () => {
     // Where each run gets its Ctrl-C: the CLI's test hook prints a line after every batch (and pauses 1 ms), so the
     // signal lands mid-epoch whatever the machine's speed (phase, iteration: 8 batches per epoch).
     const at = ['stage1-frozen batch 5', 'stage1-frozen batch 19', 'stage1-frozen batch 36', 'stage1-unfrozen batch 10', 'stage1-unfrozen batch 29'];
-    const env = { ...ONE_THREAD, DEVISE_TEST_BATCH_DELAY_MS: '1' };
+    const env = { ...ONE_THREAD, ...pauseAfterEachBatch(1) };
     let midEpoch = 0;
     for (let i = 0; i < 5; i++) {
       const args = i === 0 ? trainArgs(run) : ['--resume', run, '--json'];
@@ -81,7 +81,7 @@ describe('npm run train: Ctrl-C, kill -9 and --resume', () => {
   it('kill -9 in the unfrozen stage-1 phase: --resume runs that phase to its end (not lost), same final loss', async () => {
     const run = path.join(dir, 'killed');
     // In the unfrozen phase's third epoch (after its per-epoch checkpoints of epochs 1 and 2).
-    const env = { ...ONE_THREAD, DEVISE_TEST_BATCH_DELAY_MS: '1' };
+    const env = { ...ONE_THREAD, ...pauseAfterEachBatch(1) };
     const r = await npmRunSignalled('train', trainArgs(run), env, (out) => (out.includes('test: stage1-unfrozen batch 20 done') ? 'SIGKILL' : undefined));
     expect(r.signalled, r.output).toBe(true);
     expect(r.signal === 'SIGKILL' || r.code === 137, `${r.code} ${r.signal}`).toBe(true);
@@ -104,7 +104,7 @@ describe('npm run train: Ctrl-C, kill -9 and --resume', () => {
   it('a second Ctrl-C (apart from the first) exits at once, without waiting for the batch', async () => {
     const run = path.join(dir, 'twice');
     // A 3 s pause after each batch (a slow batch), so the second Ctrl-C lands while the first still waits for it to end.
-    const env = { ...ONE_THREAD, DEVISE_TEST_BATCH_DELAY_MS: '3000' };
+    const env = { ...ONE_THREAD, ...pauseAfterEachBatch(3000) };
     const r = await npmRunSignalled('train', trainArgs(run), env, async (out) => {
       if (!/^test: stage1-frozen batch 2 done/m.test(out)) return undefined;
       await sleep(100);
@@ -128,7 +128,7 @@ describe('npm run demo -- --quick: Ctrl-C and --resume', () => {
 
     const out = path.join(dir, 'demo');
     // Each run is stopped in the middle of a phase: the CLI's test hook prints a line after every batch (and pauses 50 ms).
-    const env = { ...small, DEVISE_TEST_BATCH_DELAY_MS: '50' };
+    const env = { ...small, ...pauseAfterEachBatch(50) };
     const at = ['stage1-frozen batch 3', 'stage2a batch 12', 'stage2b batch 4'];
     const phases: string[] = [];
     for (let i = 0; i < 3; i++) {

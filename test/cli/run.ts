@@ -4,6 +4,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../helpers';
 
+/**
+ * Environment that preloads test/hooks/batch-pause.ts into the command: after every training batch it prints
+ * `test: <phase> batch <n> done` and pauses `ms`, so a test can signal at a known point.
+ */
+export function pauseAfterEachBatch(ms: number): NodeJS.ProcessEnv {
+  return { PAUSE_MS: String(ms), NODE_OPTIONS: `--require tsx/cjs --require ${path.join(ROOT, 'test', 'hooks', 'batch-pause.ts')}` };
+}
+
 /** One thread everywhere: runs are bit-for-bit reproducible, so a resumed run can be compared with an uninterrupted one. */
 export const ONE_THREAD = { DEVISE_WASM_THREADS: '1', DEVISE_THREADS: '1' };
 
@@ -12,7 +20,7 @@ export function runNode(file: string, args: string[] = [], env: NodeJS.ProcessEn
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, file), ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, DEVISE_DEBUG: '', ...env },
+    env: { ...process.env, DEVISE_DEBUG: '', PWD: cwd, ...env }, // PWD: as a shell started in cwd sets it
     timeout: 300_000,
   });
 }
@@ -22,7 +30,7 @@ export function npmRun(script: string, args: string[] = [], env: NodeJS.ProcessE
   return spawnSync('npm', ['run', '--silent', script, '--', ...args], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, DEVISE_DEBUG: '', ...env },
+    env: { ...process.env, DEVISE_DEBUG: '', PWD: cwd, ...env }, // PWD: as a shell started in cwd sets it
     timeout: 600_000,
   });
 }
@@ -53,7 +61,7 @@ export function npmRunSignalled(
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DEVISE_DEBUG: '', ...env },
+      env: { ...process.env, DEVISE_DEBUG: '', PWD: ROOT, ...env }, // PWD: as a shell started in cwd sets it
     });
     let output = '';
     let stdout = '';

@@ -171,7 +171,8 @@ describe('copy-awa2 / move-awa2 CLIs', () => {
 /** Spawns a slowed-down CLI and SIGKILLs it once `watch` holds at least `count` images; returns that count. */
 async function killWhen(file: string, args: readonly string[], watch: string, count: number): Promise<number> {
   // node --import tsx, not the tsx CLI: that one forks a child which a SIGKILL of the parent would not stop.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file), ...args], { cwd: ROOT, env: { ...process.env, DEVISE_TRANSFER_DELAY_MS: '4' }, stdio: 'ignore' });
+  const slow = path.join(ROOT, 'test', 'hooks', 'slow-fs.ts'); // every per-image step waits 4 ms
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', slow, path.join(ROOT, file), ...args], { cwd: ROOT, env: { ...process.env, SLOW_FS_MS: '4' }, stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const countNow = () => (fs.existsSync(watch) ? fs.readdirSync(watch).filter((c) => !c.startsWith('.')).reduce((s, c) => s + fs.readdirSync(path.join(watch, c)).filter((f) => f.endsWith('.jpg')).length, 0) : 0);
   for (;;) {

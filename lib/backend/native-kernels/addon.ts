@@ -10,6 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
+import { env, withEnvDefaults } from '../../env';
 
 /** The addon's functions (native/src/addon.cc); offsets are float32 element indices into `heap`. */
 export interface NativeAddon {
@@ -37,11 +38,7 @@ export const BUILD_HINT = 'install libdnnl-dev (`npm run deps`) and run `npm reb
 
 /** The project's thread setting: DEVISE_THREADS, else one per core. */
 export function projectThreads(): number {
-  const raw = process.env.DEVISE_THREADS;
-  if (raw === undefined || raw === '') return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`DEVISE_THREADS must be a whole number ≥ 1, got '${raw}'`);
-  return n;
+  return env.threads ?? Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
 }
 
 /**
@@ -49,9 +46,7 @@ export function projectThreads(): number {
  * `any` (oneDNN's blocked layouts, reorders in and out) or `auto` (both timed on each shape's first call).
  */
 function activationFormat(): 'nhwc' | 'any' | 'auto' {
-  const raw = process.env.DEVISE_NATIVE_FORMAT || 'nhwc';
-  if (raw !== 'nhwc' && raw !== 'any' && raw !== 'auto') throw new Error(`DEVISE_NATIVE_FORMAT must be nhwc, any or auto, got '${raw}'`);
-  return raw;
+  return env.nativeFormat ?? 'nhwc';
 }
 
 let loaded: { addon?: NativeAddon; why?: string } | undefined;
@@ -59,8 +54,7 @@ let loaded: { addon?: NativeAddon; why?: string } | undefined;
 /** The addon, loaded once, with its pool sized; or why it is not used. */
 export function loadNative(): { addon?: NativeAddon; why?: string } {
   if (loaded) return loaded;
-  const mode = process.env.DEVISE_NATIVE ?? '';
-  if (!['', '0', '1'].includes(mode)) throw new Error(`DEVISE_NATIVE must be 0 (hide the native kernels), 1 (require them) or unset, got '${mode}'`);
+  const mode = env.native;
   if (mode === '0') return (loaded = { why: 'hidden by DEVISE_NATIVE=0' });
   const threads = projectThreads();
   try {
@@ -90,11 +84,5 @@ export function loadNative(): { addon?: NativeAddon; why?: string } {
  * as the PyTorch benchmark keep their own defaults).
  */
 function withOmpSpin<T>(load: () => T): T {
-  const user = process.env.GOMP_SPINCOUNT !== undefined || process.env.OMP_WAIT_POLICY !== undefined;
-  if (!user) process.env.GOMP_SPINCOUNT = '10000';
-  try {
-    return load();
-  } finally {
-    if (!user) delete process.env.GOMP_SPINCOUNT;
-  }
+  return withEnvDefaults({ GOMP_SPINCOUNT: '10000' }, ['GOMP_SPINCOUNT', 'OMP_WAIT_POLICY'], load);
 }
