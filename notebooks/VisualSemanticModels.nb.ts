@@ -156,7 +156,7 @@ await learn.fitOneCycle(1, slice(3e-3), { name: 'unfrozen at the default rate' }
 // %%
 await learn.load('stage1-frozen');
 await learn.lrFind({ numIt: cfg.lrFindIterations });
-const lrUnfrozen = await learn.recorder.plotLr();
+await learn.recorder.plotLr(); // read the curve: the rate below is chosen from it, as the original did
 
 // %% [markdown]
 // The curve is flat until ~1e-4: the unfrozen body wants small, discriminative rates — `slice(1e-6, 1e-4)`
@@ -166,6 +166,9 @@ const lrUnfrozen = await learn.recorder.plotLr();
 learn.unfreeze();
 await learn.fitOneCycle(cfg.epochs.stage1Unfrozen, slice(1e-6, 1e-4), { checkpoint: 'stage1-unfrozen' });
 await learn.recorder.plotLosses();
+// The finished classifier's accuracy: what `npm run demo` reports as stage-1 accuracy (same calls, same number).
+const stage1Accuracy = (await ClassificationInterpretation.fromLearner(learn)).accuracy;
+console.log(`stage-1 accuracy ${(100 * stage1Accuracy).toFixed(1)}%`);
 
 // %% [markdown]
 // ## Stage 2: from classes to the semantic space
@@ -182,10 +185,13 @@ await learn.recorder.plotLosses();
 // %%
 const source = await labelSourceOf(cfg);
 const stage1Model = path.join(cfg.out, 'models', 'stage1-model');
-await saveModel(learn.model, stage1Model); // the common start of the label-source comparison below
+// The first run saves the stage-1 classifier (the common start of the label-source comparison below); a rerun of
+// this cell starts stage 2 from it again rather than saving the embedding model under stage 1's name.
+if (learn.model.head.kind === 'classifier') await saveModel(learn.model, stage1Model);
+else await learn.loadModel(stage1Model);
 learn.toEmbedding(source.embed(data.classes));
 const pca = EmbeddingSnapshots.of(data, cfg.pcaClasses);
-learn.callbacks.push(pca);
+learn.addCallback(pca); // replaces the PCA callback of an earlier run of this cell
 learn.freeze();
 await learn.lrFind({ numIt: cfg.lrFindIterations });
 const lr2a = await learn.recorder.plotLr();
@@ -277,7 +283,7 @@ await show(await wordQueryFigure(run, space, words));
 
 // %%
 await show(await backboneSummary(cfg.out, {
-  arch: ARCH, stage1Accuracy: interp.accuracy, stage2Top1: embedding.top1, zeroShotTop1: summary.zsl.perClassTop1,
+  arch: ARCH, stage1Accuracy, stage2Top1: embedding.top1, zeroShotTop1: summary.zsl.perClassTop1,
   settings: `${displayPath(cfg.data)}, ${cfg.size} px, epochs ${Object.values(cfg.epochs).join(',')}, ${cfg.weights ? 'pretrained' : 'random init'}`,
 }, source.dim));
 

@@ -78,6 +78,12 @@ function epochTable(title: string, epochs: DeviseResults['stage1']['epochs']): s
   return `<h3>${escapeHtml(title)}</h3>${tableHtml(['epoch', 'train_loss', 'valid_loss', ...metrics, 'time'], rows)}`;
 }
 
+/** Stage 1's LR-finder curve marking the rate stage 1 trained at (the project's rule, or yours), not one of the finder's raw suggestions. */
+export function lrFinderFigureOf(r: Pick<DeviseResults, 'lrFind' | 'lr'>): Figure {
+  const trained = r.lr.stage1;
+  return lrFinderFigure(r.lrFind.lrs, r.lrFind.losses, { suggestion: trained.value, title: `LR finder (stage 1, frozen body): trained at ${trained.value.toExponential(1)}, ${lrWhy(trained)}` });
+}
+
 /** The three example searches as figures: image → image strip, image → text table, text → image strip. */
 export async function searchFiguresOf(ex: DeviseResults['examples'], unseen: string[]): Promise<Record<'image_to_image' | 'image_to_text' | 'text_to_image', Figure>> {
   return {
@@ -98,8 +104,7 @@ export async function reportFigures(r: DeviseResults): Promise<Record<string, Fi
   const arch = r.cfg.arch.replace(/\d+_\d+$/, '').replace(/^./, (c) => c.toUpperCase());
   const interp = r.stage1.interpretation;
   const figs: Record<string, Figure> = {
-    // The rate marked is the rate stage 1 trained at (the project's rule, or yours), not one of the finder's raw suggestions.
-    lr_find: lrFinderFigure(r.lrFind.lrs, r.lrFind.losses, { suggestion: r.lr.stage1.value, title: `LR finder (stage 1, frozen body): trained at ${r.lr.stage1.value.toExponential(1)}, ${lrWhy(r.lr.stage1)}` }),
+    lr_find: lrFinderFigureOf(r),
     losses: lossCurvesFigure([toLosses('stage 1', 'crossEntropy', r.stage1.epochs), toLosses('stage 2a', 'cosineLoss', r.stage2.epochs2a), toLosses('stage 2b', 'cosineLoss', r.stage2.epochs2b)], { title: 'Train / valid loss per epoch (stage 1 cross-entropy, stage 2 cosine loss)' }),
     confusion_matrix: confusionMatrixFigure(interp.confusionMatrix(), r.classes, { title: `Stage 1 confusion matrix (accuracy ${pct(interp.accuracy)}%)` }),
     most_confused: mostConfusedFigure(interp.mostConfused(1).slice(0, 15)),

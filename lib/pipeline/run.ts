@@ -93,6 +93,8 @@ export interface RunDeviseOptions {
   labelSources?: boolean;
   /** Export for mobile and measure each variant (default true). */
   mobile?: boolean;
+  /** Measure the backbones' sizes on disk (default true). */
+  sizes?: boolean;
 }
 
 function throwIfStopped(fits: FitResult[]): void {
@@ -166,7 +168,7 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
   summary.verdict.forEach((line) => log(line));
   const labelSources = opts.labelSources === false ? [] : await timed(seconds, 'labelSources', () => compareLabelSources(run, { stage1Model, lr: lr2a.value }));
   const examples = searchExamples(run, space);
-  const sizes = await backboneSizes(source.dim, cfg.arch);
+  const sizes = opts.sizes === false ? [] : await timed(seconds, 'sizes', () => backboneSizes(source.dim, cfg.arch));
   // For mobile: the inference-only export (fp32/float16/uint8), its bytes on disk and its accuracy against this model.
   const exported = opts.mobile === false ? { rows: [], sizes: [] } : await timed(seconds, 'export', () => exportReport(cfg.out, { gamma: summary.gzsl.calibrated.gamma }));
   return {

@@ -18,7 +18,7 @@ afterAll(() => tmp.cleanup());
 async function metricsOf(seed: number, name: string): Promise<Record<string, unknown>> {
   const cfg = deviseConfig({ smoke: true, size: 32, bs: 16, seed, lrFindIterations: 12, epochs: { stage1: 1, stage1Unfrozen: 1, stage2a: 1, stage2b: 1 }, out: path.join(tmp.dir, name) });
   // The label-source comparison and the mobile export only re-run the same seeded training: left out for time.
-  const results = await runDevise(cfg, () => {}, { labelSources: false, mobile: false });
+  const results = await runDevise(cfg, () => {}, { labelSources: false, mobile: false, sizes: false });
   const { seconds: _seconds, ...rest } = runMetrics(results);
   return rest;
 }
