@@ -8,16 +8,17 @@
  *   await exportFigure(fig, 'out/cm.svg');                   // one-off, via a shared browser
  *
  * The browser is Debian's /usr/bin/chromium (override: `executablePath` or DEVISE_CHROMIUM), driven by
- * playwright-core with a fresh profile folder that is removed on close. Without a browser every entry
- * point throws RenderUnavailableError, whose message says how to install one.
+ * playwright-core with a fresh profile folder that is removed on close. Without a browser (or one that does not
+ * start) the figures are drawn by svg.ts (SVG rasterised by sharp) instead, said once; `engine: 'chromium'` asks for
+ * the browser only and throws RenderUnavailableError, whose message says how to install one.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomically } from '../backend/io';
-import { env } from '../env';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { Figure } from './figures';
+import { svgRenderer } from './svg';
 
 /** Image format for {@link FigureRenderer.render}. */
 export type ImageFormat = 'png' | 'svg';
@@ -26,7 +27,11 @@ export type ImageFormat = 'png' | 'svg';
 export interface RenderOptions { format?: ImageFormat; width?: number; height?: number; scale?: number }
 
 /** Options for {@link openRenderer}. */
-export interface RendererOptions { executablePath?: string }
+export interface RendererOptions {
+  executablePath?: string;
+  /** 'chromium' (plotly itself; throws RenderUnavailableError without a browser), 'svg' (no browser: svg.ts), default: Chromium when it starts, else svg. */
+  engine?: 'chromium' | 'svg';
+}
 
 /** Thrown when no headless browser can be started; the message names the path tried and the fix. */
 export class RenderUnavailableError extends Error {
@@ -47,7 +52,7 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
 
 /** The browser used by default: DEVISE_CHROMIUM or Debian's /usr/bin/chromium. */
 export function chromiumPath(): string {
-  return env.chromium ?? '/usr/bin/chromium';
+  return process.env.DEVISE_CHROMIUM ?? '/usr/bin/chromium';
 }
 
 /** Path of the locally installed plotly bundle (no CDN anywhere). */
@@ -68,7 +73,9 @@ export function browserAvailable(executablePath = chromiumPath()): boolean {
 /** Starts headless Chromium with plotly loaded; close() it when done (it removes its profile folder). */
 export async function openRenderer(opts: RendererOptions = {}): Promise<FigureRenderer> {
   const executablePath = opts.executablePath ?? chromiumPath();
+  if (opts.engine === 'svg') return svgRenderer();
   if (!browserAvailable(executablePath)) {
+    if (opts.engine !== 'chromium') return withoutBrowser(`no browser at ${executablePath}`);
     throw new RenderUnavailableError(`No browser at ${executablePath} to render plotly figures: install Chromium (\`npm run deps\` or \`apt-get install chromium\`) or set DEVISE_CHROMIUM to a Chromium executable.`);
   }
   const { chromium } = await import('playwright-core');
@@ -79,6 +86,7 @@ export async function openRenderer(opts: RendererOptions = {}): Promise<FigureRe
     context = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args: CHROMIUM_ARGS });
   } catch (err) {
     removeProfile(profile);
+    if (opts.engine !== 'chromium') return withoutBrowser(`${executablePath} did not start headless (${(err as Error).message.split('\n')[0]})`);
     throw new RenderUnavailableError(`Could not start ${executablePath} headless: ${(err as Error).message.split('\n')[0]}`);
   }
   let page: Page;
@@ -109,6 +117,14 @@ export async function openRenderer(opts: RendererOptions = {}): Promise<FigureRe
       removeProfile(profile);
     },
   };
+}
+
+let saidWithoutBrowser = false;
+/** The browser-free renderer (svg.ts), said once per process: the figures are drawn without plotly. */
+function withoutBrowser(why: string): FigureRenderer {
+  if (!saidWithoutBrowser) console.warn(`note: ${why}: figures are drawn without a browser (SVG rasterised by sharp); install Chromium (\`npm run deps\`) for plotly's own rendering`);
+  saidWithoutBrowser = true;
+  return svgRenderer();
 }
 
 // Profile folders of browsers still open, removed at exit too: a notebook kernel is often shut down

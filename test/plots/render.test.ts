@@ -23,10 +23,12 @@ async function decode(png: Buffer): Promise<{ width: number; height: number; col
   return { width: info.width, height: info.height, colours, has };
 }
 
-describe('figures rendered in real headless Chromium', () => {
+// The same checks for both engines: plotly in headless Chromium, and the browser-free SVG drawing (svg.ts) that a
+// machine without Chromium gets.
+describe.each(['chromium', 'svg'] as const)('figures rendered by %s', (engine) => {
   let r: FigureRenderer;
   const tmp = tempDir('devise-plots-');
-  beforeAll(async () => { r = await openRenderer(); });
+  beforeAll(async () => { r = await openRenderer({ engine }); });
   afterAll(async () => {
     await r?.close();
     await closeSharedRenderer();
@@ -47,7 +49,7 @@ describe('figures rendered in real headless Chromium', () => {
     expect(img.colours.size).toBeGreaterThan(10);
     const svg = await r.render(cmFigure(), { format: 'svg', width: 500, height: 420 });
     expect(svg.startsWith('<svg')).toBe(true);
-    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    const texts = [...svg.matchAll(/<(?:text|tspan)[^>]*>([^<]+)<\/(?:text|tspan)>/g)].map((m) => m[1]);
     for (const n of CM.flat()) expect(texts, `count ${n}`).toContain(String(n));
     for (const label of ['cat', 'dog', 'horse', 'Predicted', 'Actual']) expect(texts).toContain(label);
   });
@@ -84,7 +86,45 @@ describe('figures rendered in real headless Chromium', () => {
     expect(frames.subarray(0, size).equals(frames.subarray(4 * size, 5 * size))).toBe(false);
   });
 
-  it('exports PNG/SVG files atomically through the shared browser', async () => {
+  it("PCA GIF as the original's: four classes with their label triangles, one frame per epoch, axes that do not move", async () => {
+    const [w, h, epochs] = [640, 560, 4];
+    const fig = pcaAnimation(epochs);
+    expect(PCA_CLASSES).toHaveLength(4);
+    const triangles = fig.frames!.map((f) => f.data.find((t) => (t.marker as { symbol?: string })?.symbol === 'triangle-up'));
+    triangles.forEach((t) => expect(t?.text).toEqual(PCA_CLASSES));
+    const gif = await figureGif(fig, { width: w, height: h, renderer: r });
+    const meta = await sharp(gif, { pages: -1 }).metadata();
+    expect([meta.pages, meta.width, meta.pageHeight]).toEqual([epochs, w, h]);
+    const { data, info } = await sharp(gif, { pages: -1 }).raw().toBuffer({ resolveWithObject: true });
+    const ch = info.channels;
+    // Dark pixels (axis lines, tick labels) left of and below the plot area; the plot area and the title change.
+    const margin = fig.layout.margin as { t: number; b: number; r: number };
+    const axisMask = (frame: number): string => {
+      const bits: number[] = [];
+      for (let y = margin.t; y < h - 30; y++) {
+        for (let x = 0; x < w - margin.r; x++) {
+          const outside = x < 78 || y > h - margin.b - 2;
+          if (!outside) continue;
+          const i = ((frame * h + y) * w + x) * ch;
+          // The cores of lines and glyphs (#444); anti-aliased edges are left out, as each frame has its own palette.
+          bits.push(data[i]! + data[i + 1]! + data[i + 2]! < 3 * 80 ? 1 : 0);
+        }
+      }
+      return bits.join('');
+    };
+    const first = axisMask(0);
+    expect(first.includes('1')).toBe(true);
+    for (let e = 1; e < epochs; e++) expect(axisMask(e) === first, `frame ${e + 1}: axes moved`).toBe(true);
+    // Every class colour is in every frame (the triangles are opaque).
+    for (let e = 0; e < epochs; e++) {
+      const png = await sharp(gif, { page: e }).png().toBuffer();
+      const img = await decode(png);
+      PCA_CLASSES.forEach((_, c) => expect(img.has(classColor(c, PCA_CLASSES.length), 12), `frame ${e + 1}, ${PCA_CLASSES[c]}`).toBe(true));
+    }
+  });
+
+  // Through the shared renderer (Chromium here): once is enough; the svg engine's show() is tested below.
+  it.skipIf(engine === 'svg')('exports PNG/SVG files atomically through the shared browser', async () => {
     const png = path.join(tmp.dir, 'out', 'cm.png');
     const svg = path.join(tmp.dir, 'out', 'lr.svg');
     await exportFigure(cmFigure(), png, { width: 400, height: 300 });
@@ -95,7 +135,8 @@ describe('figures rendered in real headless Chromium', () => {
     await expect(exportFigure(cmFigure(), path.join(tmp.dir, 'cm.jpg'))).rejects.toThrow(/must end in .png or .svg/);
   });
 
-  it('mimeBundle (what show() sends): plotly JSON + PNG + text, no HTML, no script, no bundle', async () => {
+  // Through the shared renderer (Chromium here): once is enough; the svg engine's show() is tested below.
+  it.skipIf(engine === 'svg')('mimeBundle (what show() sends): plotly JSON + PNG + text, no HTML, no script, no bundle', async () => {
     const b = await mimeBundle(cmFigure(), { width: 400, height: 300 });
     expect(Object.keys(b).sort()).toEqual(['application/vnd.plotly.v1+json', 'image/png', 'text/plain']);
     expect((await sharp(Buffer.from(b['image/png'] as string, 'base64')).metadata()).height).toBe(300);
@@ -107,22 +148,31 @@ describe('figures rendered in real headless Chromium', () => {
 });
 
 describe('without a browser', () => {
-  it('openRenderer throws a clear RenderUnavailableError', async () => {
-    const err = await openRenderer({ executablePath: '/nonexistent/chromium' }).catch((e: unknown) => e);
+  it("openRenderer({ engine: 'chromium' }) throws a clear RenderUnavailableError", async () => {
+    const err = await openRenderer({ executablePath: '/nonexistent/chromium', engine: 'chromium' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RenderUnavailableError);
     expect((err as Error).message).toMatch(/No browser at \/nonexistent\/chromium.*DEVISE_CHROMIUM/);
   });
 
-  it('show() degrades to the interactive figure and a message instead of crashing', async () => {
+  it('openRenderer without a browser draws the figure itself (SVG rasterised by sharp) at the size asked', async () => {
+    const r = await openRenderer({ executablePath: '/nonexistent/chromium' });
+    const png = await r.render(cmFigure(), { width: 420, height: 330 });
+    const meta = await sharp(png).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['png', 420, 330]);
+    expect(await r.render(cmFigure(), { format: 'svg' })).toMatch(/^<svg[^>]*>[\s\S]*Confusion matrix/);
+    await r.close();
+  });
+
+  it('show() still gives the PNG beside the interactive figure', async () => {
     const saved = process.env.DEVISE_CHROMIUM;
     process.env.DEVISE_CHROMIUM = '/nonexistent/chromium';
     try {
       await closeSharedRenderer();
       const shown = await mimeBundle(cmFigure());
-      expect(shown['image/png']).toBeUndefined();
-      expect(shown['text/plain']).toMatch(/Static image unavailable: No browser at \/nonexistent\/chromium/);
+      expect((await sharp(Buffer.from(shown['image/png'] as string, 'base64')).metadata()).format).toBe('png');
       expect(shown[PLOTLY_MIME]).toBeDefined();
     } finally {
+      await closeSharedRenderer();
       if (saved === undefined) delete process.env.DEVISE_CHROMIUM;
       else process.env.DEVISE_CHROMIUM = saved;
     }
