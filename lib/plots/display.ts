@@ -25,7 +25,8 @@ export type MimeBundle = Record<string, string | Record<string, unknown>>;
 
 /** A display in the notebook that can be rewritten in place (progress bars). */
 export interface NotebookDisplay {
-  html(s: string): void;
+  /** Rewrites the display: `s` as HTML, `text` its plain-text form (what nbconvert's text exports and GitHub show). */
+  html(s: string, text?: string): void;
 }
 
 interface TslabJupyter {
@@ -63,8 +64,8 @@ export function newDisplay(): NotebookDisplay {
   const displayId = `devise-${process.pid}-${Date.now().toString(36)}-${displays++}`;
   let shown = false;
   return {
-    html(s: string) {
-      displayBundle({ 'text/html': s, 'text/plain': '[progress]' }, { displayId, update: shown });
+    html(s: string, text = '[progress]') {
+      displayBundle({ 'text/html': s, 'text/plain': text }, { displayId, update: shown });
       shown = true;
     },
   };

@@ -83,6 +83,11 @@ export class Recorder implements Callback {
     return lr;
   }
 
+  /** fastai v1's name for {@link plotLr}: `learn.recorder.plot()` after `lrFind`. */
+  plot(): Promise<number> {
+    return this.plotLr();
+  }
+
   /** Train (per batch) and valid (per epoch) loss of every fit, x in epochs, one axis per loss kind. */
   lossesFigure(opts: { title?: string } = {}): Figure {
     if (!this.fits.length) throw new Error('No fit recorded yet: train first (fit or fitOneCycle).');

@@ -44,7 +44,7 @@ export class ClassificationInterpretation {
   /** Runs the learner's model over the validation set (or `loader`). */
   static async fromLearner(learn: VisionLearner, loader: TrainLoader & { items?: Item[] } = learn.data.valid): Promise<ClassificationInterpretation> {
     if (learn.model.head.kind !== 'classifier') throw new Error('ClassificationInterpretation needs the classifier head (stage 1), not the embedding head.');
-    const { preds, targets } = await learn.getPreds(loader);
+    const { preds, targets } = await learn.getPreds(loader, { logits: true });
     const probs = tf.tidy(() => tf.softmax(preds));
     const rows = (await probs.array()) as number[][];
     tf.dispose([preds, probs]);

@@ -120,6 +120,16 @@ export class Learner {
   /** The state of the fit running now (`stop()` sets its flag). */
   private current: TrainState | undefined;
 
+  /**
+   * Adds a callback, replacing one of the same class added before, so a notebook cell that adds it can be rerun
+   * without the callback running twice (fastai's `learn.callbacks.append` does not guard this).
+   */
+  addCallback(cb: Callback): this {
+    const cls = Object.getPrototypeOf(cb)?.constructor;
+    this.callbacks = [...this.callbacks.filter((c) => cls === Object || Object.getPrototypeOf(c)?.constructor !== cls), cb];
+    return this;
+  }
+
   constructor(opts: LearnerOptions) {
     this.model = opts.model;
     this.data = opts.data;
@@ -273,12 +283,20 @@ export class Learner {
     return { loss: lossSum / n, metrics: Object.fromEntries(this.metrics.map((m, i) => [m.metricName, sums[i]! / n])) };
   }
 
-  /** Model outputs and targets over a loader (the caller disposes `preds`). */
-  async getPreds(loader = this.data.valid): Promise<{ preds: tf.Tensor2D; targets: number[] }> {
+  /**
+   * fastai `get_preds`: predictions and targets over a loader (default the validation set; the caller disposes
+   * `preds`). With a cross-entropy loss they are probabilities (softmax), as fastai returns them; `{ logits: true }`
+   * gives the model's raw outputs (always raw for other losses, e.g. an embedding head's vectors).
+   */
+  async getPreds(loader = this.data.valid, opts: { logits?: boolean } = {}): Promise<{ preds: tf.Tensor2D; targets: number[] }> {
+    const softmax = !opts.logits && this.loss.lossName === 'crossEntropy';
     const parts: tf.Tensor[] = [];
     const targets: number[] = [];
     for await (const batch of loader) {
-      parts.push(tf.tidy(() => this.model.model.apply(batch.x, { training: false }) as tf.Tensor));
+      parts.push(tf.tidy(() => {
+        const out = this.model.model.apply(batch.x, { training: false }) as tf.Tensor;
+        return softmax ? tf.softmax(out) : out;
+      }));
       targets.push(...(batch.y.dataSync() as unknown as Iterable<number>));
       batch.x.dispose();
       batch.y.dispose();

@@ -1,6 +1,7 @@
 /**
- * Live training progress: in a tslab notebook one display updated in place (a bar with ETA above a
- * fastai-style epoch table); in a terminal a single-line bar with ETA plus one line per epoch.
+ * Live training progress: in a tslab notebook one display updated in place (a bar with batch count and ETA above a
+ * fastai-style epoch table; its plain-text form is the same table as text, for nbconvert and GitHub); in a
+ * terminal a single-line bar with ETA plus one line per epoch. Epochs are numbered from 1, as fastai v1 prints them.
  *
  *   const p = createProgress('auto');   // 'notebook' | 'terminal' | 'none'
  *   p.begin({ epochs: 3, totalIterations: 300, metricNames: ['accuracy'] });
@@ -101,8 +102,15 @@ abstract class BaseProgress implements Progress {
     return ['epoch', 'train_loss', 'valid_loss', ...this.info.metricNames, 'time'];
   }
 
+  /** One table row; epochs are numbered from 1, as fastai v1 prints them (the records count from 0). */
   protected cells(r: EpochRecord): string[] {
-    return [String(r.epoch), fmt(r.trainLoss), fmt(r.validLoss), ...this.info.metricNames.map((m) => fmt(r.metrics[m] ?? NaN)), formatTime(r.seconds)];
+    return [String(r.epoch + 1), fmt(r.trainLoss), fmt(r.validLoss), ...this.info.metricNames.map((m) => fmt(r.metrics[m] ?? NaN)), formatTime(r.seconds)];
+  }
+
+  /** The epoch table as fixed-width text (the terminal's lines, and the plain-text form of the notebook display). */
+  protected textLine(cells: string[]): string {
+    const widths = this.header().map((h) => Math.max(h.length, 10));
+    return cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   }
 
   private draw(final: boolean, message?: string): void {
@@ -124,18 +132,32 @@ class NotebookProgress extends BaseProgress {
   }
 
   protected render(final: boolean, message?: string): void {
-    const { pct, text } = this.status();
+    const { pct, text: status } = this.status();
     const head = this.header().map((h) => `<th>${h}</th>`).join('');
     const body = this.rows.map((r) => `<tr>${this.cells(r).map((c) => `<td>${c}</td>`).join('')}</tr>`).join('');
     const bar = final
       ? ''
-      : `<div><progress value="${pct.toFixed(1)}" max="100" style="width:300px;height:20px;vertical-align:middle;"></progress> ${escapeHtml(text)}</div>`;
+      : `<div><progress value="${pct.toFixed(1)}" max="100" style="width:300px;height:20px;vertical-align:middle;"></progress> ${escapeHtml(status)}</div>`;
     const note = message ? `<div><b>${escapeHtml(message)}</b></div>` : '';
     const title = this.info.title ? `<div>${escapeHtml(this.info.title)}</div>` : '';
     // A fit without epoch rows yet (or the LR finder, which has none) shows no empty table.
     const table = this.rows.length ? `<table border="1" class="dataframe"><thead><tr style="text-align:left;">${head}</tr></thead><tbody>${body}</tbody></table>` : '';
-    this.display?.html(`${title}${bar}${table}${note}`);
+    // The plain-text form (nbconvert to text/markdown, GitHub without HTML): fastai's table as text.
+    const text = [
+      ...(this.info.title ? [this.info.title] : []),
+      ...(final ? [] : [progressBarText(pct, status)]),
+      ...(this.rows.length ? [this.textLine(this.header()), ...this.rows.map((r) => this.textLine(this.cells(r)))] : []),
+      ...(message ? [message] : []),
+    ].join('\n');
+    this.display?.html(`${title}${bar}${table}${note}`, text);
   }
+}
+
+/** The bar as text: `█████░░░░░ 50% [6/12 00:03<00:03 loss 0.6931]`. */
+function progressBarText(pct: number, status: string): string {
+  const width = 30;
+  const filled = Math.round((pct / 100) * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${status}`;
 }
 
 /** A `\r`-rewritten bar on a TTY; epoch rows as lines (also the only output when not a TTY). */
@@ -153,16 +175,13 @@ class TerminalProgress extends BaseProgress {
   }
 
   protected render(final: boolean, message?: string): void {
-    const widths = this.header().map((h) => Math.max(h.length, 10));
-    const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+    const line = (cells: string[]): string => this.textLine(cells);
     if (this.printedRows === 0 && (this.rows.length > 0 || final)) this.write(`${this.info.title ? `${this.info.title}\n` : ''}${line(this.header())}\n`);
     while (this.printedRows < this.rows.length) this.write(`${line(this.cells(this.rows[this.printedRows++]!))}\n`);
     if (message) this.write(`${message}\n`);
     if (!final && this.out.isTTY) {
       const { pct, text } = this.status();
-      const width = 30;
-      const filled = Math.round((pct / 100) * width);
-      this.out.write(`\r${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${text}\x1b[K`);
+      this.out.write(`\r${progressBarText(pct, text)}\x1b[K`);
       this.barShown = true;
     }
   }

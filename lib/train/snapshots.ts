@@ -47,6 +47,11 @@ export class EmbeddingSnapshots implements Callback {
     return new EmbeddingSnapshots(snapshotItems(data, classes), data);
   }
 
+  /** A fit under a name already recorded (a rerun cell) starts that series again instead of appending to it. */
+  onTrainBegin(s: TrainState): void {
+    if (s.learner.model.head?.kind === 'embedding') delete this.series[s.name ?? 'fit'];
+  }
+
   async onEpochEnd(s: TrainState): Promise<void> {
     if (s.learner.model.head?.kind !== 'embedding' || this.items.length === 0) return;
     const { preds } = await s.learner.getPreds(this.loader);

@@ -96,8 +96,8 @@ export interface TrainLearner {
   stop(reason?: string): void;
   save(name: string, extra?: Record<string, unknown>): Promise<string>;
   load(name: string, opts?: { weightsOnly?: boolean }): Promise<Record<string, unknown>>;
-  /** Model outputs over a loader (default: the validation set); the caller disposes `preds`. */
-  getPreds(loader?: TrainLoader): Promise<{ preds: tf.Tensor2D; targets: number[] }>;
+  /** Predictions over a loader (default: the validation set): probabilities for cross-entropy, `{ logits: true }` raw; the caller disposes `preds`. */
+  getPreds(loader?: TrainLoader, opts?: { logits?: boolean }): Promise<{ preds: tf.Tensor2D; targets: number[] }>;
   /** The loss (its name tells cross-entropy from cosine in loss plots). */
   readonly loss?: { lossName?: string };
   /** The optimizer's state, for callbacks that must restore it (the LR finder). */

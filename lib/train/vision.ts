@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { tf } from '../backend/index';
-import { applyTransforms, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
+import { applyTransforms, type AugmentOptions, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
 import type { Awa2SplitName } from '../data/awa2';
 import { type DataBunch, datasetClasses, ImageLoader, imageDataBunch } from '../data/loader';
 import { Rng } from '../data/rng';
@@ -35,8 +35,12 @@ import type { TrainLoader } from './types';
 export interface DataBunchOptions {
   size?: number;
   bs?: number;
+  /** The share of the training images held out for validation (default 0.1, as fastai's `valid_pct`). */
   validPct?: number;
+  /** Training augmentation, fastai's `ds_tfms=get_transforms(...)`: `getTransforms({ maxRotate: 20 })`; false = none. Default `getTransforms()`. */
+  dsTfms?: AugmentOptions | false;
   seed?: number;
+
   /** Only these classes (default: every class folder, or AWA2's trainclasses.txt). */
   classes?: string[];
   /** AWA2 roots: the zero-shot split, 'standard' (the dataset's) or 'proposed' (Xian et al.). */
@@ -44,6 +48,12 @@ export interface DataBunchOptions {
   /** The normalisation; cnnLearner replaces it with its weights' own (`normalize`). Default ImageNet mean/std. */
   preprocessing?: Preprocessing;
 }
+
+/** fastai's `valid_pct` default: a tenth of the training images. */
+export const VALID_PCT = 0.1;
+
+/** fastai's `imagenet_stats`, for `data.normalize(imagenetStats)`. */
+export const imagenetStats: Preprocessing = IMAGENET;
 
 /**
  * fastai's `ImageDataBunch`: train/valid (and the unseen-class test) loaders over a folder-per-class root or
@@ -55,7 +65,7 @@ export class ImageDataBunch implements DataBunch {
   /** Reads the dataset's layout (no image is decoded until a batch is asked for). */
   static async fromFolder(root: string, opts: DataBunchOptions = {}): Promise<ImageDataBunch> {
     const classes = opts.classes ?? datasetClasses(root, opts.split);
-    const bunch = await imageDataBunch({ root, split: opts.split, size: opts.size ?? 224, bs: opts.bs ?? 16, validPct: opts.validPct ?? 0.2, seed: opts.seed ?? 0, preprocessing: opts.preprocessing ?? IMAGENET, classes });
+    const bunch = await imageDataBunch({ root, split: opts.split, size: opts.size ?? 224, bs: opts.bs ?? 16, validPct: opts.validPct ?? VALID_PCT, seed: opts.seed ?? 0, preprocessing: opts.preprocessing ?? IMAGENET, classes, augment: opts.dsTfms ?? true });
     return new ImageDataBunch(bunch, root, { ...opts, classes });
   }
 
@@ -71,11 +81,31 @@ export class ImageDataBunch implements DataBunch {
   get unreadable(): DataBunch['unreadable'] { return this.bunch.unreadable; }
   get seed(): number { return this.opts.seed ?? 0; }
 
-  /** Normalises with `prep` from now on (fastai `.normalize(stats)`); cnnLearner calls it with the weights' preprocessing. */
-  async normalize(prep: Preprocessing): Promise<this> {
+  /** The statistics a user asked for with `normalize(stats)` (cnnLearner checks them against the weights'). */
+  userStats: Preprocessing | undefined;
+
+  /**
+   * Normalises with `prep` from now on (fastai `.normalize(imagenetStats)`). cnnLearner normalises as its weights
+   * expect; it refuses, with a message, statistics asked for here that differ from those.
+   */
+  async normalize(prep: Preprocessing = IMAGENET): Promise<this> {
+    this.userStats = prep;
+    return this.renormalize(prep);
+  }
+
+  /** Rebuilds the loaders with `prep` (same split, classes and augmentation). */
+  private async renormalize(prep: Preprocessing): Promise<this> {
     if (JSON.stringify(prep) === JSON.stringify(this.bunch.preprocessing)) return this;
-    this.bunch = await imageDataBunch({ root: this.root, split: this.opts.split, size: this.size, bs: this.batchSize, validPct: this.opts.validPct ?? 0.2, seed: this.seed, preprocessing: prep, classes: this.classes });
+    this.bunch = await imageDataBunch({ root: this.root, split: this.opts.split, size: this.size, bs: this.batchSize, validPct: this.opts.validPct ?? VALID_PCT, seed: this.seed, preprocessing: prep, classes: this.classes, augment: this.opts.dsTfms ?? true });
     return this;
+  }
+
+  /** Normalises as a model's weights expect (cnnLearner); statistics the user chose that differ are refused. */
+  async normalizeFor(prep: Preprocessing, arch: string): Promise<this> {
+    if (this.userStats && JSON.stringify(this.userStats) !== JSON.stringify(prep)) {
+      throw new Error(`data.normalize(${JSON.stringify(this.userStats)}) differs from what the ${arch} weights expect (${JSON.stringify(prep)}); cnnLearner normalises the data for its weights, so drop the normalize() call (or call normalize() with these statistics).`);
+    }
+    return this.renormalize(prep);
   }
 
   /** Every item (train, valid, test) with its split. */
@@ -98,7 +128,7 @@ export class ImageDataBunch implements DataBunch {
   async batchHtml(opts: { rows?: number; seed?: number } = {}): Promise<string> {
     const n = (opts.rows ?? 3) ** 2;
     const rng = new Rng(opts.seed ?? this.seed);
-    const tfms = getTransforms();
+    const tfms = getTransforms(this.opts.dsTfms || {});
     const items = this.train.items;
     const k = Math.min(n, items.length);
     // Evenly spaced over the (class-ordered) items, so the grid shows several classes.
@@ -171,6 +201,18 @@ export class VisionLearner extends Learner {
     this.metrics = [nearestLabelAccuracy(vectors, 1), nearestLabelAccuracy(vectors, 5)];
     vectors.dispose();
     this.classVectors = rows;
+    this.opt.reset();
+    return this;
+  }
+
+  /**
+   * Replaces the model with one `saveModel` wrote (e.g. the stage-1 classifier), the old one disposed: a rerun of
+   * the stage-2 cell starts from stage 1 again instead of saving the embedding model under stage 1's name.
+   */
+  async loadModel(dir: string): Promise<this> {
+    const old = this.model;
+    this.model = await loadModel(dir);
+    if (old !== this.model) old.model.dispose();
     this.opt.reset();
     return this;
   }
@@ -269,7 +311,7 @@ export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, 
     console.warn(`WARNING: no pretrained ${arch} weights: the body starts from RANDOM weights. Fetch them with \`npm run weights -- download ${arch}\`.`);
   }
   const model = await createModel(arch, { head: 'classifier', classes: data.classes.length, weights: weights ?? undefined, inputSize: data.size, seed: opts.seed });
-  if (data instanceof ImageDataBunch) await data.normalize(model.preprocessing);
+  if (data instanceof ImageDataBunch) await data.normalizeFor(model.preprocessing, arch);
   const { weights: _w, seed: _s, loss, ...rest } = opts;
   const learn = new VisionLearner({ ...rest, model, data, loss: loss ?? crossEntropy, metrics: opts.metrics ?? [accuracy] });
   learn.freeze();
@@ -280,7 +322,7 @@ export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, 
 export async function embedImages(learn: VisionLearner, items: DataBunch['train']['items'], classes: string[]): Promise<Float32Array[]> {
   const size = learn.data.size ?? learn.model.inputSize;
   const loader = new ImageLoader(items, { classes, size, bs: learn.data.batchSize ?? 16, preprocessing: learn.model.preprocessing });
-  const { preds } = await learn.getPreds(loader);
+  const { preds } = await learn.getPreds(loader, { logits: true });
   const flat = preds.dataSync() as Float32Array;
   const [n, dim] = preds.shape;
   preds.dispose();

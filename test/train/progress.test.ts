@@ -31,7 +31,7 @@ describe('progress', () => {
     }
     const text = writes.join('');
     expect(text).toMatch(/epoch\s+train_loss\s+valid_loss\s+accuracy\s+time/);
-    expect(text).toMatch(/0\s+1\.5000\s+1\.2000\s+0\.5000\s+00:03/); // 4 decimals, as fastai prints
+    expect(text).toMatch(/\n1\s+1\.5000\s+1\.2000\s+0\.5000\s+00:03/); // epoch 0 printed as 1 (fastai v1), 4 decimals
     expect(text).toContain('stopped: test');
     expect(() => createProgress('notebook')).toThrow(/tslab kernel/);
   });
@@ -58,7 +58,7 @@ describe('progress', () => {
     ].join('\n');
     const nb = {
       cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source }],
-      metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript', language: 'typescript' } },
+      metadata: { kernelspec: { name: 'devise-ts', display_name: 'TypeScript (devise-ts)', language: 'typescript' } },
       nbformat: 4,
       nbformat_minor: 5,
     };
@@ -73,6 +73,9 @@ describe('progress', () => {
       const html = joinText(displays[0]!.data!['text/html']);
       expect(html).toMatch(/<th>epoch<\/th><th>train_loss<\/th><th>valid_loss<\/th><th>accuracy<\/th><th>time<\/th>/);
       expect(html.match(/<tr><td>/g)).toHaveLength(3);
+      expect(html).toMatch(/<tr><td>1<\/td>[\s\S]*<tr><td>3<\/td>/); // numbered from 1, as fastai v1
+      // The plain-text form is the same table as text (nbconvert, GitHub), not a placeholder.
+      expect(joinText(displays[0]!.data!['text/plain'] as string | string[])).toMatch(/^epoch\s+train_loss\s+valid_loss\s+accuracy\s+time\n1\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\d:\d\d\n2\s[\s\S]*\n3\s/);
       expect(html).not.toContain('<progress'); // the final state replaces the bar
     } finally {
       fs.rmSync(served, { recursive: true, force: true });
