@@ -64,19 +64,20 @@ export class Recorder implements Callback {
   }
 
   /**
-   * The learning rate to train at from the last LR finder run, by fastai's rules (`usableSuggestion`): the smoothed
-   * loss minimum / 10 when the curve has a minimum inside the sweep, fastai v2's valley when it is still falling at
-   * the end (cosine loss); fastai's default 3e-3, said in a warning, when the loss never fell.
+   * The learning rate to train at from the last LR finder run, by fastai's rules (`usableSuggestion`, on the curve
+   * without its first tenth and last 5 points): the smoothed loss minimum / 10 when the curve has a minimum inside,
+   * fastai v2's valley when it is still falling at the end (cosine loss); fastai's default 3e-3, said in a warning,
+   * when the loss never fell.
    */
   suggestedLr(): number {
     if (!this.lrFind) throw new Error('No LR finder run yet: call learn.lrFind() first.');
     const s = usableSuggestion(this.lrFind);
     if (s) return s.value;
-    console.warn("WARNING: the LR finder's loss never fell 5 % below its start: using fastai's default 3e-3 (run lrFind with more iterations, or pick a rate).");
+    console.warn("WARNING: the LR finder's loss never fell 5 % below its start (its first tenth ignored, as fastai v2 does): using fastai's default 3e-3 (run lrFind with more iterations, or pick a rate).");
     return 3e-3;
   }
 
-  /** Displays {@link lrFigure} (fastai `recorder.plot()`) with the suggestion marked; resolves to it. */
+  /** Displays {@link lrFigure} (fastai `recorder.plot()`) with the rate to train at marked; resolves to that same rate. */
   async plotLr(): Promise<number> {
     const lr = this.suggestedLr();
     await show(this.lrFigure(lr));
@@ -277,8 +278,10 @@ export interface LrFindResult {
   /** Smoothed (debiased EMA, β 0.98) loss at each iteration, as fastai's recorder plots it. */
   losses: number[];
   rawLosses: number[];
-  /** Steepest descent of the smoothed curve (fastai's plot suggestion) and min-loss LR / 10. */
+  /** Steepest descent of the smoothed curve (fastai's plot suggestion) and min-loss LR / 10, over the whole curve. */
   suggestion: { steepest: number; minOver10: number };
+  /** The iterations asked for (fastai v2 ignores the first tenth of them when it suggests; see `usableSuggestion`). */
+  numIt: number;
 }
 
 /**
@@ -325,7 +328,7 @@ export class LrFinder implements Callback {
   }
 
   result(): LrFindResult {
-    return { lrs: this.lrs, losses: this.losses, rawLosses: this.rawLosses, suggestion: suggestLr(this.lrs, this.losses) };
+    return { lrs: this.lrs, losses: this.losses, rawLosses: this.rawLosses, suggestion: suggestLr(this.lrs, this.losses), numIt: this.numIt };
   }
 
   private halt(s: TrainState, reason: string): void {

@@ -5,6 +5,7 @@
  * falling at the end of the sweep (cosine loss) has its minimum at the last, absurd, rate.
  *
  *   const lr = valleyLr(found.lrs, found.losses);
+ *   const s = usableSuggestion(await learn.lrFind());   // {value, method} by the rules below, or undefined
  */
 
 /** fastai `valley(lrs, losses)`: the suggested rate and its index. */
@@ -28,17 +29,34 @@ export function valleyLr(lrs: number[], losses: number[]): { lr: number; index: 
   return { lr: lrs[index]!, index };
 }
 
+/** The part of an LR-finder curve fastai v2 suggests from (`lr_find`: `lrs[num_it//10:-5]`, cut at the first NaN). */
+export function trimmedCurve(found: { lrs: number[]; losses: number[]; numIt?: number }): { lrs: number[]; losses: number[]; from: number } {
+  const finite = found.losses.findIndex((l) => !Number.isFinite(l));
+  const n = finite < 0 ? found.losses.length : finite;
+  // The first tenth of the sweep: a freshly initialised head's loss is noise there (the random ResNet34's
+  // minimum, hence its 1.7e-8, sat in it). The last 5: the divergence the finder stopped at.
+  const from = Math.floor((found.numIt ?? found.losses.length) / 10);
+  const to = Math.min(n, found.losses.length - 5);
+  return { lrs: found.lrs.slice(from, Math.max(from, to)), losses: found.losses.slice(from, Math.max(from, to)), from };
+}
+
 /**
- * The finder's suggestion, by fastai's two rules: the smoothed loss minimum / 10 when the curve has its minimum
- * inside the sweep (it turned up or diverged after it), else — a curve still falling at the end, as cosine loss
- * often is — fastai v2's `valley`. Undefined when the loss never got 5 % below where it started.
+ * The finder's suggestion, by fastai's rules on fastai v2's trimmed curve (`trimmedCurve`: the first tenth and the
+ * last 5 points ignored): the smoothed loss minimum / 10 when the minimum lies inside (the curve turned up or
+ * diverged after it), else — still falling at the end, as cosine loss often is — fastai v2's `valley`. Never below
+ * the sweep's lowest rate: a minimum within the sweep's first decade gives the valley instead. Undefined when the
+ * trimmed curve never got 5 % below where it starts, or no rule gives a rate inside the sweep.
  */
-export function usableSuggestion(found: { lrs: number[]; losses: number[]; suggestion: { minOver10: number } }): { value: number; method: 'min/10' | 'valley' } | undefined {
-  const { losses } = found;
+export function usableSuggestion(found: { lrs: number[]; losses: number[]; numIt?: number }): { value: number; method: 'min/10' | 'valley' } | undefined {
+  const { lrs, losses } = trimmedCurve(found);
   const n = losses.length;
+  if (n < 2) return undefined;
   let minI = 0;
   losses.forEach((l, i) => { if (l < losses[minI]!) minI = i; });
-  if (!n || !(losses[minI]! < 0.95 * losses[0]!)) return undefined;
-  const pick = minI < n - 1 - n / 10 ? { value: found.suggestion.minOver10, method: 'min/10' as const } : { value: valleyLr(found.lrs, losses).lr, method: 'valley' as const };
-  return pick.value > 0 && Number.isFinite(pick.value) ? pick : undefined;
+  if (!(losses[minI]! < 0.95 * losses[0]!)) return undefined;
+  const floor = found.lrs[0]!;
+  const usable = (v: number) => Number.isFinite(v) && v >= floor;
+  if (minI < n - 1 - n / 10 && usable(lrs[minI]! / 10)) return { value: lrs[minI]! / 10, method: 'min/10' };
+  const valley = valleyLr(lrs, losses).lr;
+  return usable(valley) ? { value: valley, method: 'valley' } : undefined;
 }
