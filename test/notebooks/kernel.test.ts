@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { KERNEL_NAME } from '../../utils/kernel';
+import { labArgs, labExecutable } from '../../utils/lab';
 import { ROOT, tempDir } from '../helpers';
 import { executeNotebook, joinText, launchChromium, outputsOf, privateJupyterPath, runAllInBrowser, startNotebookServer } from './jupyter';
 
@@ -49,6 +52,29 @@ describe('the tslab kernel, for real', () => {
       await server.stop();
       fs.rmSync(served, { recursive: true, force: true });
     }
+  });
+
+  it("npm run kernel registers 'devise-ts' beside a user's own tslab kernelspec without touching it", () => {
+    const kernels = path.join(tmp.dir, 'kernels');
+    const users = path.join(kernels, 'tslab', 'kernel.json');
+    fs.mkdirSync(path.dirname(users), { recursive: true });
+    const theirs = JSON.stringify({ argv: ['/home/someone/tslab', 'kernel', '--config-path', '{connection_file}'], display_name: 'TypeScript', language: 'typescript' });
+    fs.writeFileSync(users, theirs);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'utils', 'kernel.ts'), '--dir', kernels], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(users, 'utf8')).toBe(theirs);
+    const ours = JSON.parse(fs.readFileSync(path.join(kernels, KERNEL_NAME, 'kernel.json'), 'utf8')) as { display_name: string; argv: string[] };
+    expect(KERNEL_NAME).toBe('devise-ts');
+    expect(ours.display_name).toBe('TypeScript (devise-ts)');
+    expect(ours.argv[1]).toBe(path.join(ROOT, 'node_modules', 'tslab', 'bin', 'tslab'));
+    expect(fs.readdirSync(kernels).sort()).toEqual(['devise-ts', 'tslab']);
+  });
+
+  it('npm run lab says how to get JupyterLab when the venv is missing, and passes --port/--no-browser to Jupyter', () => {
+    expect(() => labExecutable(path.join(tmp.dir, 'no-venv'))).toThrow(/JupyterLab is not installed in .*no-venv/);
+    const args = labArgs({ port: 9123, token: 't0k', openBrowser: false });
+    expect(args).toEqual(expect.arrayContaining(['--ip=127.0.0.1', '--port=9123', '--no-browser', '--IdentityProvider.token=t0k', `--ServerApp.root_dir=${path.join(ROOT, 'notebooks')}`, '--MultiKernelManager.default_kernel_name=devise-ts']));
+    expect(labArgs({ port: 1, token: 't' })).not.toContain('--no-browser');
   });
 
   it('notebooks/lib is a committed symlink to ../lib', () => {
