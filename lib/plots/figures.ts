@@ -176,7 +176,8 @@ export function tableFigure(columns: string[], rows: (string | number)[][], opts
   // At least as wide as the title (17 px font, ~9 px per character), so it is never cut at the sides.
   const titleLines = (opts.title ?? '').split('<br>');
   const titlePx = Math.max(...titleLines.map((l) => l.replace(/<[^>]+>/g, '').length)) * 9 + 40;
-  const width = Math.min(1000, Math.max(360, titlePx, Math.round(chars.reduce((a, b) => a + b, 0) * charPx + 24 * columns.length + 20)));
+  // At most 800 px: JupyterLab's output area beside its file browser is about that wide (wider tables were cut).
+  const width = Math.min(800, Math.max(360, titlePx, Math.round(chars.reduce((a, b) => a + b, 0) * charPx + 24 * columns.length + 20)));
   const colPx = chars.map((c) => ((width - 20) * c) / chars.reduce((a, b) => a + b, 0));
   // Rows as tall as their wrapped text: plotly wraps a cell at word boundaries within its column width (~1.15× the
   // characters' width once words do not fit exactly), about 16 px per extra line (measured in Chromium renders).

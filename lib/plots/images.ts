@@ -46,7 +46,8 @@ export interface TopLossItem { image: string; predicted: string; actual: string;
 /** Top-losses grid captioned "prediction/actual/loss/probability" as fastai's plot_top_losses. */
 export function topLossesFigure(items: TopLossItem[], opts: { cols?: number; title?: string } = {}): Figure {
   const cells = items.map((t) => ({ image: t.image, caption: `${t.predicted.replace(/\+/g, " ")}/${t.actual.replace(/\+/g, " ")}<br>${t.loss.toFixed(2)}/${t.probability.toFixed(2)}` }));
-  return imageGrid(cells, opts.cols ?? Math.min(3, Math.max(1, items.length)), opts.title ?? 'Prediction/Actual/Loss/Probability', 170);
+  // 240 px cells: three columns (720 px) fit JupyterLab's output area with tiles large enough to read the heatmaps.
+  return imageGrid(cells, opts.cols ?? Math.min(3, Math.max(1, items.length)), opts.title ?? 'Prediction/Actual/Loss/Probability', 240);
 }
 
 /** One search hit: an image with its label and similarity score. */

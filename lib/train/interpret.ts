@@ -108,7 +108,7 @@ export class ClassificationInterpretation {
     const top = this.topLosses(k);
     const cells = await Promise.all(top.map(async (t) => ({
       // JPEG thumbnails keep the figure (and the notebook holding it) small.
-      image: opts.heatmap ? dataUri(await sharp(await this.heatmap(t.index, 128)).jpeg({ quality: 80 }).toBuffer()) : t.path ? await imageThumbnail(t.path, 128) : '',
+      image: opts.heatmap ? dataUri(await sharp(await this.heatmap(t.index, 192)).jpeg({ quality: 80 }).toBuffer()) : t.path ? await imageThumbnail(t.path, 192) : '',
       predicted: t.predicted.replace(/\+/g, ' '), actual: t.actual.replace(/\+/g, ' '), loss: t.loss, probability: t.probability,
     })));
     return topLossesFigure(cells, { title: 'Prediction/Actual/Loss/Probability' });

@@ -153,7 +153,7 @@ describe('image figures', () => {
     expect(fig.data.map((t) => [t.type, t.xaxis, t.yaxis])).toEqual([['image', 'x', 'y'], ['image', 'x2', 'y2'], ['image', 'x3', 'y3'], ['image', 'x4', 'y4']]);
     expect(fig.data[0].source).toBe(PIXEL);
     expect((fig.layout.annotations as { text: string }[])[1].text).toBe('cow/ox<br>3.50/0.25');
-    expect(fig.layout).toMatchObject({ width: 340 });
+    expect(fig.layout).toMatchObject({ width: 480 }); // 2 columns of 240 px: tiles large enough to read, 3 columns fit JupyterLab's output area
     expect(fig.layout.xaxis4).toMatchObject({ visible: false });
   });
 
