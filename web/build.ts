@@ -1,7 +1,9 @@
 /**
- * Builds the static search app into one folder: index.html, app.js (esbuild bundle of web/src with tfjs),
- * the tfjs-backend-wasm .wasm files, and export/ (the run's model and tables, plus export/bundle.js that
- * inlines them so the folder also works from file://). No CDN, no network.
+ * Builds the static search app into one folder: index.html, app.js (esbuild bundle of web/src with tfjs and its
+ * WebGPU, WebGL and wasm backends), the three tfjs-backend-wasm .wasm files (over http the browser fetches the one
+ * it runs), wasm/<name>.wasm.js (each binary base64 in its own script, for file://, where the page reads only the
+ * one it needs), and export/ (the run's model and tables, plus export/bundle.js that inlines them so the folder
+ * also works from file://). No CDN, no network.
  *
  *   await buildWeb('app');                                                    // the app shell only
  *   await buildApp({ run: 'reports/…/run', out: 'app', quantize: 'uint8' }); // shell + export of the run
@@ -34,14 +36,21 @@ export async function buildWeb(out: string, opts: { minify?: boolean } = {}): Pr
     logLevel: 'error',
   });
   fs.copyFileSync(path.join(WEB, 'index.html'), path.join(out, 'index.html'));
-  for (const f of WASM_FILES) fs.copyFileSync(path.join(wasmDir(), f), path.join(out, f));
+  fs.mkdirSync(path.join(out, 'wasm'), { recursive: true });
+  for (const f of WASM_FILES) {
+    fs.copyFileSync(path.join(wasmDir(), f), path.join(out, f));
+    // file:// has no threads (no cross-origin isolation), so the threaded build is never needed there.
+    if (!f.includes('threaded')) {
+      const b64 = fs.readFileSync(path.join(wasmDir(), f)).toString('base64');
+      fs.writeFileSync(path.join(out, 'wasm', `${f}.js`), `window.DEVISE_WASM = window.DEVISE_WASM || {};\nwindow.DEVISE_WASM[${JSON.stringify(f)}] = ${JSON.stringify(b64)};\n`);
+    }
+  }
   return { appBytes: fs.statSync(path.join(out, 'app.js')).size };
 }
 
-/** `export/bundle.js`: every export file (and the wasm binaries) base64-inlined into `window.DEVISE_BUNDLE` (the file:// path). */
+/** `export/bundle.js`: every export file base64-inlined into `window.DEVISE_BUNDLE` (the file:// path). */
 export function writeBundle(exportDir: string): number {
   const files: Record<string, string> = {};
-  for (const f of WASM_FILES.slice(0, 2)) files[`wasm/${f}`] = fs.readFileSync(path.join(wasmDir(), f)).toString('base64');
   const walk = (dir: string) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);

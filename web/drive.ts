@@ -4,6 +4,7 @@
  *
  *   const r = await driveApp({ url: server.url, image: 'data_samples/JPEGImages/seal/seal_10001.jpg', word: 'seal' });
  *   r.top5[0].label; r.loadMs; r.imageQueryMs; r.outsideRequests   // [] when nothing left 127.0.0.1
+ *   r.backend; r.threads; r.isolated                                 // what the app runs on ('wasm', 2, true)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -12,10 +13,18 @@ import { CHROMIUM_ARGS, chromiumPath } from '../lib/plots/render';
 
 export interface DriveResult {
   backend: string;
+  /** wasm's thread count (null on the GPU backends), whether the page was cross-origin isolated, SIMD. */
+  threads: number | null;
+  isolated: boolean;
+  simd: boolean | null;
+  /** The app's warm-up: ms per backend it measured, and the ones it left out with why. */
+  measuredMs: Record<string, number>;
+  skipped: Record<string, string>;
   loadMs: number;
   imageQueryMs: number;
-  /** Every image query's ms with `repeat` > 1 (the first is `imageQueryMs`). */
+  /** Every image query's ms with `repeat` > 1 (the first is `imageQueryMs`), and the model's part of each. */
   imageQueryAllMs: number[];
+  modelAllMs: number[];
   textQueryMs: number;
   top5: { label: string; seen: boolean; score: number }[];
   /** The top-5 list with the 'unseen labels only' toggle on (as shown). */
@@ -25,18 +34,23 @@ export interface DriveResult {
   consoleErrors: string[];
   /** Requests to anything but 127.0.0.1 / data: / blob: / file: (must be empty). */
   outsideRequests: string[];
+  /** Every http(s) and file: URL the page requested (which wasm binary, which scripts). */
+  requested: string[];
   /** What the page shows for the text query (labels of the thumbnails in #text-results). */
   shownTextLabels: string[];
+  /** With `classify`: the page's nearest label (all labels, no calibration) of each of those images, in order. */
+  classified: string[];
   screenshot?: Buffer;
 }
 
 /** Opens `url`, waits for the app, uploads (or with `drop`, drags in) `image`, types `word`; `backend` forces one (`?backend=`). */
-export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; drop?: boolean; repeat?: number; screenshot?: boolean; timeoutMs?: number }): Promise<DriveResult> {
+export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; drop?: boolean; repeat?: number; screenshot?: boolean; timeoutMs?: number; classify?: string[] }): Promise<DriveResult> {
   const { chromium } = await import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-app-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
   const consoleErrors: string[] = [];
   const outsideRequests: string[] = [];
+  const requested: string[] = [];
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => {
@@ -45,6 +59,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     page.on('request', (r) => {
       const u = r.url();
+      if (/^(https?|file):/.test(u)) requested.push(u);
       if (!/^(http:\/\/127\.0\.0\.1[:/]|data:|blob:|file:)/.test(u)) outsideRequests.push(u);
     });
     const timeout = opts.timeoutMs ?? 120_000;
@@ -54,9 +69,14 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       const d = (globalThis as unknown as { devise?: { loadMs?: number; error?: string } }).devise;
       return d?.loadMs !== undefined || d?.error !== undefined;
     });
-    const state = () => page.evaluate(() => (globalThis as unknown as { devise: { backend: string; loadMs: number; error?: string; last?: { kind: string; ms: number; labels?: DriveResult['top5']; images?: DriveResult['textImages'] } } }).devise);
+    const state = () => page.evaluate(() => (globalThis as unknown as { devise: { backend: string; threads: number | null; isolated: boolean; simd: boolean | null; measuredMs: Record<string, number>; skipped: Record<string, string>; loadMs: number; error?: string; last?: { kind: string; ms: number; modelMs?: number; labels?: DriveResult['top5']; images?: DriveResult['textImages'] } } }).devise);
     const first = await state();
     if (first.error) throw new Error(`the app failed to load: ${first.error}`);
+    const classified: string[] = [];
+    for (const file of opts.classify ?? []) {
+      const b64 = fs.readFileSync(file).toString('base64');
+      classified.push(await page.evaluate((b64) => (globalThis as unknown as { devise: { nearestLabel(b: Uint8Array): Promise<string> } }).devise.nearestLabel(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))), b64));
+    }
     if (opts.drop) {
       // Drag and drop: a File in a DataTransfer, dropped on the drop zone.
       const b64 = fs.readFileSync(opts.image).toString('base64');
@@ -71,6 +91,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'image');
     const img = (await state()).last!;
     const imageQueryAllMs = [img.ms];
+    const modelAllMs = [img.modelMs ?? NaN];
     for (let i = 1; i < (opts.repeat ?? 1); i++) {
       await page.evaluate(() => {
         (globalThis as unknown as { devise: { last?: unknown } }).devise.last = undefined;
@@ -79,7 +100,9 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       });
       await page.setInputFiles('#file', opts.image);
       await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'image');
-      imageQueryAllMs.push((await state()).last!.ms);
+      const last = (await state()).last!;
+      imageQueryAllMs.push(last.ms);
+      modelAllMs.push(last.modelMs ?? NaN);
     }
     await page.check('#unseen-only');
     const unseenOnly = await page.$$eval('#labels li', (lis) => lis.map((li) => ({ label: (li as unknown as { dataset: Record<string, string | undefined> }).dataset['label'] ?? '', seen: li.querySelector('.tag.seen') !== null })));
@@ -91,9 +114,15 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     const screenshot = opts.screenshot ? await page.screenshot({ fullPage: true }) : undefined;
     return {
       backend: first.backend,
+      threads: first.threads,
+      isolated: first.isolated,
+      simd: first.simd,
+      measuredMs: first.measuredMs,
+      skipped: first.skipped,
       loadMs: first.loadMs,
       imageQueryMs: img.ms,
       imageQueryAllMs,
+      modelAllMs,
       textQueryMs: txt.ms,
       top5: img.labels ?? [],
       unseenOnly,
@@ -101,7 +130,9 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       textImages: txt.images ?? [],
       consoleErrors,
       outsideRequests,
+      requested,
       shownTextLabels,
+      classified,
       screenshot,
     };
   } finally {

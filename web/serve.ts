@@ -26,6 +26,8 @@ export interface StaticServer {
   port: number;
   /** Requests served, for tests and logs. */
   requests: string[];
+  /** Body bytes served per path (what the browser fetched), for `bench -- app`'s bytesFetched. */
+  bytes: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export interface StaticServer {
 export function serveStatic(root: string, opts: { port?: number; host?: string } = {}): Promise<StaticServer> {
   const base = path.resolve(root);
   const requests: string[] = [];
+  const bytes = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     requests.push(url.pathname);
@@ -46,9 +49,11 @@ export function serveStatic(root: string, opts: { port?: number; host?: string }
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${url.pathname}`);
       return;
     }
+    const size = fs.statSync(file).size;
+    bytes.set(url.pathname, (bytes.get(url.pathname) ?? 0) + size);
     res.writeHead(200, {
       'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-      'content-length': fs.statSync(file).size,
+      'content-length': size,
       'cache-control': 'no-cache',
       'cross-origin-opener-policy': 'same-origin',
       'cross-origin-embedder-policy': 'require-corp',
@@ -65,6 +70,7 @@ export function serveStatic(root: string, opts: { port?: number; host?: string }
         url: `http://${host}:${addr.port}/`,
         port: addr.port,
         requests,
+        bytes,
         close: () => new Promise((r) => {
           server.close(() => r());
           server.closeAllConnections();

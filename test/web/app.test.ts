@@ -2,7 +2,10 @@
  * The static search app: its pure preprocessing and search (against sharp and brute force), the browser code's
  * types, and a real headless Chromium at 390×844 against the built app on 127.0.0.1 (and from file://):
  * uploading a data_samples image gives the library's nearest label, typing an unseen class shows images, no
- * console errors, no request leaves 127.0.0.1. Load time and query latency are printed.
+ * console errors, no request leaves 127.0.0.1. Served, the page is cross-origin isolated and wasm runs with
+ * threads; from file:// it still answers, single-threaded; only one wasm binary is read either way. On every
+ * backend the page can start, its nearest labels agree with the library's (fp32: all, uint8: ≥ 95 %).
+ * Load time and query latency are printed.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,6 +14,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend/index';
 import { applyTransforms, CENTER, decodeImage } from '../../lib/data/augment';
+import { loadExportedModel } from '../../lib/export/model';
 import { argmaxCosine, embedFiles } from '../../lib/export/run';
 import { embeddingCheckpoint, readRun, runItems } from '../../lib/run-folder';
 import { loadModel } from '../../lib/models/index';
@@ -113,6 +117,10 @@ describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () =
       expect(r.unseenOnly).toHaveLength(5);
       expect(r.unseenOnly.every((l) => !l.seen)).toBe(true);
       expect(server.requests.every((p) => !p.includes('..'))).toBe(true);
+      // Cross-origin isolated, so the threaded-SIMD wasm build runs with more than one thread; one binary fetched.
+      expect(r.isolated).toBe(true);
+      expect(server.requests.filter((p) => p.endsWith('.wasm'))).toEqual(r.backend === 'wasm' ? ['/tfjs-backend-wasm-threaded-simd.wasm'] : []);
+      if (r.backend === 'wasm') expect(r.threads).toBeGreaterThan(1);
     } finally {
       await server.close();
     }
@@ -125,17 +133,77 @@ describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () =
     expect(r.outsideRequests).toEqual([]);
     expect(r.top5[0]!.label).toBe(expected);
     expect(fs.existsSync(path.join(app.out, 'export', 'bundle.js'))).toBe(true);
+    // No isolation from file://: one thread, and only the one wasm script this browser runs is read.
+    expect(r.isolated).toBe(false);
+    if (r.backend === 'wasm') {
+      expect(r.threads).toBe(1);
+      expect(r.requested.filter((u) => /wasm/.test(path.basename(u)))).toEqual([`file://${path.join(app.out, 'wasm', 'tfjs-backend-wasm-simd.wasm.js')}`]);
+    }
   }, 300_000);
 
-  it('npm run bench -- app --json reports loadMs, queryMs and modelBytes', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/index.ts'), 'app', '--run', run, '--queries', '2', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  // Browser numerics against the library on the same model: the page's nearest label (all labels, no calibration)
+  // of data_samples images, per backend the page can start. fp32 against the run's checkpoint; uint8 against the
+  // library running the same uint8 export (the quantisation's own cost is test/export's).
+  it('on every backend the page can start, nearest labels agree with the library (fp32: 100 %, uint8: ≥ 95 %)', async () => {
+    const { info, labels } = await readRun(run);
+    const items = await runItems(info);
+    const files = [...items.test, ...items.valid].filter((_, i) => i % 4 === 0).map((it) => it.path); // a quarter: ~23 images
+    const table = Float32Array.from(labels.vectors.flat());
+    const uint8 = await buildApp({ run, out: path.join(tmp.dir, 'app-uint8'), quantize: 'uint8' });
+    const cnn = await loadModel(await embeddingCheckpoint(run));
+    const exported = await loadExportedModel(path.join(uint8.export.dir, 'model'));
+    const [fp32Emb, uint8Emb] = await embedFiles([cnn.model, exported], files, cnn.inputSize, cnn.preprocessing);
+    cnn.model.dispose();
+    exported.dispose();
+    const library: Record<'none' | 'uint8', Float32Array[]> = { none: fp32Emb!, uint8: uint8Emb! };
+    const ran: string[] = [];
+    for (const [quantize, dir] of [['none', app.out], ['uint8', uint8.out]] as const) {
+      const expectedLabels = library[quantize]!.map((e) => labels.classes[argmaxCosine(e, table, labels.dim)]!);
+      const server = await serveStatic(dir);
+      try {
+        for (const backend of ['webgpu', 'webgl', 'wasm']) {
+          let r;
+          try {
+            r = await driveApp({ url: server.url, image, word: unseenWord, backend, classify: files });
+          } catch (err) {
+            if (/could not start/.test((err as Error).message) && backend !== 'wasm') {
+              console.log(`[web] ${backend}: not available in this browser (${(err as Error).message.split('\n')[0]})`);
+              continue;
+            }
+            throw err;
+          }
+          const agree = r.classified.filter((l, i) => l === expectedLabels[i]).length / files.length;
+          console.log(`[web] ${quantize} on ${r.backend}${r.threads ? ` (${r.threads} threads)` : ''}: ${(agree * 100).toFixed(1)} % of ${files.length} nearest labels equal the library's`);
+          ran.push(`${quantize}:${r.backend}`);
+          expect(r.backend).toBe(backend);
+          expect(r.consoleErrors).toEqual([]);
+          if (backend === 'wasm') expect(r.threads).toBeGreaterThan(1);
+          expect(agree).toBeGreaterThanOrEqual(quantize === 'none' ? 1 : 0.95);
+        }
+      } finally {
+        await server.close();
+      }
+    }
+    expect(ran).toContain('none:wasm');
+  }, 600_000);
+
+  it('npm run bench -- app --json reports loadMs, queryMs, GFLOP/s, bytes fetched, threads and modelBytes', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/index.ts'), 'app', '--run', run, '--backend', 'wasm', '--queries', '2', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
     expect(r.status, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { loadMs: number; queryMs: number; modelBytes: number; quantize: string; queries: number };
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { loadMs: number; firstQueryMs: number; queryMs: number; modelMs: number; modelBytes: number; quantize: string; queries: number; backend: string; inputSize: number; gflopsPerSec: number; flopsPerImage: number; bytesFetched: number; threads: number; appJsBytes: number; exportBytes: number };
     console.log(`[web] bench app: ${JSON.stringify(j)}`);
     expect(j.quantize).toBe('uint8');
     expect(j.queries).toBe(2);
+    expect(j.backend).toBe('wasm');
+    expect(j.inputSize).toBe(128);
+    expect(j.threads).toBeGreaterThan(1);
     expect(j.loadMs).toBeGreaterThan(0);
-    expect(j.queryMs).toBeGreaterThan(0);
+    expect(j.firstQueryMs).toBeGreaterThan(0);
+    expect(j.queryMs).toBeGreaterThanOrEqual(j.modelMs);
+    expect(j.gflopsPerSec).toBeCloseTo(j.flopsPerImage / (j.modelMs * 1e6), 0);
+    // What one page load fetched: app.js, one wasm binary and the export (not the three binaries nor bundle.js).
+    expect(j.bytesFetched).toBeGreaterThan(j.appJsBytes + j.modelBytes);
+    expect(j.bytesFetched).toBeLessThan(j.appJsBytes + j.exportBytes + 1e6);
     expect(j.modelBytes).toBeGreaterThan(1e6);
     expect(j.modelBytes).toBeLessThan(1.6e6);
   }, 300_000);

@@ -1,14 +1,14 @@
 /**
  * The static search app: loads an export (`export/model/model.json` + shards, labels.json, images.json,
  * images.bin; from file:// the same files inlined in `export/bundle.js`), then answers image → text,
- * image → image and text → image with an exact cosine scan. tfjs runs on WebGL where available, else wasm
- * (its .wasm files sit beside app.js; from file:// they come from the bundle), else cpu; `?backend=wasm|webgl|cpu`
- * forces one. A software WebGL (SwiftShader, llvmpipe) goes after wasm.
+ * image → image and text → image with an exact cosine scan. The tfjs backend (WebGPU, WebGL, wasm with SIMD and
+ * threads) is picked by a measured warm-up of the model on this device (./backend.ts); `?backend=` forces one.
  *
- * Test hooks: `window.devise` = { ready, backend, loadMs, last: {kind, ms, labels?, images?} }.
+ * Test hooks: `window.devise` = { ready, backend, threads, isolated, simd, measuredMs, loadMs, error,
+ * last: {kind, ms, labels?, images?}, nearestLabel(bytes) }.
  */
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { BACKENDS, type BackendChoice, chooseBackend, forgetBackend, loadScript, prepareWasm } from './backend';
 import { centerCropRgb, cosineTopK, displayName, findLabel, fromBase64, type Hit, normalizeInto, normalizeRows, type Preprocessing, rgbaToRgbOnWhite } from './core';
 
 interface Meta { arch: string; inputSize: number; dim: number; preprocessing: Preprocessing; quantize: string }
@@ -27,71 +27,14 @@ interface State {
   imageTable: Float32Array;
 }
 
-interface Last { kind: 'image' | 'text'; ms: number; labels?: { label: string; seen: boolean; score: number }[]; images?: { label: string; score: number }[] }
-const hooks: { ready?: Promise<void>; backend?: string; loadMs?: number; last?: Last; error?: string } = {};
+interface Last { kind: 'image' | 'text'; ms: number; /** The model's part of an image query (preprocessing and search excluded). */ modelMs?: number; labels?: { label: string; seen: boolean; score: number }[]; images?: { label: string; score: number }[] }
+const hooks: Partial<BackendChoice> & { ready?: Promise<void>; loadMs?: number; last?: Last; error?: string; nearestLabel?: (bytes: Uint8Array) => Promise<string> } = {};
 (window as unknown as { devise: typeof hooks }).devise = hooks;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** The WebGL renderer string when it is a software rasteriser (SwiftShader, llvmpipe): slower than wasm there. */
-function softwareWebgl(): string | null {
-  try {
-    const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
-    if (!gl) return null;
-    const ext = gl.getExtension('WEBGL_debug_renderer_info');
-    const renderer = String(gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-    return /swiftshader|llvmpipe|software/i.test(renderer) ? renderer : null;
-  } catch {
-    return null;
-  }
-}
-
-/** From file:// browsers refuse to fetch the .wasm files: serve them from the bundle as blob: URLs instead. */
-function wasmFromBundle(): void {
-  const b = (window as unknown as { DEVISE_BUNDLE?: Bundle }).DEVISE_BUNDLE;
-  const url = (name: string) => {
-    const data = b?.[`wasm/${name}`];
-    return data === undefined ? undefined : URL.createObjectURL(new Blob([fromBase64(data)], { type: 'application/wasm' }));
-  };
-  const plain = url('tfjs-backend-wasm.wasm');
-  const simd = url('tfjs-backend-wasm-simd.wasm');
-  if (plain && simd) setWasmPaths({ 'tfjs-backend-wasm.wasm': plain, 'tfjs-backend-wasm-simd.wasm': simd, 'tfjs-backend-wasm-threaded-simd.wasm': simd });
-}
-
-async function pickBackend(): Promise<string> {
-  const forced = new URLSearchParams(location.search).get('backend');
-  if (location.protocol === 'file:') {
-    await loadBundle();
-    wasmFromBundle();
-  } else setWasmPaths(new URL('./', location.href).href);
-  // GPU WebGL first (phones); wasm (threaded when the page is cross-origin isolated) before software WebGL.
-  const web = softwareWebgl() !== null ? ['wasm', 'webgl', 'cpu'] : ['webgl', 'wasm', 'cpu'];
-  const order = forced ? [forced] : web;
-  for (const name of order) {
-    try {
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return name;
-      }
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error(`no tfjs backend of ${order.join(', ')} could start`);
-}
-
-let bundle: Promise<void> | undefined;
 /** Loads export/bundle.js once (file:// only): it sets window.DEVISE_BUNDLE. */
-function loadBundle(): Promise<void> {
-  bundle ??= new Promise<void>((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = 'export/bundle.js';
-    s.onload = () => resolve();
-    s.onerror = () => reject(new Error('export/bundle.js is missing: run `npm run app` to build the app folder'));
-    document.head.appendChild(s);
-  });
-  return bundle;
-}
+const loadBundle = () => loadScript('export/bundle.js', 'export/bundle.js is missing: run `npm run app` to build the app folder');
 
 /** The export's files: fetched over http(s), or from the inlined bundle under file://. */
 async function source(): Promise<{ text(f: string): Promise<string>; bytes(f: string): Promise<Uint8Array> }> {
@@ -113,26 +56,55 @@ async function source(): Promise<{ text(f: string): Promise<string>; bytes(f: st
   return { text: async (f) => (await get(f)).text(), bytes: async (f) => new Uint8Array(await (await get(f)).arrayBuffer()) };
 }
 
-async function load(): Promise<State> {
-  const src = await source();
+/**
+ * Fetches the export (all files at once), prepares the wasm binary, then builds the model on the backend the
+ * measured warm-up picks (./backend.ts): the first warm-up run also moves the weights there and compiles, so the
+ * first query pays for neither.
+ */
+async function load(): Promise<{ st: State; choice: BackendChoice }> {
+  const forced = new URLSearchParams(location.search).get('backend');
+  const [src] = await Promise.all([source(), prepareWasm()]);
   const modelJson = JSON.parse(await src.text('model/model.json')) as { weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; modelTopology: object; userDefinedMetadata: { devise: Meta } };
-  const shards = await Promise.all(modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => src.bytes(`model/${p}`))));
+  const [shards, labelsText, imagesText, bin] = await Promise.all([
+    Promise.all(modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => src.bytes(`model/${p}`)))),
+    src.text('labels.json'),
+    src.text('images.json'),
+    src.bytes('images.bin'),
+  ]);
   const weightData = new Uint8Array(shards.reduce((s, b) => s + b.byteLength, 0));
   let off = 0;
   for (const b of shards) {
     weightData.set(b, off);
     off += b.byteLength;
   }
-  const model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer }));
   const meta = modelJson.userDefinedMetadata.devise;
-  const labels = JSON.parse(await src.text('labels.json')) as Labels;
-  const images = JSON.parse(await src.text('images.json')) as { dim: number; rows: ImageRow[] };
-  const bin = await src.bytes('images.bin');
+  let model: tf.LayersModel | undefined;
+  const warm = async () => {
+    model ??= await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer }));
+    const y = tf.tidy(() => model!.predict(tf.zeros([1, meta.inputSize, meta.inputSize, 3])) as tf.Tensor);
+    await y.data();
+    y.dispose();
+  };
+  const choice = await chooseBackend(forced, backendKey(meta), warm);
+  const labels = JSON.parse(labelsText) as Labels;
+  const images = JSON.parse(imagesText) as { dim: number; rows: ImageRow[] };
   const imageTable = normalizeRows(new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4), images.dim);
   const labelTable = normalizeRows(Float32Array.from(labels.vectors.flat()), labels.dim);
-  // Warm-up: the first predict compiles shaders / allocates; keep it out of query latency.
-  tf.tidy(() => (model.predict(tf.zeros([1, meta.inputSize, meta.inputSize, 3])) as tf.Tensor).dataSync());
-  return { model, meta, labels, labelTable, rows: images.rows, imageTable };
+  return { st: { model: model!, meta, labels, labelTable, rows: images.rows, imageTable }, choice };
+}
+
+/** Where the measured choice is remembered: per model form (and, through localStorage, per browser profile). */
+const backendKey = (m: Meta) => `devise-backend:${m.arch}:${m.inputSize}:${m.quantize}:${navigator.userAgent}`;
+
+/** The image's embedding: the library's preprocessing, then the model on the chosen backend. */
+async function embed(st: State, file: Blob, onModelMs?: (ms: number) => void): Promise<Float32Array> {
+  const x = await pixels(file, st);
+  const t0 = performance.now();
+  const y = tf.tidy(() => st.model.predict(tf.tensor4d(x, [1, st.meta.inputSize, st.meta.inputSize, 3])) as tf.Tensor);
+  const emb = (await y.data()) as Float32Array;
+  onModelMs?.(performance.now() - t0);
+  y.dispose();
+  return emb;
 }
 
 /** The library's preprocessing of one image file: EXIF-oriented decode, alpha on white, resize, center crop, normalise. */
@@ -199,12 +171,12 @@ function showLabels(st: State, labelHits: Hit[]): void {
 }
 
 async function queryImage(st: State, file: Blob): Promise<void> {
+  let modelMs = 0;
   const q = $('query') as HTMLImageElement;
   q.src = URL.createObjectURL(file);
   q.style.display = 'block';
   const t0 = performance.now();
-  const x = await pixels(file, st);
-  const emb = tf.tidy(() => (st.model.predict(tf.tensor4d(x, [1, st.meta.inputSize, st.meta.inputSize, 3])) as tf.Tensor).dataSync() as Float32Array);
+  const emb = await embed(st, file, (ms) => (modelMs = ms));
   lastEmbedding = emb;
   const tModel = performance.now();
   const labelHits = labelHitsOf(st, emb);
@@ -212,9 +184,9 @@ async function queryImage(st: State, file: Blob): Promise<void> {
   const ms = performance.now() - t0;
   showLabels(st, labelHits);
   $('neighbours').replaceChildren(...imageHits.map((h) => figure(st.rows[h.index]!, h.score)));
-  $('image-timing').textContent = `query ${ms.toFixed(0)} ms (model ${(tModel - t0).toFixed(0)} ms, search ${(ms - (tModel - t0)).toFixed(1)} ms)`;
+  $('image-timing').textContent = `query ${ms.toFixed(0)} ms (decode ${(tModel - t0 - modelMs).toFixed(0)} ms, model ${modelMs.toFixed(0)} ms, search ${(ms - (tModel - t0)).toFixed(1)} ms)`;
   $('image-results').hidden = false;
-  hooks.last = { kind: 'image', ms, labels: labelHits.map((h) => ({ label: st.labels.classes[h.index]!, seen: st.labels.seen[h.index]!, score: h.score })), images: imageHits.map((h: Hit) => ({ label: st.rows[h.index]!.label, score: h.score })) };
+  hooks.last = { kind: 'image', ms, modelMs, labels: labelHits.map((h) => ({ label: st.labels.classes[h.index]!, seen: st.labels.seen[h.index]!, score: h.score })), images: imageHits.map((h: Hit) => ({ label: st.rows[h.index]!.label, score: h.score })) };
 }
 
 function queryText(st: State, word: string): void {
@@ -236,11 +208,12 @@ function queryText(st: State, word: string): void {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const backend = await pickBackend();
-  const st = await load();
+  const { st, choice } = await load();
   const loadMs = performance.now() - t0;
-  Object.assign(hooks, { backend, loadMs });
-  $('status').textContent = `${st.meta.arch} ${st.meta.inputSize}px · ${st.meta.quantize === 'none' ? 'fp32' : st.meta.quantize} · ${backend} · ${st.labels.classes.length} labels · ${st.rows.length} images${st.labels.gamma ? ` · GZSL γ ${st.labels.gamma.toFixed(2)}` : ''} · loaded in ${loadMs.toFixed(0)} ms`;
+  hooks.nearestLabel = async (bytes) => st.labels.classes[cosineTopK(await embed(st, new Blob([bytes as Uint8Array<ArrayBuffer>])), st.labelTable, st.labels.dim, 1)[0]!.index]!;
+  Object.assign(hooks, choice, { loadMs });
+  $('status').textContent = `${st.meta.arch} ${st.meta.inputSize}px · ${st.meta.quantize === 'none' ? 'fp32' : st.meta.quantize} · ${describeBackend(choice)} · ${st.labels.classes.length} labels · ${st.rows.length} images${st.labels.gamma ? ` · GZSL γ ${st.labels.gamma.toFixed(2)}` : ''} · loaded in ${loadMs.toFixed(0)} ms`;
+  backendSelector(choice, backendKey(st.meta));
   const vocab = $('vocabulary');
   vocab.replaceChildren(...st.labels.classes.map((c) => Object.assign(document.createElement('option'), { value: displayName(c) })));
   const onFile = (f: File | undefined) => {
@@ -262,6 +235,35 @@ async function main(): Promise<void> {
     if (lastEmbedding) showLabels(st, labelHitsOf(st, lastEmbedding));
   });
   $<HTMLInputElement>('word').addEventListener('input', (e) => queryText(st, (e.target as HTMLInputElement).value));
+}
+
+/** 'wasm (SIMD, 2 threads)', or why it runs on one thread. */
+function describeBackend(c: BackendChoice): string {
+  if (c.backend !== 'wasm') return c.backend;
+  const why = location.protocol === 'file:' ? 'single-threaded: opened from file://, `npm run app` serves it with threads'
+    : !c.isolated ? 'single-threaded: the page is not cross-origin isolated (COOP/COEP headers)' : `${c.threads} thread${c.threads === 1 ? '' : 's'}`;
+  return `wasm (${c.simd ? 'SIMD, ' : ''}${why})`;
+}
+
+/** The backend selector: "auto" (the measured choice) or one forced through `?backend=` (reloads the page). */
+function backendSelector(c: BackendChoice, key: string): void {
+  const select = $<HTMLSelectElement>('backend');
+  const forced = new URLSearchParams(location.search).get('backend');
+  const label = (b: string) => (c.measuredMs[b] !== undefined ? `${b} (${c.measuredMs[b]!.toFixed(0)} ms)` : c.skipped[b] ? `${b} (unavailable)` : b);
+  select.replaceChildren(
+    Object.assign(document.createElement('option'), { value: '', textContent: `auto: ${c.backend}${c.remembered ? ' (remembered)' : ''}`, selected: !forced }),
+    ...BACKENDS.map((b) => Object.assign(document.createElement('option'), { value: b, textContent: label(b), selected: forced === b, title: c.skipped[b] ?? '' })),
+  );
+  select.hidden = false;
+  select.addEventListener('change', () => {
+    const url = new URL(location.href);
+    if (select.value) url.searchParams.set('backend', select.value);
+    else {
+      url.searchParams.delete('backend');
+      forgetBackend(key); // "auto" measures again
+    }
+    location.href = url.href;
+  });
 }
 
 function showError(err: unknown): void {

@@ -10,6 +10,9 @@ import { normalizeInto, type Preprocessing } from '../../lib/preprocessing';
 
 export { normalizeInto, type Preprocessing };
 
+/** The app's tfjs backends in preference order (./backend.ts picks among them by a measured warm-up). */
+export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+
 /** RGBA (canvas ImageData) → RGB with alpha flattened on white, as `sharp().flatten({background: '#ffffff'})`. */
 export function rgbaToRgbOnWhite(rgba: Uint8ClampedArray | Uint8Array): Uint8Array {
   const n = rgba.length / 4;
