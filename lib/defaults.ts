@@ -7,18 +7,18 @@
  *   DEFAULTS.epochs.stage2a         // 5
  *   DEFAULTS.smoke.data.size        // 64 (CI's tiny mode)
  */
-import { DEFAULT_PHASES, type PhaseKey } from './train/recipe';
+// No imports: every module may read this table (lib/train/recipe.ts takes its epochs from here).
 
-/** Epochs of each phase of the two-stage recipe. */
-export type PhaseEpochs = Record<PhaseKey, number>;
+/** Epochs of each phase of the two-stage recipe (keys: the recipe's PhaseKey). */
+export interface PhaseEpochs {
+  stage1: number;
+  stage1Unfrozen: number;
+  stage2a: number;
+  stage2b: number;
+}
 
-/** Epochs of the recipe's phases, from the recipe's own table (the original: 4 frozen, 2 unfrozen; 2a 5, 2b 3). */
-const RECIPE_EPOCHS: PhaseEpochs = {
-  stage1: DEFAULT_PHASES.stage1.epochs,
-  stage1Unfrozen: DEFAULT_PHASES.stage1Unfrozen.epochs,
-  stage2a: DEFAULT_PHASES.stage2a.epochs,
-  stage2b: DEFAULT_PHASES.stage2b.epochs,
-};
+/** The original's epochs: stage 1 4 frozen + 2 unfrozen; stage 2a 5, 2b 3. */
+const RECIPE_EPOCHS: PhaseEpochs = { stage1: 4, stage1Unfrozen: 2, stage2a: 5, stage2b: 3 };
 
 /** Defaults of a run: the original notebooks' settings, and the tiny ones of smoke mode (`DEVISE_SMOKE=1`, `--quick`). */
 export const DEFAULTS = Object.freeze({

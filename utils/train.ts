@@ -1,15 +1,17 @@
 /**
  * Scripted training runs of the two-stage DeViSE recipe (no notebook needed).
  *
- *   npm run train -- --data <folder-per-class root | AWA2 root> --model squeezenet1_1 --weights sq.h5 \
- *     [--valid-pct 0.2] [--size 224] [--bs 16] [--epochs 4] [--unfreeze-epochs 2] [--lr 3e-3] \
- *     --stage 1|2 [--vectors glove.vec [--alias automobile=car] [--labels map.tsv]] [--from <checkpoint>] \
+ *   npm run train -- --data <folder-per-class root | AWA2 root> --model squeezenet1_1 [--weights sq.h5|none] \
+ *     [--valid-pct 0.2] [--size 224] [--bs 16] [--epochs N] [--unfreeze-epochs N] [--lr 3e-3] \
+ *     --stage 1|2 [--vectors word2vec|glove100|file.vec [--alias automobile=car] [--labels map.tsv]] [--from <checkpoint>] \
  *     [--classes a,b,c] [--loss cosine|hinge] [--out runs/x] [--seed 0] [--json]
  *   npm run train -- --resume runs/x          # after Ctrl-C or a crash: continues where it stopped
  *
  * The run folder (--out) holds run.json (settings and which phases are done) and one checkpoint per phase under
- * models/: stage1-frozen, stage1-unfrozen, stage2a, stage2b. `--epochs` is the length of the frozen phases (stage 1
- * frozen, 2a), `--unfreeze-epochs` of the unfrozen ones (0 skips them). Stage 2 runs stage 1 first unless `--from`
+ * models/: stage1-frozen, stage1-unfrozen, stage2a, stage2b. By default every phase runs the recipe's epochs (4, 2,
+ * 5, 3: lib/defaults.ts), the frozen phases (stage 1, 2a) at the LR finder's suggestion, from the pretrained weights.
+ * `--epochs` sets the length of both frozen phases, `--unfreeze-epochs` of both unfrozen ones (0 skips them), `--lr`
+ * the frozen phases' rate (no LR finder). Stage 2 runs stage 1 first unless `--from`
  * names a stage-1 checkpoint (e.g. runs/x/models/stage1-unfrozen). Ctrl-C stops after the current batch, writes
  * the phase's checkpoint, prints the command that resumes it and exits 130; a second Ctrl-C exits at once.
  * With `--json` one JSON object is printed at the end (progress goes to stderr).
@@ -17,38 +19,42 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
-import { writeFileAtomically } from '../lib/backend/io';
-import { defineCli, type FlagValues, parsePairs, runCli, shellQuote, UserError } from '../lib/cli';
+import { defineCli, type FlagValues, parsePairs, runCli, shellQuote, UserError, userPath } from '../lib/cli';
 import { datasetClasses, imageDataBunch } from '../lib/data/loader';
+import { DEFAULTS } from '../lib/defaults';
 import { ARCHS, type Arch } from '../lib/models/registry';
 import { createModel, loadModel } from '../lib/models/index';
-import { slice } from '../lib/train/schedule';
-import { PHASE_NAMES, type PhaseKey, twoStageRecipe } from '../lib/train/recipe';
+import { chooseLr, lrWhy } from '../lib/pipeline/notebook';
+import { readRunFile, RUN_FORMAT, type RunFile, writeRunFile } from '../lib/run-folder';
+import { findPretrained } from '../lib/settings';
+import { DEFAULT_PHASES, PHASE_NAMES, type PhaseKey, twoStageRecipe } from '../lib/train/recipe';
 import { INTERRUPTED } from '../lib/train/types';
 import type { FitResult } from '../lib/train/learner';
 import { readLabelMap, wordVectorSource } from '../lib/vectors/labels';
 import { openVectors } from '../lib/vectors/vec';
+import { LABEL_SOURCES, labelSource } from '../lib/vectors/sources';
 import { exitStopped, interruptGuard, resumeCommandFor, shownPath as shown } from './resume';
 
 const FLAGS = {
   data: { type: 'path', placeholder: '<dir>', description: 'a folder with train/<class>/ (or <class>/) images, or an AWA2 root (required unless --resume)' },
-  'valid-pct': { type: 'number', default: 0.2, placeholder: '<fraction>', description: 'share of each class held out for validation when there is no valid/ folder' },
+  'valid-pct': { type: 'number', default: DEFAULTS.data.validPct, placeholder: '<fraction>', description: 'share of each class held out for validation when there is no valid/ folder' },
   model: { type: 'string', default: 'squeezenet1_1', choices: Object.keys(ARCHS), description: 'backbone' },
-  weights: { type: 'path', placeholder: '<file>', description: 'pretrained weights (.pth, .h5 or a TF.js model folder; default: random init)' },
-  size: { type: 'integer', default: 224, placeholder: '<px>', description: 'image size' },
-  bs: { type: 'integer', default: 16, description: 'batch size' },
-  epochs: { type: 'integer', default: 4, description: 'epochs of the frozen phases (stage 1 frozen, stage 2a)' },
-  'unfreeze-epochs': { type: 'integer', default: 2, description: 'epochs of the unfrozen phases (stage 1 unfrozen, 2b); 0 skips them' },
-  lr: { type: 'number', default: 3e-3, description: 'max learning rate of the frozen phases (one-cycle)' },
+  weights: { type: 'string', placeholder: '<file|none>', description: 'pretrained weights (.pth, .h5 or a TF.js model folder), or none for random init (default: the downloaded or shipped pretrained file)' },
+  size: { type: 'integer', default: DEFAULTS.data.size, placeholder: '<px>', description: 'image size' },
+  bs: { type: 'integer', default: DEFAULTS.data.bs, description: 'batch size' },
+  epochs: { type: 'integer', description: `epochs of the frozen phases (default: the recipe's ${DEFAULTS.epochs.stage1} for stage 1, ${DEFAULTS.epochs.stage2a} for stage 2a)` },
+  'unfreeze-epochs': { type: 'integer', description: `epochs of the unfrozen phases; 0 skips them (default: the recipe's ${DEFAULTS.epochs.stage1Unfrozen} for stage 1, ${DEFAULTS.epochs.stage2b} for stage 2b)` },
+  lr: { type: 'number', description: "max learning rate of the frozen phases (one-cycle; default: the LR finder's suggestion for each)" },
+  'lr-find-iterations': { type: 'integer', default: DEFAULTS.lrFindIterations, placeholder: '<n>', description: 'steps of each LR finder run' },
   stage: { type: 'integer', default: 1, placeholder: '1|2', description: '1: classifier only; 2: then the DeViSE embedding (needs --vectors)' },
-  vectors: { type: 'path', placeholder: '<file.vec>', description: 'word vectors for the class names (stage 2)' },
+  vectors: { type: 'string', placeholder: '<name|file.vec>', description: `label space for the class names (stage 2): a source name (${Object.keys(LABEL_SOURCES).join(', ')}) or a .vec file` },
   alias: { type: 'string', placeholder: '<label=word,...>', description: 'word to look up for a class name missing from --vectors, e.g. killer+whale=orca' },
   labels: { type: 'path', placeholder: '<file.tsv>', description: 'class → word table (label<TAB>word lines), like --alias for many classes' },
   from: { type: 'path', placeholder: '<checkpoint>', description: 'start stage 2 from this stage-1 checkpoint (e.g. runs/x/models/stage1-unfrozen) instead of training stage 1' },
   classes: { type: 'string', placeholder: '<a,b,c>', description: 'train on these classes only (default: all of the data)' },
   loss: { type: 'string', default: 'cosine', choices: ['cosine', 'hinge'], description: 'stage-2 loss' },
   out: { type: 'path', default: 'runs/train', placeholder: '<dir>', description: 'run folder: run.json and models/<phase>/ checkpoints' },
-  seed: { type: 'integer', default: 0, description: 'seed of the split, shuffling, augmentation, init and dropout' },
+  seed: { type: 'integer', default: DEFAULTS.data.seed, description: 'seed of the split, shuffling, augmentation, init and dropout' },
   resume: { type: 'path', placeholder: '<run dir>', description: 'continue the run in this folder where it stopped, with its own settings' },
   'skip-empty': { type: 'boolean', description: 'leave out class folders with no images (or unreadable) with a warning, instead of stopping' },
   force: { type: 'boolean', description: 'start over in an --out that already holds a run (its checkpoints are replaced)' },
@@ -71,38 +77,19 @@ type Values = FlagValues<typeof FLAGS>;
 /** The flags a run is rebuilt from on --resume (everything but resume/force/json). */
 const SETTINGS = (Object.keys(FLAGS) as (keyof typeof FLAGS)[]).filter((k) => !['resume', 'force', 'json'].includes(k));
 
-const RUN_FORMAT = 'devise-ts-run-1';
-
-interface RunFile {
-  format: string;
-  arch: string;
-  size: number;
-  seed: number;
-  labels: string;
-  data: string;
-  classes: string[];
-  testClasses: string[];
-  preprocessing: unknown;
-  lr: Record<string, unknown>;
-  phases: Record<string, 'done' | 'running'>;
-  /** The command that made the run, so --resume rebuilds it. */
-  command?: { tool: string; settings: Partial<Record<string, unknown>> };
-}
-
-function readRunFile(dir: string): RunFile | undefined {
-  const file = path.join(dir, 'run.json');
-  if (!fs.existsSync(file)) return undefined;
+/** `<dir>/run.json` through the run-folder module; a damaged one is a user error naming it. */
+function runFileOf(dir: string): RunFile | undefined {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
+    return readRunFile(dir);
   } catch (err) {
-    throw new UserError(`${file} is not valid JSON (${(err as Error).message})`, 'the run folder is damaged; start a new run with another --out');
+    throw new UserError((err as Error).message, 'the run folder is damaged; start a new run with another --out');
   }
 }
 
 /** The settings of a --resume: those recorded in `<dir>/run.json`. */
 function resumeSettings(dir: string, given: Set<string>): Values {
   if (!fs.existsSync(dir)) throw new UserError(`--resume ${dir} does not exist`, 'pass the --out folder of the run to continue');
-  const run = readRunFile(dir);
+  const run = runFileOf(dir);
   if (!run) throw new UserError(`--resume ${dir} holds no run (no run.json)`, 'pass the --out folder of an npm run train run');
   if (run.command?.tool === 'demo') throw new UserError(`${dir} is a run of npm run demo`, `continue it with: npm run demo -- --resume ${shellQuote(shown(path.dirname(dir)))}`);
   if (run.command?.tool !== 'train') throw new UserError(`${path.join(dir, 'run.json')} does not say how the run was started (no command)`, 'it was not written by npm run train; start a new run instead');
@@ -124,17 +111,18 @@ runCli(async () => {
   // Usage checks before anything is loaded.
   if (!a.data) throw new UserError('--data is required: a folder with train/<class>/ images, or an AWA2 root', 'e.g. npm run train -- --data data_samples --stage 1');
   if (a.stage !== 1 && a.stage !== 2) throw new UserError(`--stage must be 1 or 2, got ${a.stage}`);
-  if (a.stage === 2 && !a.vectors) throw new UserError('--stage 2 needs --vectors <file.vec> (word vectors for the class names)');
+  if (a.stage === 2 && !a.vectors) throw new UserError(`--stage 2 needs --vectors <name|file.vec> (a label source: ${Object.keys(LABEL_SOURCES).join(', ')}, or word vectors for the class names)`);
   if (a.stage === 1 && a.from) {
     throw new UserError(`--from ${a.from} with --stage 1 leaves nothing to train (--from replaces stage 1)`,
       `pass --stage 2 --vectors <file.vec> to train the embedding from it, or --resume <run dir> to continue an interrupted run`);
   }
   const keys: PhaseKey[] = a.stage === 1 ? ['stage1', 'stage1Unfrozen'] : a.from ? ['stage2a', 'stage2b'] : ['stage1', 'stage1Unfrozen', 'stage2a', 'stage2b'];
-  const epochsOf = (k: PhaseKey): number => (k === 'stage1' || k === 'stage2a' ? a.epochs : a['unfreeze-epochs']);
-  if (a.epochs < 0 || a['unfreeze-epochs'] < 0) throw new UserError('--epochs and --unfreeze-epochs must be ≥ 0');
+  // The recipe's epochs per phase (4, 2, 5, 3) unless --epochs / --unfreeze-epochs set the frozen / unfrozen ones.
+  const epochsOf = (k: PhaseKey): number => (k === 'stage1' || k === 'stage2a' ? a.epochs : a['unfreeze-epochs']) ?? DEFAULTS.epochs[k];
+  if ((a.epochs ?? 0) < 0 || (a['unfreeze-epochs'] ?? 0) < 0) throw new UserError('--epochs and --unfreeze-epochs must be ≥ 0');
   if (keys.every((k) => epochsOf(k) === 0)) throw new UserError('nothing to train: every phase has 0 epochs', 'pass --epochs 1 or more (and/or --unfreeze-epochs)');
   if (!resuming && !a.force) {
-    const old = readRunFile(out);
+    const old = runFileOf(out);
     const started = old ? Object.keys(old.phases ?? {}) : [];
     if (started.length) {
       throw new UserError(`${out} already holds a run (phases ${started.map((p) => `${p} ${old!.phases[p]}`).join(', ')})`,
@@ -154,23 +142,33 @@ runCli(async () => {
   const skipEmpty = a['skip-empty'];
   const nClasses = (classes ?? datasetClasses(a.data, undefined, { skipEmpty })).length;
   if (from && from.head.units !== nClasses) throw new UserError(`--from ${a.from} has ${from.head.units} outputs but the data has ${nClasses} classes`, 'pass the same --data and --classes the checkpoint was trained on');
-  const model = from ?? (await createModel(a.model as Arch, { classes: nClasses, weights: a.weights, inputSize: a.size, seed: a.seed }));
+  // The pretrained weights by default (as the notebook's cnnLearner); `--weights none` for random initialisation.
+  const weights = a.weights === 'none' ? null : a.weights ? userPath(a.weights) : findPretrained(a.model);
+  if (!weights && !from) log(`WARNING: ${a.weights === 'none' ? '--weights none' : `no pretrained ${a.model} weights found`}: the body starts from RANDOM weights${a.weights === 'none' ? '' : ` (fetch them with npm run weights -- download ${a.model})`}.`);
+  const model = from ?? (await createModel(a.model as Arch, { classes: nClasses, weights: weights ?? undefined, inputSize: a.size, seed: a.seed }));
   const data = await imageDataBunch({ root: a.data, size: a.size, bs: a.bs, validPct: a['valid-pct'], seed: a.seed, preprocessing: model.preprocessing, classes, skipEmpty, onWarning: log });
 
+  // --vectors: a label-source name (word2vec, glove100, wordnet, …) or a .vec file (with --alias / --labels for missing words).
   let labelVectors: { vectors: Float32Array; dim: number } | undefined;
   if (a.stage === 2) {
+    const named = a.vectors! in LABEL_SOURCES;
     const aliases = { ...(a.labels ? readLabelMap(a.labels) : {}), ...parsePairs('alias', a.alias) };
-    labelVectors = wordVectorSource(await openVectors(a.vectors!), { aliases, normalize: true, aliasHint: `--alias ${'<label>=<word>'}, or --labels <file.tsv>` }).embed(data.classes);
+    const source = named
+      ? await labelSource(a.vectors!, { awa2Meta: a.data, seed: a.seed })
+      : wordVectorSource(await openVectors(userPath(a.vectors!)), { aliases, normalize: true, aliasHint: `--alias ${'<label>=<word>'}, or --labels <file.tsv>` });
+    labelVectors = source.embed(data.classes);
   }
 
   // run.json: the run-directory contract plus the command's settings (what --resume rebuilds the run from).
-  const state: RunFile = readRunFile(out) && resuming ? readRunFile(out)! : {
-    format: RUN_FORMAT, arch: model.arch, size: a.size, seed: a.seed, labels: a.stage === 2 ? a.vectors! : 'none', data: a.data,
+  // The settings --resume rebuilds the run from, with the weights as resolved now (a later download changes nothing).
+  const settings: Record<string, unknown> = { ...Object.fromEntries(SETTINGS.filter((k) => a[k] !== undefined).map((k) => [k, a[k]])), weights: weights ?? 'none' };
+  const state: RunFile = (resuming && runFileOf(out)) || {
+    format: RUN_FORMAT, arch: model.arch, size: a.size, bs: a.bs, validPct: a['valid-pct'], seed: a.seed, labels: a.stage === 2 ? a.vectors! : 'none', data: a.data,
     classes: data.classes, testClasses: data.testClasses ?? [], preprocessing: model.preprocessing,
-    lr: { stage1: a.lr, stage2a: a.lr }, phases: {},
-    command: { tool: 'train', settings: Object.fromEntries(SETTINGS.filter((k) => a[k] !== undefined).map((k) => [k, a[k]])) },
+    lr: {}, phases: {},
+    command: { tool: 'train', settings },
   };
-  const save = (): void => writeFileAtomically(path.join(out, 'run.json'), JSON.stringify(state, null, 2) + '\n');
+  const save = (): void => writeRunFile(out, state);
   save();
   runStarted = true;
 
@@ -181,10 +179,10 @@ runCli(async () => {
     stage2Loss: a.loss as 'cosine' | 'hinge',
     path: out,
     progress: 'terminal',
-    stage1: { epochs: a.epochs, lr: slice(a.lr) },
-    stage1Unfrozen: { epochs: a['unfreeze-epochs'], lr: slice(1e-6, 1e-4) },
-    stage2a: { epochs: a.epochs, lr: slice(a.lr) },
-    stage2b: { epochs: a['unfreeze-epochs'], lr: slice(1e-6, 1e-4) },
+    stage1: { ...DEFAULT_PHASES.stage1, epochs: epochsOf('stage1') },
+    stage1Unfrozen: { ...DEFAULT_PHASES.stage1Unfrozen, epochs: epochsOf('stage1Unfrozen') },
+    stage2a: { ...DEFAULT_PHASES.stage2a, epochs: epochsOf('stage2a') },
+    stage2b: { ...DEFAULT_PHASES.stage2b, epochs: epochsOf('stage2b') },
     callbacks: [guard.callback],
     resume: resuming,
     onPhase: (name, status) => {
@@ -193,6 +191,19 @@ runCli(async () => {
     },
   });
 
+  // The frozen phases' rate: --lr, else the LR finder's suggestion on the phase's model (as the notebook); passed to the phase.
+  const rateOf = async (key: PhaseKey): Promise<number | undefined> => {
+    if (key !== 'stage1' && key !== 'stage2a') return undefined;
+    if (a.lr !== undefined) return a.lr;
+    if (epochsOf(key) === 0 || (resuming && recipe.phaseStatus(key) !== 'none')) return undefined; // skipped, loaded or resumed with its own plan
+    if (key === 'stage2a') recipe.toEmbedding();
+    recipe.learner.freeze();
+    const chosen = chooseLr(await recipe.learner.lrFind({ numIt: a['lr-find-iterations'] }), key);
+    log(`${PHASE_NAMES[key]} trains at ${chosen.value.toExponential(2)} (${lrWhy(chosen)})`);
+    state.lr = { ...state.lr, [key]: chosen };
+    save();
+    return chosen.value;
+  };
   const ran: FitResult[] = [];
   let stage1Accuracy: number | undefined;
   if (resuming) {
@@ -203,7 +214,7 @@ runCli(async () => {
     if (key === 'stage1' && !resuming) log(`stage 1: ${a.model}, ${data.classes.length} classes, ${a.size}px`);
     if (key === 'stage2a') log(`stage 2: embedding head (${labelVectors!.dim}-d, ${a.loss} loss)`);
     if (guard.interrupted) exitStopped(log, INTERRUPTED, out, resumeCommand, data.train.length);
-    const r = await recipe.phase(key);
+    const r = await recipe.phase(key, await rateOf(key));
     ran.push(r);
     if (r.stopped || guard.interrupted) exitStopped(log, r.stopped ?? INTERRUPTED, out, resumeCommand, data.train.length);
     // The classifier's accuracy before stage 2 swaps its head (reported in stage 2's result).

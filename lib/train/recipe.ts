@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import type { CnnModel } from '../models/index';
+import { DEFAULTS } from '../defaults';
 import { crossEntropy } from '../losses';
 import type { FitResult } from './learner';
 import { accuracy } from './metrics';
@@ -31,12 +32,12 @@ export interface Phase {
 
 export type PhaseKey = 'stage1' | 'stage1Unfrozen' | 'stage2a' | 'stage2b';
 
-/** The recipe's defaults, the original's: 4 epochs frozen at 3e-3, 2 unfrozen at slice(1e-6, 1e-4); stage 2a 5, 2b 3. The one place they are set. */
+/** The recipe's defaults, the original's: 4 epochs frozen at 3e-3, 2 unfrozen at slice(1e-6, 1e-4); stage 2a 5, 2b 3 (epochs from lib/defaults.ts). */
 export const DEFAULT_PHASES = {
-  stage1: { epochs: 4, lr: slice(3e-3) },
-  stage1Unfrozen: { epochs: 2, lr: slice(1e-6, 1e-4) },
-  stage2a: { epochs: 5, lr: slice(3e-3) },
-  stage2b: { epochs: 3, lr: slice(1e-6, 1e-4) },
+  stage1: { epochs: DEFAULTS.epochs.stage1, lr: slice(3e-3) },
+  stage1Unfrozen: { epochs: DEFAULTS.epochs.stage1Unfrozen, lr: slice(1e-6, 1e-4) },
+  stage2a: { epochs: DEFAULTS.epochs.stage2a, lr: slice(3e-3) },
+  stage2b: { epochs: DEFAULTS.epochs.stage2b, lr: slice(1e-6, 1e-4) },
 } satisfies Record<PhaseKey, Phase>;
 
 /** Checkpoint (and run.json phase) name of each phase. */

@@ -12,7 +12,7 @@ const { dir, cleanup } = tempDir('devise-cli-errors-');
 afterAll(cleanup);
 
 const p = (...parts: string[]): string => path.join(dir, ...parts);
-const SMALL = ['--size', '32', '--bs', '4', '--epochs', '1', '--unfreeze-epochs', '0'];
+const SMALL = ['--size', '32', '--bs', '4', '--epochs', '1', '--unfreeze-epochs', '0', '--lr', '3e-3'];
 
 beforeAll(() => {
   tinySet(p('tiny'));
