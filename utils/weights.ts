@@ -6,7 +6,6 @@
  *   npm run weights -- convert squeezenet1_1-b8a52dc0.pth --arch squeezenet1_1 --out models/squeezenet1_1 [--size 224]
  *   npm run weights -- summary --arch resnet34 [--head embedding --dim 300 | --head classifier --classes 40] [--json]
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import { defineCli, runCli, UserError, userPath } from '../lib/cli';
@@ -22,7 +21,7 @@ export const cli = defineCli({
   positionals: '<download|convert|summary> [name|file]',
   commands: {
     download: '<name> from models/pretrained.json (or --url U --out F [--sha256 H]) into --dir',
-    convert: '<file.pth|file.h5> --arch A --out <dir>: a saved TF.js model with the weights and their preprocessing',
+    convert: '<file.pth|file.h5|Keras TF.js folder> --arch A --out <dir>: a saved TF.js model with the weights and their preprocessing',
     summary: '--arch A [--head embedding --dim 300 | --head classifier --classes 40]: parameters per layer group',
   },
   flags: {

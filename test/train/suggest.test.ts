@@ -109,7 +109,7 @@ describe('Recorder: the plot marks the rate that is trained', () => {
     r.lrFind = { ...c, rawLosses: c.losses, suggestion: { steepest: NaN, minOver10: NaN } };
     const lr = r.suggestedLr();
     expect(lr).toBe(usableSuggestion(c)!.value);
-    const marker = r.lrFigure().data.find((t) => (t as { name?: string }).name === 'suggestion') as { x: number[] };
+    const marker = r.lrFigure().data.find((t) => (t as { name?: string }).name === 'suggestion') as unknown as { x: number[] };
     expect(marker.x).toEqual([lr]);
   });
 });
