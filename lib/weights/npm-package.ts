@@ -96,6 +96,13 @@ function paxPath(body: Buffer): string | undefined {
   return undefined;
 }
 
+/** Ends an entry's sink and waits until it has taken everything (its errors reject); returns undefined for the caller's `sink`. */
+async function endSink(sink: Writable): Promise<undefined> {
+  sink.end();
+  await once(sink, 'finish');
+  return undefined;
+}
+
 /**
  * Streams the regular files of a `.tgz` (ustar, with pax and GNU long names) to the sinks `open` returns for
  * them (undefined: skipped), never holding an entry in memory.
@@ -121,11 +128,7 @@ export async function readTgz(tgz: string, open: (name: string, size: number) =>
         if (sink && !sink.write(part)) await once(sink, 'drain');
         meta?.push(Buffer.from(part));
         if (remaining === 0) {
-          if (sink) {
-            sink.end();
-            await once(sink, 'finish');
-            sink = undefined;
-          }
+          if (sink) sink = await endSink(sink);
           if (meta && header) {
             const body = Buffer.concat(meta);
             longName = header[156] === 76 ? field(body, 0, body.length) : (paxPath(body) ?? longName);
@@ -162,11 +165,7 @@ export async function readTgz(tgz: string, open: (name: string, size: number) =>
       } else {
         longName = undefined;
         if (type === '0' || type === '7') sink = open(name, size);
-        if (size === 0 && sink) {
-          sink.end();
-          await once(sink, 'finish');
-          sink = undefined;
-        }
+        if (size === 0 && sink) sink = await endSink(sink);
       }
     }
     if (ended) break;

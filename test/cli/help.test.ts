@@ -21,8 +21,10 @@ const CLIS: [string, string[]][] = [
   ['utils/notebooks.ts', []],
   ['utils/export.ts', []],
   ['utils/app.ts', []],
+  ['utils/vectors.ts', []],
+  ['utils/data.ts', []],
   ['bench/index.ts', []],
-  ...['data', 'infer', 'search', 'train', 'vectors', 'table', 'app'].map((b): [string, string[]] => ['bench/index.ts', [b]]),
+  ...['data', 'infer', 'search', 'train', 'vectors', 'table', 'app', 'zeroshot'].map((b): [string, string[]] => ['bench/index.ts', [b]]),
 ];
 
 interface Spec {
