@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readJsonFile, writeFileAtomically } from './backend/io';
+import { lockFolder, readJsonFile, writeFileAtomically } from './backend/io';
 import type { Awa2SplitName } from './data/awa2';
 import { env } from './env';
 import type { Arch } from './models/registry';
@@ -81,6 +81,14 @@ export const runPaths = (dir: string) => ({
   search: path.join(dir, 'search'),
   metrics: path.join(dir, 'metrics.json'),
 });
+
+/**
+ * Opens run folder `dir` for writing by `command` (what the user typed): takes the folder's lock, so a second run
+ * into the same folder refuses, naming the holder's PID and command. Returns the release function.
+ */
+export function openRunFolder(dir: string, command: string): () => void {
+  return lockFolder(dir, command);
+}
 
 /** `<dir>/run.json`, or undefined when there is none; a damaged file is an error that names it. */
 export function readRunFile(dir: string): RunFile | undefined {

@@ -22,6 +22,7 @@ import { reportDir, runMetrics, writeReport } from '../lib/pipeline/report';
 import { runDevise, RunStopped } from '../lib/pipeline/run';
 import { formatMetric, HEADLINE_METRICS, type SeedRun, writeSeedsReport } from '../lib/pipeline/seeds';
 import { ARCHS, type Arch } from '../lib/models/registry';
+import { LABEL_SOURCES } from '../lib/vectors/sources';
 import { ROOT } from '../lib/settings';
 import { buildApp } from '../web/build';
 import { exitStopped, interruptGuard, resumeCommandFor } from './resume';
@@ -33,7 +34,7 @@ const cli = defineCli({
     data: { type: 'path', description: 'an AWA2 root or folder-per-class images (default: the embedded data_samples/)' },
     model: { type: 'string', choices: Object.keys(ARCHS), description: 'backbone (default squeezenet1_1)' },
     weights: { type: 'string', placeholder: '<file|none>', description: 'pretrained weights (.pth, .h5, TF.js folder) or none (default: downloaded, else shipped)' },
-    vectors: { type: 'string', placeholder: '<name|file.vec>', description: 'label space: word2vec (shipped, default), glove, wordnet, attributes, or a .vec file' },
+    vectors: { type: 'string', placeholder: '<name|file.vec>', description: `label space: a source name (${Object.keys(LABEL_SOURCES).join(', ')}; default word2vec, shipped) or a .vec file` },
     split: { type: 'string', choices: ['standard', 'proposed'], description: "AWA2 zero-shot split: the dataset's or Xian et al.'s proposed one (default standard)" },
     seed: { type: 'integer', description: 'run seed (default 0); with --seeds, the first of them' },
     seeds: { type: 'integer', default: 1, description: 'runs this many seeds (seed, seed+1, …) and reports mean ± sd' },
@@ -70,7 +71,7 @@ function resumeFlags(dir: string, given: Set<string>): { out: string; values: Va
 
 /** A `--vectors` value: a known label-source name as is, anything else a file relative to where the user typed. */
 function labelsOf(v: string, resolve: (p: string) => string): string {
-  return ['word2vec', 'glove', 'wordnet', 'attributes'].includes(v) ? v : resolve(v);
+  return v in LABEL_SOURCES ? v : resolve(v);
 }
 
 runCli(async () => {
@@ -113,7 +114,7 @@ runCli(async () => {
     started = true;
     let results;
     try {
-      results = await runDevise(cfg, log, { resume: resuming, callbacks: [guard.callback] });
+      results = await runDevise(cfg, log, { resume: resuming, callbacks: [guard.callback], command: ['npm run demo --', ...process.argv.slice(2)].join(' ') });
     } catch (err) {
       if (err instanceof RunStopped) exitStopped(log, err.reason, cfg.out, resumeCommand);
       throw err;

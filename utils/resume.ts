@@ -7,10 +7,9 @@
  *   twoStageRecipe({ ..., callbacks: [guard.callback] });
  *   if (guard.interrupted) stopHere(...)
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EXIT_INTERRUPTED, onInterrupt, shellQuote, userCwd } from '../lib/cli';
-import { PHASE_NAMES, PHASE_ORDER } from '../lib/train/recipe';
+import { describePosition } from '../lib/run-folder';
 import { type Callback, INTERRUPTED } from '../lib/train/types';
 
 export interface InterruptGuard {
@@ -62,32 +61,9 @@ export function shownPath(p: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
 
-/** Where a run folder's training stands: the phase stopped part-way and its position (from the checkpoints). */
-export function describePosition(runDir: string, batchesPerEpoch?: number): string {
-  let lastDone: string | undefined;
-  for (const key of PHASE_ORDER) {
-    const name = PHASE_NAMES[key];
-    const dir = path.join(runDir, 'models', name);
-    let st: { plan?: { epochs: number }; position?: { epoch: number; batch: number } } | undefined;
-    try {
-      st = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')) as typeof st;
-    } catch {
-      continue; // not started (or skipped with 0 epochs)
-    }
-    if (!st?.plan || !st.position) continue;
-    const { epoch, batch } = st.position;
-    if (epoch >= st.plan.epochs) {
-      lastDone = name;
-      continue;
-    }
-    return `in phase ${name} at epoch ${epoch + 1} of ${st.plan.epochs}, batch ${batch}${batchesPerEpoch ? ` of ${batchesPerEpoch}` : ''} (checkpoint ${shownPath(dir)})`;
-  }
-  return lastDone ? `after phase ${lastDone} (finished, checkpoint ${shownPath(path.join(runDir, 'models', lastDone))})` : 'before the first training batch';
-}
-
 /** Prints where the run stopped and the resume command, and exits 130. */
 export function exitStopped(log: (line: string) => void, why: string, runDir: string, resumeCommand: string, batchesPerEpoch?: number): never {
-  log(`Stopped (${why === INTERRUPTED ? 'Ctrl-C' : why}) ${describePosition(runDir, batchesPerEpoch)}.`);
+  log(`Stopped (${why === INTERRUPTED ? 'Ctrl-C' : why}) ${describePosition(runDir, shownPath, batchesPerEpoch)}.`);
   log(`Resume with:\n  ${resumeCommand}`);
   process.exit(EXIT_INTERRUPTED);
 }

@@ -25,7 +25,7 @@ import { DEFAULTS } from '../lib/defaults';
 import { ARCHS, type Arch } from '../lib/models/registry';
 import { createModel, loadModel } from '../lib/models/index';
 import { chooseLr, lrWhy } from '../lib/pipeline/notebook';
-import { readRunFile, RUN_FORMAT, type RunFile, writeRunFile } from '../lib/run-folder';
+import { openRunFolder, readRunFile, RUN_FORMAT, type RunFile, writeRunFile } from '../lib/run-folder';
 import { findPretrained } from '../lib/settings';
 import { DEFAULT_PHASES, PHASE_NAMES, type PhaseKey, twoStageRecipe } from '../lib/train/recipe';
 import { INTERRUPTED } from '../lib/train/types';
@@ -129,6 +129,9 @@ runCli(async () => {
         `continue it with: npm run train -- --resume ${shellQuote(shown(out))}   (or choose another --out, or pass --force to start over)`);
     }
   }
+
+  // One run per folder: a second `npm run train` (or demo) into --out refuses, naming this one (released at exit).
+  openRunFolder(out, ['npm run train --', ...process.argv.slice(2)].join(' '));
 
   // Ctrl-C: the running phase stops after its batch and writes its checkpoint; outside a phase the run exits at once.
   let runStarted = false;

@@ -178,8 +178,10 @@ export async function writeReport(dir: string, r: DeviseResults, opts: ReportOpt
   });
   const batch = `<section><h2>batch preview (training augmentation)</h2>${r.batchPreview}</section>`;
   files['index.html'] = page(r, [missing, batch, tables, ...sections], opts.links ?? []);
-  // File by file (each atomic): the run's checkpoints may live inside the same folder.
-  for (const [name, content] of Object.entries(files)) writeFileAtomically(path.join(dir, name), content);
+  // File by file (each atomic): the run's checkpoints may live inside the same folder. metrics.json last: its presence
+  // says the report is whole.
+  const order = Object.keys(files).sort((a, b) => Number(a === 'metrics.json') - Number(b === 'metrics.json'));
+  for (const name of order) writeFileAtomically(path.join(dir, name), files[name]!);
   return { dir, files: Object.keys(files).sort() };
 }
 

@@ -10,7 +10,7 @@
 import { type BackendInfo, initBackend } from '../backend/index';
 import type { MetricRow } from '../metrics';
 import { saveModel } from '../models/index';
-import { readRunFile, recordPhase, runPaths, type ChosenLr, writeRunFile } from '../run-folder';
+import { openRunFolder, readRunFile, recordPhase, runPaths, type ChosenLr, writeRunFile } from '../run-folder';
 import type { EpochRecord } from '../train/callbacks';
 import { ClassificationInterpretation } from '../train/interpret';
 import type { FitResult, LrFindResult } from '../train/learner';
@@ -95,6 +95,8 @@ export interface RunDeviseOptions {
   mobile?: boolean;
   /** Measure the backbones' sizes on disk (default true). */
   sizes?: boolean;
+  /** What the user typed, recorded in the run folder's lock (a second run into `cfg.out` refuses, naming it). */
+  command?: string;
 }
 
 function throwIfStopped(fits: FitResult[]): void {
@@ -107,6 +109,15 @@ function throwIfStopped(fits: FitResult[]): void {
  * the same numbers for the same settings and seed. Checkpoints, indices and run.json go to `cfg.out`.
  */
 export async function runDevise(cfg: DeviseConfig, log: (line: string) => void = console.log, opts: RunDeviseOptions = {}): Promise<DeviseResults> {
+  const release = openRunFolder(cfg.out, opts.command ?? `runDevise (run folder ${cfg.out})`);
+  try {
+    return await runSteps(cfg, log, opts);
+  } finally {
+    release();
+  }
+}
+
+async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: RunDeviseOptions): Promise<DeviseResults> {
   const backend = await initBackend();
   log(`backend ${backend.backend} (${backend.threads} thread${backend.threads > 1 ? 's' : ''}); model ${cfg.arch}; data ${cfg.data}; labels ${cfg.labels}`);
   const seconds: Record<string, number> = {};
