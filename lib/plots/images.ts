@@ -58,7 +58,8 @@ export function searchStripFigure(query: { image?: string; word?: string }, hits
   if (!query.image && query.word === undefined) throw new Error('searchStripFigure: the query needs an image or a word');
   const first: Cell = query.image ? { image: query.image, caption: `<b>query</b>${query.word ? `: ${query.word}` : ''}` } : { text: `“${query.word}”`, caption: '<b>query</b>' };
   const cells = [first, ...hits.map((h, i) => ({ image: h.image, caption: `${i + 1}. ${h.label.replace(/\+/g, " ")}<br>${h.score.toFixed(3)}` }))];
-  return imageGrid(cells, cells.length, opts.title ?? 'Search results', 160);
+  // At most 780 px in all (JupyterLab's output area): 160 px cells, smaller when there are more than four hits.
+  return imageGrid(cells, cells.length, opts.title ?? 'Search results', Math.min(160, Math.floor(780 / cells.length)));
 }
 
 /** A class-activation heatmap (h × w, any scale) stretched over an image of `width` × `height` pixels. */

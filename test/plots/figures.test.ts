@@ -166,6 +166,9 @@ describe('image figures', () => {
     const byImage = searchStripFigure({ image: PIXEL }, hits);
     expect(byImage.data.map((t) => t.type)).toEqual(['image', 'image', 'image']);
     expect(() => searchStripFigure({}, hits)).toThrow(/image or a word/);
+    // Five hits and the query fit JupyterLab's output area (~800 px); two hits keep 160 px cells.
+    expect(searchStripFigure({ word: 'zebra' }, [...hits, ...hits, hits[0]!]).layout.width).toBeLessThanOrEqual(780);
+    expect(byWord.layout.width).toBe(480);
   });
 
   it('CAM overlay: the heatmap cells are stretched over the image pixels', () => {
