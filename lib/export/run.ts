@@ -22,7 +22,7 @@ import { applyTransforms, CENTER, decodeImage } from '../data/augment';
 import type { Awa2SplitName } from '../data/awa2';
 import type { Item, Split } from '../data/items';
 import { imageDataBunch } from '../data/loader';
-import { evaluate, type MetricRow } from '../metrics';
+import { cosineScores, evaluate, type MetricRow } from '../metrics';
 import { gzslAt } from '../zeroshot';
 import { type Arch, type CnnModel, createModel, loadModel, modelSummary } from '../models/index';
 import { normalizeInto, type Preprocessing } from '../preprocessing';
@@ -214,7 +214,7 @@ export async function exportComparison(dir: string, opts: { variants?: readonly 
       const top1Agreement = top.length ? top.filter((t, i) => t === refTop[i]).length / top.length : 1;
       let gzslHCalibrated: number | null = null;
       if (gamma !== null && info.testClasses.length) {
-        const scores = rows.map((r) => Array.from(classes.labels, (_, c) => cosine(r, classes.vectors, c, classes.dim)));
+        const scores = cosineScores(rows.map((r) => Array.from(r)), classes.vectors, classes.dim);
         const idx = (l: string) => classes.labels.indexOf(l);
         gzslHCalibrated = gzslAt(scores, evalItems.map((it) => idx(it.label)), info.classes.map(idx), info.testClasses.map(idx), gamma).H;
       }
@@ -230,41 +230,10 @@ export async function exportComparison(dir: string, opts: { variants?: readonly 
   }
 }
 
-/** Cosine similarity of `x` and row `c` of `vectors` (rows of `dim`). */
-function cosine(x: ArrayLike<number>, vectors: Float32Array, c: number, dim: number): number {
-  let dot = 0;
-  let nx = 0;
-  let nv = 0;
-  for (let j = 0; j < dim; j++) {
-    const v = vectors[c * dim + j]!;
-    dot += x[j]! * v;
-    nx += x[j]! * x[j]!;
-    nv += v * v;
-  }
-  return dot / (Math.sqrt(nx * nv) || 1);
-}
-
-/** Index of the class vector with the highest cosine similarity to `x`. */
+/** Index of the class vector with the highest cosine similarity to `x` (the first on a tie). */
 export function argmaxCosine(x: ArrayLike<number>, vectors: Float32Array, dim: number): number {
-  let best = -1;
-  let bestScore = -Infinity;
-  let nx = 0;
-  for (let j = 0; j < dim; j++) nx += x[j]! * x[j]!;
-  for (let c = 0; c * dim < vectors.length; c++) {
-    let dot = 0;
-    let nv = 0;
-    for (let j = 0; j < dim; j++) {
-      const v = vectors[c * dim + j]!;
-      dot += x[j]! * v;
-      nv += v * v;
-    }
-    const s = dot / (Math.sqrt(nx * nv) || 1);
-    if (s > bestScore) {
-      bestScore = s;
-      best = c;
-    }
-  }
-  return best;
+  const scores = cosineScores([Array.from(x)], vectors, dim)[0]!;
+  return scores.reduce((best, v, c) => (v > scores[best]! ? c : best), 0);
 }
 
 /** One row of the model-size table. */
