@@ -66,6 +66,15 @@ const BENCH_FLAGS: Record<string, { summary: string; flags: FlagSpecs; example: 
   onnx: { summary: 'onnxruntime-node on torchvision\'s ONNX export against this project\'s inference, same run and threads', flags: {}, example: 'npm run bench -- onnx --ort /tmp/ort --model squeezenet1_1 --json' },
   peak: { summary: "this CPU's attainable fp32 GFLOP/s at 1 and 2 threads (oneDNN sgemm and convolution): the roofline of train/infer", flags: {}, example: 'npm run bench -- peak --json' },
   app: { summary: 'the search app in headless Chromium at 390×844: load ms, query ms, model bytes', flags: {}, example: 'npm run bench -- app --json' },
+  awa2: {
+    summary: 'scale rehearsal: the demo on a generated AWA2-shaped tree (time per phase, peak RSS, bytes written, 224-px speeds, the recipe\'s hours on AWA2)',
+    flags: {
+      images: { type: 'integer', default: 37_322, description: "images of the generated tree (AWA2's count by default)" },
+      size: { type: 'integer', default: 64, placeholder: '<px>', description: 'image size of the rehearsal run (the 224-px speeds are measured apart)' },
+      dir: { type: 'path', placeholder: '<path>', description: 'where the tree is made once and reused (default <tmp>/devise-awa2-<images>)' },
+    },
+    example: 'npm run bench -- awa2 --images 2000 --size 64 --json',
+  },
   table: {
     summary: "the README's performance table: native, wasm and PyTorch per row, each tfjs side in its own process",
     flags: {
