@@ -1,7 +1,25 @@
 /**
- * devise-ts: the library's public entry. Notebooks, utils and benches import from here.
+ * devise-ts: the library's public entry. Notebooks, utils and benches import from here; the exports are grouped by
+ * what a user does: data, learner, embedding, search, zero-shot, plots, export (then the run and its folder).
  *
- *   import { deviseConfig, prepareRun, show } from './lib/index';   // from notebooks/ (via the lib symlink)
+ * A whole DeViSE run in a few calls (test/pipeline/index-example.test.ts runs these lines as written; from
+ * notebooks/ import './lib/index', from elsewhere the path to lib/index):
+ *
+ * @example
+ *   import { accuracy, buildSearch, cnnLearner, deviseConfig, ImageDataBunch, labelSourceOf, runOf, zeroShotSummary } from './lib/index';
+ *   const cfg = deviseConfig({ smoke: true });                               // data_samples/, SqueezeNet, word2vec; DEVISE_* override
+ *   const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed });
+ *   const learn = await cnnLearner(data, cfg.arch, { metrics: [accuracy], weights: cfg.weights, path: cfg.out, seed: cfg.seed });
+ *   await learn.lrFind({ numIt: cfg.lrFindIterations });                   // stage 1: the classifier, at the finder's rate
+ *   await learn.fitOneCycle(cfg.epochs.stage1, learn.recorder.suggestedLr(), { checkpoint: 'stage1-frozen' });
+ *   const source = await labelSourceOf(cfg);                                // stage 2: regress the labels' word vectors
+ *   learn.toEmbedding(source.embed(data.classes));
+ *   await learn.lrFind({ numIt: cfg.lrFindIterations });
+ *   await learn.fitOneCycle(cfg.epochs.stage2a, learn.recorder.suggestedLr(), { checkpoint: 'stage2a' });
+ *   const run = runOf(cfg, data, learn, source);                            // search indices and zero-shot evaluation
+ *   const summary = zeroShotSummary(run, await buildSearch(run));
+ *   console.log(summary.verdict.join('\n'));
+ * @end
  */
 export * from './backend/index';
 export * from './preprocessing';

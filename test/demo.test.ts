@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LABEL_SOURCES } from '../lib/vectors/sources';
 import { ROOT, tempDir } from './helpers';
 import { launchChromium } from './notebooks/jupyter';
 
@@ -41,7 +42,7 @@ describe('npm run demo (defaults, ../shared hidden)', { timeout: 1_500_000 }, ()
     expect(Math.abs(metrics.stage2Top1 * 38 - Math.round(metrics.stage2Top1 * 38))).toBeLessThan(1e-9);
     expect(Object.keys(metrics.zeroShotPerClass).sort()).toEqual(['chimpanzee', 'giant+panda', 'hippopotamus', 'humpback+whale', 'leopard', 'persian+cat', 'pig', 'raccoon', 'rat', 'seal']);
     const sources = Object.fromEntries((metrics.labelSources as { source: string; unavailable?: string }[]).map((r) => [r.source, r]));
-    expect(Object.keys(sources)).toEqual(['word2vec', 'glove', 'wordnet', 'attributes']);
+    expect(Object.keys(sources)).toEqual(Object.keys(LABEL_SOURCES)); // every known source, unavailable ones with the reason
     expect(sources.attributes.unavailable).toMatch(/predicate-matrix-continuous\.txt/);
     expect(sources.glove.unavailable).toMatch(/^no vector for \d+ of the 43 classes \(/);
     expect(fs.readdirSync(out)).toEqual(expect.arrayContaining(['index.html', 'metrics.json', 'PCA_Squeezenet_2a_Epochs1to5.gif', 'figures']));
