@@ -1,6 +1,7 @@
 /**
  * Shared parts of bench/train.ts and bench/infer.ts: model choice, timing, per-kernel profile, and the
- * PyTorch side (bench/torch_bench.py, run with Debian's /usr/bin/python3 on the same shapes/threads).
+ * PyTorch side (bench/torch_bench.py on the same shapes/threads, best of NCHW and channels-last), run with Debian's
+ * /usr/bin/python3 (torch 1.13) and, when it has torch, the project venv's .venv/bin/python (pip's current torch).
  *
  *   const model = await benchModel('squeezenet1_1', 224);
  *   --backend native|wasm   (native: wasm + the oneDNN kernels; wasm: the addon hidden)
@@ -59,17 +60,30 @@ export async function kernelProfile(step: () => Promise<void>): Promise<Record<s
   return Object.fromEntries(sorted.map(([name, ms]) => [name, Math.round(ms)]));
 }
 
-/** Times the same model/shapes in PyTorch; null when torch is not installed (no Debian python3-torch). */
-export function torchBench(mode: 'train' | 'infer', arch: string, batch: number, size: number, threads: number, steps: number): { imgPerSec: number; stepMs: number; cpuMs: number } | null {
-  if (env.benchNoTorch || !fs.existsSync(TORCH_PYTHON)) return null;
+/** One PyTorch's time for the same model and shapes: the better of NCHW and channels-last. */
+export interface TorchResult {
+  imgPerSec: number;
+  stepMs: number;
+  cpuMs: number;
+  layout: 'nchw' | 'channels_last';
+  layouts: Record<string, number>;
+  version: string;
+}
+
+/** The project venv's Python (`npm run deps`), where `pip install torch torchvision` puts a current PyTorch beside Debian's 1.13. */
+export const VENV_PYTHON = path.join(__dirname, '..', '..', '.venv', 'bin', 'python');
+
+/** Times the same model/shapes in PyTorch under `python`; null when it has no torch (or the python is absent). */
+export function torchBench(mode: 'train' | 'infer', arch: string, batch: number, size: number, threads: number, steps: number, python = TORCH_PYTHON): TorchResult | null {
+  if (process.env.DEVISE_BENCH_NO_TORCH || !fs.existsSync(python)) return null;
   const script = path.join(__dirname, '..', 'torch_bench.py');
-  const r = spawnSync(TORCH_PYTHON, [script, mode, arch, String(batch), String(size), String(threads), String(steps)],
-    { encoding: 'utf8', env: childEnv({ OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) }) });
+  const r = spawnSync(python, [script, mode, arch, String(batch), String(size), String(threads), String(steps)],
+    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) } });
   if (r.status !== 0) {
     if (/No module named 'torch/.test(r.stderr)) return null;
-    throw new Error(`torch_bench.py failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    throw new Error(`torch_bench.py under ${python} failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number; stepMs: number; cpuMs: number };
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchResult;
 }
 
 /**
@@ -147,6 +161,7 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
     const numTensorsDelta = tf.memory().numTensors - before;
     const profile = hasFlag(argv, 'profile') ? await kernelProfile(step) : undefined;
     const torch = torchBench(mode, arch, batch, size, info.threads, steps);
+    const venvTorch = torchBench(mode, arch, batch, size, info.threads, steps, VENV_PYTHON);
     const imgPerSec = (batch / stepMs) * 1000;
     // Achieved rate from the model's own layer shapes, against the measured peak at the same thread count.
     const gflopsPerSec = (forwardFlops(model) * batch * (mode === 'train' ? TRAIN_FLOPS_FACTOR : 1)) / (stepMs * 1e6);
@@ -158,7 +173,9 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
       ...(heap && { heapMB: Math.round(heap.neededBytes / 2 ** 20), largestBatch: heap.largest }),
       // The wasm memory actually grown to (it never shrinks): the real footprint, where heapMB is tfjs's byte count.
       ...(info.backend === 'wasm' && { wasmMemoryMB: Math.round(wasmMemoryBytes() / 2 ** 20) }),
-      ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec), torchCpuMsPerStep: Math.round(torch.cpuMs), cpuRatio: round2(torch.cpuMs / cpuMs) }),
+      ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec), torchCpuMsPerStep: Math.round(torch.cpuMs), cpuRatio: round2(torch.cpuMs / cpuMs), torchVersion: torch.version, torchLayout: torch.layout }),
+      // The PyTorch a user would install today (pip, in the project venv), the better of its two layouts.
+      ...(venvTorch && { venvTorch: { version: venvTorch.version, imgPerSec: round2(venvTorch.imgPerSec), layout: venvTorch.layout, layouts: venvTorch.layouts, ratio: round2(imgPerSec / venvTorch.imgPerSec), cpuMsPerStep: Math.round(venvTorch.cpuMs), cpuRatio: round2(venvTorch.cpuMs / cpuMs) } }),
       ...(info.native?.kernels.length && { native: (({ dnnl, isa, format, blocked, delegatedBy }) => ({ dnnl, isa, format, blocked, delegated: delegatedBy }))(nativeStatus()) }),
       ...(profile && { profile }),
     };

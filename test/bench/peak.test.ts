@@ -1,6 +1,7 @@
 /**
  * The roofline fields: the FLOP count from layer shapes equals torch's (multiply-adds of every Conv2d/Linear
- * counted by forward hooks on torchvision's own squeezenet1_1 and resnet34), `bench -- peak --json` has the
+ * counted by forward hooks on torchvision's own squeezenet1_1 and resnet34), bench/torch_bench.py's copies of
+ * those architectures equal torchvision's, `bench -- peak --json` has the
  * documented shape, and a tiny `bench -- infer` reports an achieved GFLOP/s consistent with its img/s and ≤ peak × 1.05.
  */
 import { spawnSync } from 'node:child_process';
@@ -52,6 +53,31 @@ describe.skipIf(!hasTorch)('FLOPs from layer shapes', () => {
       console.log(`[flops] ${arch} at ${size} px: ours ${ours}, torch ${torch[arch]}`);
       expect(ours).toBe(torch[arch]);
     }
+  }, 120_000);
+});
+
+// bench/torch_bench.py's own copies of the two architectures (used where torchvision will not import): same
+// parameter shapes in the same order and the same outputs as torchvision's, given torchvision's weights.
+const REPLICA = `
+import sys, torch, torchvision
+sys.path.insert(0, sys.argv[1])
+import torch_bench
+for arch in ["squeezenet1_1", "resnet34"]:
+    ref, ours = getattr(torchvision.models, arch)(num_classes=1000).eval(), getattr(torch_bench, arch)(1000).eval()
+    a, b = ref.state_dict(), ours.state_dict()
+    assert [v.shape for v in a.values()] == [v.shape for v in b.values()], arch
+    ours.load_state_dict(dict(zip(b.keys(), a.values())))
+    x = torch.rand(2, 3, 96, 96)
+    with torch.no_grad():
+        print(arch, (ref(x) - ours(x)).abs().max().item())
+`;
+
+describe.skipIf(!hasTorch)('bench/torch_bench.py architectures', () => {
+  it('equal torchvision squeezenet1_1 and resnet34 (shapes, outputs)', () => {
+    const r = spawnSync(PYTHON, ['-c', REPLICA, path.join(ROOT, 'bench')], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    console.log(`[torch_bench] max |Δ| vs torchvision: ${r.stdout.trim().replace(/\n/g, '; ')}`);
+    for (const line of r.stdout.trim().split('\n')) expect(Number(line.split(' ')[1])).toBeLessThan(1e-5);
   }, 120_000);
 });
 
