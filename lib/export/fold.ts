@@ -2,7 +2,8 @@
  * An inference-only copy of a trained model made of standard tfjs layers: Dropout (any class whose name
  * contains `Dropout`, e.g. the seeded one) removed, every BatchNorm folded into the Conv2D/Dense before it
  * (ResNet's conv → BN) or the Dense after it (fastai head: BN → Dropout → Dense), else written as a standard
- * `BatchNormalization`. The result is plain artifacts that `tf.loadLayersModel` reads with no project code.
+ * `BatchNormalization`; a ReLU right after a Conv2D/Dense becomes its activation (one fused kernel). The result is
+ * plain artifacts that `tf.loadLayersModel` reads with no project code.
  *
  *   const inf = await inferenceArtifacts(cnn.model);          // { topology, weights: [{name, shape, values}] }
  *   const m = await tf.loadLayersModel(tf.io.fromMemory(inf.topology, specsOf(inf.weights), ...));
@@ -42,6 +43,8 @@ export interface FoldLog {
   foldedAfter: Record<string, string>;
   /** BatchNorms kept as standard `BatchNormalization` layers. */
   standardBatchNorm: string[];
+  /** ReLU name → the Conv2D/Dense whose activation it became. */
+  fusedRelu: Record<string, string>;
 }
 
 export interface InferenceArtifacts {
@@ -92,7 +95,7 @@ export function foldArtifacts(topologyIn: TopologyJson, weightsIn: NamedWeight[]
   const W = new Map(weightsIn.map((w) => [w.name, { ...w, values: Float32Array.from(w.values) }]));
   const layers = topology.config.layers;
   const byName = new Map(layers.map((l) => [l.name, l]));
-  const log: FoldLog = { droppedDropout: [], foldedBefore: {}, foldedAfter: {}, standardBatchNorm: [] };
+  const log: FoldLog = { droppedDropout: [], foldedBefore: {}, foldedAfter: {}, standardBatchNorm: [], fusedRelu: {} };
   for (const l of layers) {
     if (l.inbound_nodes.length > 1) throw new Error(`export: layer '${l.name}' is applied ${l.inbound_nodes.length} times; shared layers are not supported`);
   }
@@ -194,6 +197,20 @@ export function foldArtifacts(topologyIn: TopologyJson, weightsIn: NamedWeight[]
     }
     bn.class_name = 'BatchNormalization';
     log.standardBatchNorm.push(bn.name);
+  }
+  // A plain ReLU right after a Conv2D/Dense becomes that layer's activation: tfjs then runs one fused kernel
+  // (FusedConv2D / _FusedMatMul with the bias and ReLU) instead of a second pass over the activation.
+  for (const relu of layers) {
+    const cfg = relu.config as { max_value?: number | null; negative_slope?: number; threshold?: number };
+    if (relu.class_name !== 'ReLU' || removed.has(relu.name) || cfg.max_value != null || cfg.negative_slope || cfg.threshold) continue;
+    const input = resolve(singleInput(relu));
+    const prev = byName.get(input[0])!;
+    const prevCfg = prev.config as { activation?: string };
+    if ((prev.class_name !== 'Conv2D' && prev.class_name !== 'Dense') || (prevCfg.activation ?? 'linear') !== 'linear' || (consumers().get(prev.name) ?? []).length !== 1) continue;
+    prev.config['activation'] = 'relu';
+    alias.set(relu.name, input);
+    removed.add(relu.name);
+    log.fusedRelu[relu.name] = prev.name;
   }
   topology.config.layers = layers
     .filter((l) => !removed.has(l.name))

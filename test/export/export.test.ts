@@ -63,14 +63,16 @@ describe('quantisation encoders', () => {
 });
 
 describe('folding', () => {
-  it('folds BatchNorm before (conv → BN) and after (BN → Dropout → Dense), and drops Dropout', async () => {
+  it('folds BatchNorm before (conv → BN) and after (BN → Dropout → Dense), drops Dropout, fuses a plain ReLU into its conv', async () => {
     const input = tf.input({ shape: [6, 6, 2] });
     const c = tf.layers.conv2d({ name: 'c', filters: 3, kernelSize: 3, useBias: false }).apply(input) as tf.SymbolicTensor;
     const b = tf.layers.batchNormalization({ name: 'b' }).apply(c) as tf.SymbolicTensor;
-    const p = tf.layers.globalAveragePooling2d({ name: 'p' }).apply(b) as tf.SymbolicTensor;
+    const r = tf.layers.reLU({ name: 'r' }).apply(b) as tf.SymbolicTensor; // conv → BN → ReLU: one FusedConv2D
+    const p = tf.layers.globalAveragePooling2d({ name: 'p' }).apply(r) as tf.SymbolicTensor;
     const b2 = tf.layers.batchNormalization({ name: 'b2' }).apply(p) as tf.SymbolicTensor;
     const d = tf.layers.dropout({ name: 'd', rate: 0.5 }).apply(b2) as tf.SymbolicTensor;
-    const out = tf.layers.dense({ name: 'f', units: 4 }).apply(d) as tf.SymbolicTensor;
+    const f = tf.layers.dense({ name: 'f', units: 4 }).apply(d) as tf.SymbolicTensor;
+    const out = tf.layers.reLU({ name: 'r6', maxValue: 6 }).apply(f) as tf.SymbolicTensor; // clipped: stays a layer
     const model = tf.model({ inputs: input, outputs: out });
     for (const name of ['b', 'b2']) {
       const l = model.getLayer(name);
@@ -78,9 +80,9 @@ describe('folding', () => {
     }
     const cnn = { arch: 'squeezenet1_1' as const, model, head: { kind: 'embedding' as const, units: 4 }, layerGroups: [], preprocessing: { kind: 'caffe' as const, meanBgr: [0, 0, 0] as [number, number, number] }, inputSize: 6 };
     const e = await exportModel(cnn, path.join(tmp.dir, 'tiny'), {});
-    expect(e.log).toEqual({ droppedDropout: ['d'], foldedBefore: { b: 'c' }, foldedAfter: { b2: 'f' }, standardBatchNorm: [] });
+    expect(e.log).toEqual({ droppedDropout: ['d'], foldedBefore: { b: 'c' }, foldedAfter: { b2: 'f' }, standardBatchNorm: [], fusedRelu: { r: 'c' } });
     const json = JSON.parse(fs.readFileSync(path.join(e.dir, 'model.json'), 'utf8'));
-    expect(layerClasses(json.modelTopology)).toEqual(['Conv2D', 'Dense', 'GlobalAveragePooling2D', 'InputLayer']);
+    expect(layerClasses(json.modelTopology)).toEqual(['Conv2D', 'Dense', 'GlobalAveragePooling2D', 'InputLayer', 'ReLU']);
     const x = tf.randomNormal([2, 6, 6, 2], 0, 1, 'float32', 3);
     const m2 = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(fs.readFileSync(path.join(e.dir, e.files[1]!))).buffer }));
     const diff = tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, m2.predict(x) as tf.Tensor))).dataSync()[0]!;
