@@ -16,27 +16,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend, tf } from '../lib/backend/index';
-import { getTransforms } from '../lib/data/augment';
+import { initBackend } from '../lib/backend/index';
+import { bytesUnder } from '../lib/backend/io';
 import { readAwa2 } from '../lib/data/awa2';
-import { ImageLoader } from '../lib/data/loader';
 import { Rng } from '../lib/data/rng';
-import { IMAGENET } from '../lib/preprocessing';
 import { ImageIndex } from '../lib/search';
+import { throughput } from './data';
 import { numberFlag, flag, rssMB } from './flags';
 import { AWA2_CLASS_COUNTS, AWA2_STANDARD_TEST, makeAwa2Tree } from './support/awa2-tree';
 
 const ROOT = path.resolve(__dirname, '..');
 /** The original recipe: stage 1 frozen + unfrozen, stage 2a + 2b. */
 const RECIPE_EPOCHS = 4 + 2 + 5 + 3;
-
-/** Bytes of every file under `p` (0 when it does not exist). */
-function du(p: string): number {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false });
-  if (!st) return 0;
-  if (!st.isDirectory()) return st.size;
-  return fs.readdirSync(p).reduce((n, e) => n + du(path.join(p, e)), 0);
-}
 
 /** Runs the demo on `data` into `out`; its stderr lines go to `log`; peak RSS polled from /proc (VmHWM). */
 function runDemo(data: string, out: string, size: number, log: (line: string) => void): Promise<{ code: number | null; seconds: number; peakRssMB: number; stdout: string }> {
@@ -82,19 +73,10 @@ function trainSpeed224(): number {
   return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number }).imgPerSec;
 }
 
-/** Loader images/s at 224 px (decode, augment, normalise, batch) over up to `n` of the tree's photos. */
+/** Loader images/s at 224 px (decode, augment, normalise, batch; bench data's measure) over up to `n` of the tree's photos. */
 async function dataSpeed224(root: string, n: number): Promise<number> {
-  const awa = readAwa2(root);
-  const items = new Rng(3).shuffle(awa.items.slice()).slice(0, n);
-  const classes = [...new Set(items.map((it) => it.label))];
-  const loader = new ImageLoader(items, { classes, size: 224, bs: 16, preprocessing: IMAGENET, shuffle: true, augment: getTransforms(), seed: 0 });
-  let count = 0;
-  const t0 = performance.now();
-  for await (const b of loader) {
-    count += b.items.length;
-    tf.dispose([b.x, b.y]);
-  }
-  return (count / (performance.now() - t0)) * 1000;
+  const items = new Rng(3).shuffle(readAwa2(root).items.slice()).slice(0, n);
+  return throughput(items, [...new Set(items.map((it) => it.label))], 224, 16, 1);
 }
 
 /** Build seconds of an hnswlib index of `n` random `dim`-d vectors, and ms per 10-NN query on the run's own index. */
@@ -145,10 +127,10 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   phases.total = demo.seconds;
   const runDir = path.join(out, 'run');
   const bytesWritten = {
-    report: du(out) - du(runDir) - du(path.join(out, 'app')),
-    checkpoints: du(path.join(runDir, 'models')),
-    indices: du(path.join(runDir, 'search')),
-    app: du(path.join(out, 'app')),
+    report: bytesUnder(out) - bytesUnder(runDir) - bytesUnder(path.join(out, 'app')),
+    checkpoints: bytesUnder(path.join(runDir, 'models')),
+    indices: bytesUnder(path.join(runDir, 'search')),
+    app: bytesUnder(path.join(out, 'app')),
   };
   say('index: build and query times');
   const index = indexTimes(path.join(runDir, 'search', 'images'), images);

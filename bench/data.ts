@@ -41,7 +41,7 @@ async function makeJpegs(dir: string, n: number): Promise<Item[]> {
 }
 
 /** Images/s through the loader over `epochs` epochs (the consumer only disposes: pure pipeline speed). */
-async function throughput(items: Item[], classes: string[], size: number, bs: number, epochs: number): Promise<number> {
+export async function throughput(items: Item[], classes: string[], size: number, bs: number, epochs: number): Promise<number> {
   const loader = new ImageLoader(items, { classes, size, bs, preprocessing: IMAGENET, shuffle: true, dropLast: true, augment: getTransforms(), seed: 0 });
   let n = 0;
   const t0 = performance.now();

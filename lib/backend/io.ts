@@ -158,22 +158,16 @@ const MAX_PID = 4_194_304;
 /** Whether the save that named `suffix` (`<stamp>-<pid>`, `<pid>-<stamp>` or `<pid>`) may still be running. */
 function ownerAlive(suffix: string): boolean {
   const pids = suffix.split('-').map(Number).filter((n) => Number.isInteger(n) && n > 0 && n <= MAX_PID);
-  return pids.some((pid) => {
-    if (pid === process.pid) return false; // this process is not saving `dir` now: the save that named it ended
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  });
+  // This process is not saving `dir` now: the save that named it ended.
+  return pids.some((pid) => pid !== process.pid && pidAlive(pid));
 }
 
-function sizeOf(p: string): number {
+/** Bytes of the file `p`, or of every file under the folder `p` (links not followed); 0 when it does not exist. */
+export function bytesUnder(p: string): number {
   const st = fs.lstatSync(p, { throwIfNoEntry: false });
   if (!st) return 0;
   if (!st.isDirectory()) return st.size;
-  return fs.readdirSync(p).reduce((n, e) => n + sizeOf(path.join(p, e)), 0);
+  return fs.readdirSync(p).reduce((n, e) => n + bytesUnder(path.join(p, e)), 0);
 }
 
 /**
@@ -192,7 +186,7 @@ export function findLeftovers(target: string): Leftover[] {
     if (!m || ownerAlive(m[2]!)) continue;
     if (m[1] === 'old' && !fs.existsSync(abs)) continue;
     const p = path.join(parent, name);
-    out.push({ path: p, bytes: sizeOf(p) });
+    out.push({ path: p, bytes: bytesUnder(p) });
   }
   return out;
 }
@@ -351,6 +345,7 @@ export interface FolderLock {
 
 const LOCK_FILE = '.devise.lock';
 
+/** Whether process `pid` exists (EPERM: it exists, owned by someone else). */
 function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
