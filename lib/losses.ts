@@ -171,9 +171,11 @@ function tripletTerm(unit: tf.Tensor2D, y: tf.Tensor1D, margin: number, mining: 
     // Mining is a choice, not a function to differentiate: pick on the values, then the loss flows through d.
     const t = mineTriplets(d.dataSync(), y.dataSync(), mining);
     if (!t.anchor.length) return tf.mul(tf.sum(unit), 0) as tf.Scalar; // keeps the graph connected: zero gradient
-    const flat = tf.reshape(d, [-1]);
-    const at = (rows: number[], cols: number[]) => tf.gather(flat, tf.tensor1d(rows.map((r, i) => r * n + cols[i]!), 'int32'));
-    return tf.mean(tf.relu(tf.add(tf.sub(at(t.anchor, t.positive), at(t.anchor, t.negative)), margin))) as tf.Scalar;
+    // d[a, j] per triplet as one-hot products: matMul's gradient runs on every backend (gather's needs UnsortedSegmentSum, not in wasm).
+    const oneHot = (idx: number[]) => tf.oneHot(tf.tensor1d(idx, 'int32'), n).toFloat();
+    const rowsOfAnchor = tf.matMul(oneHot(t.anchor), d); // [T, n]
+    const at = (cols: number[]) => tf.sum(tf.mul(rowsOfAnchor, oneHot(cols)), 1);
+    return tf.mean(tf.relu(tf.add(tf.sub(at(t.positive), at(t.negative)), margin))) as tf.Scalar;
   });
 }
 

@@ -62,10 +62,30 @@ export function eszslMatrix(features: Rows, labels: ArrayLike<number>, classVect
   const S = toMatrix(classVectors).transpose(); // a × z
   const Y = new Matrix(labels.length, classVectors.length).fill(-1);
   for (let i = 0; i < labels.length; i++) Y.set(i, labels[i]!, 1);
-  const left = solve(X.mmul(X.transpose()).add(Matrix.eye(X.rows).mul(params.gamma)), X.mmul(Y)); // (XXᵀ+γI)⁻¹ X Y: d × z
-  // B (SSᵀ+λI)⁻¹ = ((SSᵀ+λI)⁻¹ Bᵀ)ᵀ, since SSᵀ+λI is symmetric.
-  const B = left.mmul(S.transpose()); // d × a
-  return solve(S.mmul(S.transpose()).add(Matrix.eye(S.rows).mul(params.lambda)), B.transpose()).transpose();
+  const left = ridgeLeft(features, X, Y, params.gamma); // (XXᵀ+γI)⁻¹ X Y: d × z
+  // Sᵀ (SSᵀ+λI)⁻¹ = (SᵀS+λI)⁻¹ Sᵀ (push-through again): a z × z solve instead of a × a when there are fewer classes.
+  const right = S.columns < S.rows
+    ? solve(S.transpose().mmul(S).add(Matrix.eye(S.columns).mul(params.lambda)), S.transpose())
+    : solve(S.mmul(S.transpose()).add(Matrix.eye(S.rows).mul(params.lambda)), S).transpose(); // symmetric: ((SSᵀ+λI)⁻¹ S)ᵀ
+  return left.mmul(right);
+}
+
+// The Gram matrix does not depend on γ, λ or the labels: a grid search on the same rows computes it once.
+const gramCache = new WeakMap<Rows, Matrix>();
+
+/**
+ * (XXᵀ + γI)⁻¹ X Y, as X (XᵀX + γI)⁻¹ Y when there are fewer images than feature dimensions (the same matrix by the
+ * push-through identity, solved in the smaller m × m space).
+ */
+function ridgeLeft(features: Rows, X: Matrix, Y: Matrix, gamma: number): Matrix {
+  const kernel = X.columns < X.rows;
+  let gram = gramCache.get(features);
+  if (!gram) {
+    gram = kernel ? X.transpose().mmul(X) : X.mmul(X.transpose());
+    gramCache.set(features, gram);
+  }
+  const A = gram.clone().add(Matrix.eye(gram.rows).mul(gamma));
+  return kernel ? X.mmul(solve(A, Y)) : solve(A, X.mmul(Y));
 }
 
 /** ESZSL (Romera-Paredes & Torr 2015) as a compatibility model: scores x Vᵀ s. */

@@ -4,7 +4,7 @@
  *   npm run train -- --data <folder-per-class root | AWA2 root> --model squeezenet1_1 [--weights sq.h5|none] \
  *     [--valid-pct 0.2] [--size 224] [--bs 16] [--epochs N] [--unfreeze-epochs N] [--lr 3e-3] \
  *     --stage 1|2 [--vectors word2vec|glove100|file.vec [--alias automobile=car] [--labels map.tsv]] [--from <checkpoint>] \
- *     [--classes a,b,c] [--loss cosine|hinge] [--out runs/x] [--seed 0] [--json]
+ *     [--classes a,b,c] [--loss cosine|hinge|triplet|hybrid] [--out runs/x] [--seed 0] [--json]
  *   npm run train -- --resume runs/x          # after Ctrl-C or a crash: continues where it stopped
  *
  * The run folder (--out) holds run.json (settings and which phases are done) and one checkpoint per phase under
@@ -52,7 +52,7 @@ const FLAGS = {
   labels: { type: 'path', placeholder: '<file.tsv>', description: 'class → word table (label<TAB>word lines), like --alias for many classes' },
   from: { type: 'path', placeholder: '<checkpoint>', description: 'start stage 2 from this stage-1 checkpoint (e.g. runs/x/models/stage1-unfrozen) instead of training stage 1' },
   classes: { type: 'string', placeholder: '<a,b,c>', description: 'train on these classes only (default: all of the data)' },
-  loss: { type: 'string', default: 'cosine', choices: ['cosine', 'hinge'], description: 'stage-2 loss' },
+  loss: { type: 'string', default: 'cosine', choices: ['cosine', 'hinge', 'triplet', 'hybrid'], description: 'stage-2 loss (triplet, hybrid: P×K batches, K = 4)' },
   out: { type: 'path', default: 'runs/train', placeholder: '<dir>', description: 'run folder: run.json and models/<phase>/ checkpoints' },
   seed: { type: 'integer', default: DEFAULTS.data.seed, description: 'seed of the split, shuffling, augmentation, init and dropout' },
   resume: { type: 'path', placeholder: '<run dir>', description: 'continue the run in this folder where it stopped, with its own settings' },
@@ -179,7 +179,7 @@ runCli(async () => {
     model,
     data,
     labelVectors,
-    stage2Loss: a.loss as 'cosine' | 'hinge',
+    stage2Loss: a.loss as 'cosine' | 'hinge', // triplet, hybrid pass through to toEmbedding (recipe's type still says cosine | hinge)
     path: out,
     progress: 'terminal',
     stage1: { ...DEFAULT_PHASES.stage1, epochs: epochsOf('stage1') },
@@ -235,6 +235,9 @@ runCli(async () => {
     return;
   }
   const ev = await recipe.evaluateEmbedding();
-  const result = { stage: 2, validTop1: ev.top1, validTop5: ev.top5, validCosineLoss: ev.cosineLoss, validLoss: ev.cosineLoss, stage1ValidAccuracy: stage1Accuracy, epochs, seconds, checkpoint, run: path.resolve(out) };
-  console.log(a.json ? JSON.stringify(result) : `nearest-label accuracy top-1 ${ev.top1.toFixed(4)}, top-5 ${ev.top5.toFixed(4)} after ${epochs} epochs (${seconds.toFixed(0)} s); checkpoint ${shown(checkpoint)}`);
+  // A triplet embedding is judged by kNN against the training images (its nearest label means nothing); hybrid by both.
+  const knn = a.loss === 'triplet' || a.loss === 'hybrid' ? await recipe.learner.evaluateKnn(5) : undefined;
+  const result = { stage: 2, validTop1: ev.top1, validTop5: ev.top5, validCosineLoss: ev.cosineLoss, validLoss: ev.cosineLoss, ...(knn && { validKnnAccuracy: knn.accuracy, knnK: knn.k }), stage1ValidAccuracy: stage1Accuracy, epochs, seconds, checkpoint, run: path.resolve(out) };
+  const knnText = knn ? `kNN (k = 5) accuracy ${knn.accuracy.toFixed(4)}, ` : '';
+  console.log(a.json ? JSON.stringify(result) : `${knnText}nearest-label accuracy top-1 ${ev.top1.toFixed(4)}, top-5 ${ev.top5.toFixed(4)} after ${epochs} epochs (${seconds.toFixed(0)} s); checkpoint ${shown(checkpoint)}`);
 });

@@ -5,8 +5,9 @@
  *
  *   const order = pkBatches(labels, { p: 8, k: 4, seed: 0, epoch: 0 });     // number[][] of item indices
  *   const train = new PKImageLoader(items, { classes, size: 64, preprocessing, augment: getTransforms() }, { p: 8, k: 4 });
- *   learn.data.train = train;   // or pass it as `data.train` to a Learner
+ *   learn.toEmbedding(vectors, { loss: 'triplet', pk: { p: 8, k: 4 } });    // the same, through pkTrainLoader(learn.data, …)
  */
+import { getTransforms } from './augment';
 import { ImageLoader, type LoaderOptions } from './loader';
 import type { Item } from './items';
 import { Rng, deriveSeed } from './rng';
@@ -95,4 +96,15 @@ export class PKImageLoader extends ImageLoader {
   override order(): number[] {
     return this.batches().flat();
   }
+}
+
+/** The P×K training loader over a data bunch's training items (fastai's default augmentation unless `augment: null`). */
+export function pkTrainLoader(
+  data: { classes: string[]; train: { items: Item[] }; size?: number; preprocessing?: LoaderOptions['preprocessing']; seed?: number },
+  pk: { p: number; k: number },
+  opts: { size?: number; augment?: LoaderOptions['augment']; seed?: number } = {},
+): PKImageLoader {
+  const size = opts.size ?? data.size;
+  if (!size || !data.preprocessing) throw new Error('pkTrainLoader: the data has no image size or preprocessing; pass a DataBunch (ImageDataBunch.fromFolder / imageDataBunch).');
+  return new PKImageLoader(data.train.items, { classes: data.classes, size, preprocessing: data.preprocessing, augment: opts.augment === undefined ? getTransforms() : opts.augment, seed: opts.seed ?? data.seed ?? 0 }, pk);
 }

@@ -22,11 +22,14 @@ import type { Awa2SplitName } from '../data/awa2';
 import { type DataBunch, datasetClasses, ImageLoader, imageDataBunch } from '../data/loader';
 import { Rng } from '../data/rng';
 import { escapeHtml } from '../html';
-import { cosineLoss, hingeRankLoss, l2Normalize, type Loss, crossEntropy } from '../losses';
+import { pkTrainLoader } from '../data/sampler';
+import { cosineLoss, hingeRankLoss, hybridLoss, l2Normalize, type Loss, crossEntropy, tripletLoss, type TripletMining } from '../losses';
 import { type Arch, type CnnModel, createModel, loadModel, saveModel, swapHead } from '../models/index';
 import { show } from '../plots/display';
 import { IMAGENET, normalizeInto, type Preprocessing } from '../preprocessing';
 import { findPretrained } from '../settings';
+import type { Item } from '../data/items';
+import { knnClassifier, type KnnResult } from './knn';
 import { Learner, type LearnerOptions } from './learner';
 import { accuracy, type Metric, nearestLabelAccuracy } from './metrics';
 import type { TrainLoader } from './types';
@@ -40,7 +43,6 @@ export interface DataBunchOptions {
   /** Training augmentation, fastai's `ds_tfms=get_transforms(...)`: `getTransforms({ maxRotate: 20 })`; false = none. Default `getTransforms()`. */
   dsTfms?: AugmentOptions | false;
   seed?: number;
-
   /** Only these classes (default: every class folder, or AWA2's trainclasses.txt). */
   classes?: string[];
   /** AWA2 roots: the zero-shot split, 'standard' (the dataset's) or 'proposed' (Xian et al.). */
@@ -151,6 +153,11 @@ export class ImageDataBunch implements DataBunch {
 /** What `data` a VisionLearner needs beyond training: the image size and normalisation (for predict). */
 export type VisionData = LearnerOptions['data'] & Partial<Pick<DataBunch, 'size' | 'preprocessing' | 'test' | 'testClasses' | 'batchSize'>>;
 
+/** The fields of a VisionData as a plain object (an ImageDataBunch keeps them behind getters, which a spread drops). */
+function dataFields(d: VisionData): VisionData {
+  return { classes: d.classes, train: d.train, valid: d.valid, test: d.test, testClasses: d.testClasses, size: d.size, preprocessing: d.preprocessing, batchSize: d.batchSize };
+}
+
 /** Class vectors of a label space: row i is the vector of `data.classes[i]`. */
 export type ClassVectors = { vectors: Float32Array; dim: number } | number[][];
 
@@ -162,9 +169,19 @@ export function vectorRows(v: ClassVectors): number[][] {
 
 /** Options of {@link VisionLearner.toEmbedding}. */
 export interface EmbeddingOptions {
-  /** 'cosine' (the original notebooks, default) or 'hinge' (the DeViSE paper's rank loss). */
-  loss?: 'cosine' | 'hinge';
+  /**
+   * 'cosine' (the original notebooks, default), 'hinge' (the DeViSE paper's rank loss), 'triplet' (FaceNet: images of a
+   * class together, no label vectors; evaluate with knnClassifier — no zero-shot) or 'hybrid' (cosine + tripletWeight × triplet).
+   */
+  loss?: 'cosine' | 'hinge' | 'triplet' | 'hybrid';
+  /** Hinge margin (default 0.1) or triplet margin (default 0.2). */
   margin?: number;
+  /** Triplet mining (triplet, hybrid): 'semihard' (default), 'hard' or 'all'. */
+  mining?: TripletMining;
+  /** Weight of the triplet term in 'hybrid' (default 1). */
+  tripletWeight?: number;
+  /** P classes × K images per batch; default for triplet and hybrid on image data: K = 4, P = batch size / 4. */
+  pk?: { p: number; k: number };
   /** Keep stage 1's hidden head layers (BN + Dense 512) in the embedding head (default true). */
   keepHidden?: boolean;
 }
@@ -186,7 +203,7 @@ export class VisionLearner extends Learner {
   /** The class vectors of the embedding head (set by toEmbedding). */
   classVectors?: number[][];
 
-  /** Stage 2 (DeViSE): swaps the classifier for an embedding head of the label vectors' dimension, with the cosine (or hinge) loss and nearest-label metrics. Keeps the body and hidden head layers. */
+  /** Stage 2 (DeViSE): swaps the classifier for an embedding head of the label vectors' dimension, with the cosine, hinge, triplet or hybrid loss (and a P×K loader with `pk`). Keeps the body and hidden head layers. */
   toEmbedding(labelVectors: ClassVectors, opts: EmbeddingOptions = {}): this {
     const rows = vectorRows(labelVectors);
     const n = this.data.classes.length;
@@ -197,8 +214,27 @@ export class VisionLearner extends Learner {
       old.model.dispose();
     }
     const vectors = tf.tensor2d(rows);
-    this.loss = opts.loss === 'hinge' ? hingeRankLoss(vectors, opts.margin ?? 0.1) : cosineLoss(vectors);
-    this.metrics = [nearestLabelAccuracy(vectors, 1), nearestLabelAccuracy(vectors, 5)];
+    const triplet = { margin: opts.margin ?? 0.2, mining: opts.mining };
+    const losses = {
+      cosine: () => cosineLoss(vectors),
+      hinge: () => hingeRankLoss(vectors, opts.margin ?? 0.1),
+      triplet: () => tripletLoss(triplet),
+      hybrid: () => hybridLoss(vectors, { ...triplet, tripletWeight: opts.tripletWeight }),
+    };
+    const make = losses[opts.loss ?? 'cosine'];
+    if (!make) throw new Error(`toEmbedding: loss must be one of ${Object.keys(losses).join(', ')}, got '${opts.loss}'.`);
+    this.loss = make();
+    // A triplet embedding is not tied to the label vectors (they only set its dimension): nearest-label accuracy means nothing.
+    this.metrics = opts.loss === 'triplet' ? [] : [nearestLabelAccuracy(vectors, 1), nearestLabelAccuracy(vectors, 5)];
+    const items = (this.data.train as Partial<DataBunch['train']>).items;
+    // Triplet terms need positives in every batch: image data gets P×K batches (K = 4, FaceNet-style) unless told otherwise.
+    const needsPK = opts.loss === 'triplet' || opts.loss === 'hybrid';
+    const pk = opts.pk ?? (needsPK && items ? { k: 4, p: Math.min(n, Math.max(2, Math.round((this.data.batchSize ?? 16) / 4))) } : undefined);
+    if (pk) {
+      if (!items) throw new Error('toEmbedding: pk needs image data (an ImageDataBunch) whose training items it can regroup.');
+      const fields = dataFields(this.data);
+      this.data = { ...fields, train: pkTrainLoader({ ...fields, train: { items }, seed: (this.data as { seed?: number }).seed }, pk) };
+    }
     vectors.dispose();
     this.classVectors = rows;
     this.opt.reset();
@@ -231,6 +267,16 @@ export class VisionLearner extends Learner {
     } finally {
       Object.assign(this, saved);
     }
+  }
+
+  /** kNN accuracy (cosine, `k` neighbours) of the validation images against the training images' embeddings: how a triplet embedding is judged. */
+  async evaluateKnn(k = 5): Promise<KnnResult> {
+    const train = (this.data.train as Partial<DataBunch['train']>).items;
+    const valid = (this.data.valid as Partial<DataBunch['valid']>).items;
+    if (!train?.length || !valid?.length) throw new Error('evaluateKnn needs image data with training and validation images (an ImageDataBunch).');
+    const index = new Map(this.data.classes.map((c, i) => [c, i]));
+    const rows = async (items: Item[]) => ({ embeddings: await embedImages(this, items, this.data.classes), labels: items.map((it) => index.get(it.label)!) });
+    return knnClassifier(k)(await rows(train), await rows(valid));
   }
 
   /** The model's input for one image file: center crop at the data's size, the model's normalisation. */
