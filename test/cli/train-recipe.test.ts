@@ -8,7 +8,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../lib/backend/index';
 import { DEFAULTS } from '../../lib/defaults';
 import { chooseLr } from '../../lib/pipeline/notebook';
 import { readRunFile } from '../../lib/run-folder';
@@ -18,6 +17,7 @@ import { PHASE_NAMES, PHASE_ORDER, twoStageRecipe } from '../../lib/train/recipe
 import { cnnLearner, ImageDataBunch } from '../../lib/train/vision';
 import { labelSource } from '../../lib/vectors/sources';
 import { tempDir } from '../helpers';
+import { oneThreadBackend } from '../pipeline/one-thread';
 import { lastJson, ONE_THREAD, runNode, tinySet } from './run';
 
 const { dir, cleanup } = tempDir('devise-cli-train-recipe-');
@@ -28,9 +28,7 @@ describe('npm run train is the recipe', { timeout: 900_000 }, () => {
   let tiny: string;
   beforeAll(async () => {
     tiny = tinySet(path.join(dir, 'tiny'));
-    process.env.DEVISE_WASM_THREADS = '1';
-    process.env.DEVISE_THREADS = '1';
-    expect((await initBackend()).threads).toBe(1);
+    await oneThreadBackend();
   });
 
   it('defaults: 4,2,5,3 epochs, the LR finder, pretrained weights, --vectors word2vec; the same numbers as the recipe in-process', async () => {

@@ -5,11 +5,11 @@
  */
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../lib/backend/index';
 import { deviseConfig } from '../../lib/pipeline/config';
 import { runMetrics } from '../../lib/pipeline/report';
 import { runDevise } from '../../lib/pipeline/run';
 import { tempDir } from '../helpers';
+import { oneThreadBackend } from './one-thread';
 
 const tmp = tempDir('devise-determinism-');
 afterAll(() => tmp.cleanup());
@@ -25,10 +25,7 @@ async function metricsOf(seed: number, name: string): Promise<Record<string, unk
 
 describe('determinism (one thread)', { timeout: 600_000 }, () => {
   beforeAll(async () => {
-    process.env.DEVISE_WASM_THREADS = '1';
-    process.env.DEVISE_THREADS = '1';
-    const info = await initBackend();
-    expect(info.threads).toBe(1);
+    await oneThreadBackend();
   });
 
   it('two runs with seed 0 give identical metrics; seed 1 differs', async () => {

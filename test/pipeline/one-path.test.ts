@@ -9,7 +9,6 @@
  */
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../lib/backend/index';
 import { saveModel } from '../../lib/models/index';
 import { deviseConfig, type DeviseConfig } from '../../lib/pipeline/config';
 import { compareLabelSources, zeroShotSummary } from '../../lib/pipeline/evaluation';
@@ -25,6 +24,7 @@ import { EmbeddingSnapshots } from '../../lib/train/snapshots';
 import type { Callback } from '../../lib/train/types';
 import { cnnLearner, ImageDataBunch } from '../../lib/train/vision';
 import { tempDir } from '../helpers';
+import { oneThreadBackend } from './one-thread';
 
 const tmp = tempDir('devise-one-path-');
 afterAll(() => tmp.cleanup());
@@ -67,9 +67,7 @@ async function notebookCells(cfg: DeviseConfig) {
 
 describe('one path, one result (one thread)', { timeout: 900_000 }, () => {
   beforeAll(async () => {
-    process.env.DEVISE_WASM_THREADS = '1';
-    process.env.DEVISE_THREADS = '1';
-    expect((await initBackend()).threads).toBe(1);
+    await oneThreadBackend();
   });
 
   it("the demo's runDevise and the notebook's cells give the same rates and metrics; the comparison trains at the notebook's 2a rate", async () => {
