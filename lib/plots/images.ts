@@ -32,8 +32,10 @@ function imageGrid(cells: Cell[], cols: number, title: string, cellPx = 200): Fi
     const y = [yTop - 1 / rows + gap, yTop - (0.18 / rows)];
     layout[`xaxis${id}`] = { domain: x, visible: false, anchor: `y${id}` };
     layout[`yaxis${id}`] = { domain: y, visible: false, anchor: `x${id}`, scaleanchor: `x${id}`, autorange: 'reversed' };
+    // Text cells: 20 px, smaller when the words would not fit the cell (about 0.6 em per character).
+    const fontPx = Math.max(10, Math.min(20, Math.floor((cellPx * (1 - 2 * gap) - 8) / (0.6 * Math.max(1, (cell.text ?? '').length)))));
     if (cell.image) data.push({ type: 'image', source: cell.image, xaxis: `x${id}`, yaxis: `y${id}`, hoverinfo: 'skip' });
-    else data.push({ type: 'scatter', mode: 'text', x: [0], y: [0], text: [cell.text ?? ''], textfont: { size: 20 }, xaxis: `x${id}`, yaxis: `y${id}`, hoverinfo: 'skip' });
+    else data.push({ type: 'scatter', mode: 'text', x: [0], y: [0], text: [cell.text ?? ''], textfont: { size: fontPx }, xaxis: `x${id}`, yaxis: `y${id}`, hoverinfo: 'skip' });
     annotations.push({ text: cell.caption, x: (x[0] + x[1]) / 2, y: y[1], xref: 'paper', yref: 'paper', xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 11 } });
   });
   layout.annotations = annotations;
