@@ -21,16 +21,13 @@
  *   console.log(summary.verdict.join('\n'));
  * @end
  */
+// Setup: the backend, paths and settings, the environment and the defaults
 export * from './backend/index';
 export * from './preprocessing';
 export * from './settings';
 export * from './html';
-
-export * from './models/index';
-export { readTorchStateDict, parseTorchStateDict, type TorchTensor } from './weights/torch';
-export { readHdf5Weights, type Hdf5Weight } from './weights/hdf5';
-export { downloadFile, type DownloadOptions } from './weights/download';
-
+export * from './defaults';
+// Data: datasets, splits, augmentation, batches
 export * from './data/rng';
 export * from './data/items';
 export * from './data/awa2';
@@ -39,7 +36,12 @@ export * from './data/transfer';
 export * from './data/augment';
 export * from './data/loader';
 export * from './data/frame';
-
+export * from './data/sampler';
+// Learner: backbones and weights, losses, the training loop, fastai's vision API and the two-stage recipe
+export * from './models/index';
+export { readTorchStateDict, parseTorchStateDict, type TorchTensor } from './weights/torch';
+export { readHdf5Weights, type Hdf5Weight } from './weights/hdf5';
+export { downloadFile, type DownloadOptions } from './weights/download';
 export * from './losses';
 export * from './train/schedule';
 export * from './train/optimizer';
@@ -53,22 +55,22 @@ export * from './train/hypersearch';
 export * from './train/types';
 export * from './train/vision';
 export * from './train/interpret';
-export * from './train/snapshots';
 export * from './train/summary';
-
+// Embedding: label spaces (word vectors, WordNet, attributes) and what stage 2 records
 export * from './vectors/vec';
 export * from './vectors/labels';
 export * from './vectors/attributes';
 export * from './vectors/wordnet';
 export * from './vectors/sources';
+export * from './train/snapshots';
+export * from './train/knn';
+// Search: hnswlib indices of images and labels
 export * from './search';
+// Zero-shot: evaluation protocols, calibration, baselines
 export * from './metrics';
-export * from './export/fold';
-export * from './export/quantize';
-export * from './export/model';
-export * from './export/run';
 export * from './zeroshot';
-
+export * from './zeroshot-baselines';
+// Plots: figures, images, PCA, rendering, display in notebooks
 export * from './pca';
 export * from './plots/figures';
 export * from './plots/images';
@@ -77,7 +79,12 @@ export * from './plots/gif';
 export * from './plots/display';
 export * from './plots/cam';
 export * from './plots/zeroshot';
-
+// Export: for mobile and the browser
+export * from './export/fold';
+export * from './export/quantize';
+export * from './export/model';
+export * from './export/run';
+// The run: the notebook's calls as one script (npm run demo), its report, and the run folder
 export * from './pipeline/config';
 export * from './pipeline/space';
 export * from './pipeline/evaluation';
@@ -86,4 +93,3 @@ export * from './pipeline/run';
 export * from './pipeline/report';
 export * from './pipeline/notebook';
 export * from './run-folder';
-export * from './defaults';
