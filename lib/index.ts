@@ -27,6 +27,7 @@ export * from './preprocessing';
 export * from './settings';
 export * from './html';
 export * from './defaults';
+
 // Data: datasets, splits, augmentation, batches
 export * from './data/rng';
 export * from './data/items';
@@ -36,7 +37,7 @@ export * from './data/transfer';
 export * from './data/augment';
 export * from './data/loader';
 export * from './data/frame';
-export * from './data/sampler';
+
 // Learner: backbones and weights, losses, the training loop, fastai's vision API and the two-stage recipe
 export * from './models/index';
 export { readTorchStateDict, parseTorchStateDict, type TorchTensor } from './weights/torch';
@@ -56,6 +57,7 @@ export * from './train/types';
 export * from './train/vision';
 export * from './train/interpret';
 export * from './train/summary';
+
 // Embedding: label spaces (word vectors, WordNet, attributes) and what stage 2 records
 export * from './vectors/vec';
 export * from './vectors/labels';
@@ -63,13 +65,14 @@ export * from './vectors/attributes';
 export * from './vectors/wordnet';
 export * from './vectors/sources';
 export * from './train/snapshots';
-export * from './train/knn';
+
 // Search: hnswlib indices of images and labels
 export * from './search';
+
 // Zero-shot: evaluation protocols, calibration, baselines
 export * from './metrics';
 export * from './zeroshot';
-export * from './zeroshot-baselines';
+
 // Plots: figures, images, PCA, rendering, display in notebooks
 export * from './pca';
 export * from './plots/figures';
@@ -79,11 +82,13 @@ export * from './plots/gif';
 export * from './plots/display';
 export * from './plots/cam';
 export * from './plots/zeroshot';
+
 // Export: for mobile and the browser
 export * from './export/fold';
 export * from './export/quantize';
 export * from './export/model';
 export * from './export/run';
+
 // The run: the notebook's calls as one script (npm run demo), its report, and the run folder
 export * from './pipeline/config';
 export * from './pipeline/space';
