@@ -13,6 +13,7 @@
  * each phase's first epoch and at the start of each later phase (a frozen body trains faster than the whole model),
  * and re-said when that moves the total by more than 15 %.
  */
+import { PHASE_NAMES, PHASE_ORDER, type PhaseKey } from './recipe';
 import type { Callback, TrainState } from './types';
 
 /** One phase of a planned run: a named fit of `epochs` epochs (or `iterations` training batches, e.g. an LR finder). */
@@ -65,6 +66,19 @@ export class RunEstimate implements Callback {
   private lastTotal?: number;
   private readonly after: number;
   private readonly log: (line: string) => void;
+
+  /**
+   * The two-stage recipe as twoStageRecipe runs it: an LR finder of `lrFindIterations` before each frozen phase, then
+   * stage 1 frozen and unfrozen, stage 2a and 2b with `epochs` each (a phase of 0 epochs is left out).
+   */
+  static forRecipe(epochs: Record<PhaseKey, number>, data: { train: { length: number }; valid: { length: number } }, opts: { lrFindIterations?: number; log?: (line: string) => void } = {}): RunEstimate {
+    const phases: PlannedPhase[] = [];
+    for (const key of PHASE_ORDER) {
+      if (opts.lrFindIterations && (key === 'stage1' || key === 'stage2a')) phases.push({ name: 'lrFind', iterations: opts.lrFindIterations });
+      if (epochs[key] > 0) phases.push({ name: PHASE_NAMES[key], epochs: epochs[key] });
+    }
+    return new RunEstimate(phases, { trainBatches: data.train.length, validBatches: data.valid.length, log: opts.log });
+  }
 
   constructor(readonly phases: PlannedPhase[], readonly opts: RunEstimateOptions) {
     if (!phases.length) throw new Error('RunEstimate: no phases planned');
