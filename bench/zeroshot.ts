@@ -15,14 +15,12 @@ import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import { type FlagSpecs, UserError } from '../lib/cli';
 import { TINY_IMAGENET_ANIMALS, TINY_IMAGENET_AWA2, TINY_IMAGENET_AWA2_UNSEEN } from '../lib/data/tiny-imagenet';
-import { cosineScores } from '../lib/metrics';
 import { saveModel } from '../lib/models/index';
 import { ROOT } from '../lib/settings';
 import { accuracy } from '../lib/train/metrics';
-import { cnnLearner, embedImages, ImageDataBunch, type VisionLearner } from '../lib/train/vision';
-import type { LabelSource } from '../lib/vectors/labels';
+import { cnnLearner, ImageDataBunch } from '../lib/train/vision';
 import { labelSource } from '../lib/vectors/sources';
-import { zeroShot } from '../lib/zeroshot';
+import { zeroShotOfImages } from '../lib/zeroshot-images';
 import { flag, numberFlag } from './flags';
 
 const SHARED_DATA = path.join(ROOT, '..', 'shared', 'data');
@@ -72,21 +70,6 @@ function buildRoot(dir: string, awa2: string, animals: string, seenAnimals: numb
   return root;
 }
 
-/** Per-class top-1 of `items` among `unseen` labels (and calibrated GZSL H with the valid images as the seen side). */
-async function zeroShotOf(learn: VisionLearner, data: ImageDataBunch, source: LabelSource, unseen: string[], items: { path: string; label: string }[]) {
-  const all = [...data.classes, ...unseen];
-  const scored = [...data.valid.items, ...items.map((it) => ({ ...it, split: 'test' as const }))];
-  const rows = await embedImages(learn, scored, all);
-  const labels = source.embed(all);
-  const index = new Map(all.map((c, i) => [c, i]));
-  return zeroShot({
-    scores: cosineScores(rows.map((r) => Array.from(r)), labels.vectors, labels.dim),
-    actual: scored.map((it) => index.get(it.label)!),
-    seen: data.classes.map((_, i) => i),
-    unseen: unseen.map((_, i) => data.classes.length + i),
-  });
-}
-
 /** Runs the table; one result object per row. */
 export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const awa2 = flag(argv, 'data') ?? (flags.data!.default as string);
@@ -125,11 +108,11 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
       learn.freeze();
       await learn.fitOneCycle(epochs, row.lr2);
       const s2 = await learn.evaluateEmbedding();
-      const z = await zeroShotOf(learn, data, source, data.testClasses!, data.test!.items);
+      const z = await zeroShotOfImages(learn, data, source, data.testClasses!, data.test!.items);
       let open: number | null = null;
       try {
         source.embed(OPEN_VOCABULARY);
-        open = (await zeroShotOf(learn, data, source, OPEN_VOCABULARY, openItems)).zsl.perClassTop1;
+        open = (await zeroShotOfImages(learn, data, source, OPEN_VOCABULARY, openItems)).zsl.perClassTop1;
       } catch {
         open = null; // a label space without these words (word2vec's shipped file: the 50 AWA2 classes)
       }

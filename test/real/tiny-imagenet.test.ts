@@ -14,14 +14,13 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend/index';
 import { TINY_IMAGENET_ANIMALS } from '../../lib/data/tiny-imagenet';
-import { cosineScores } from '../../lib/metrics';
 import { saveModel } from '../../lib/models/index';
 import { accuracy } from '../../lib/train/metrics';
-import { cnnLearner, embedImages, ImageDataBunch, type VisionLearner } from '../../lib/train/vision';
+import { cnnLearner, ImageDataBunch, type VisionLearner } from '../../lib/train/vision';
 import { downloadGlove100, GLOVE_100D_CACHE } from '../../lib/vectors/glove100';
 import type { LabelSource } from '../../lib/vectors/labels';
 import { labelSource } from '../../lib/vectors/sources';
-import { zeroShot } from '../../lib/zeroshot';
+import { zeroShotOfImages } from '../../lib/zeroshot-images';
 import { SHARED, tempDir } from '../helpers';
 
 const AWA2 = path.join(SHARED, 'data', 'tiny-imagenet-awa2');
@@ -57,24 +56,6 @@ async function stage2(learn: VisionLearner, data: ImageDataBunch, source: LabelS
   return learn.evaluateEmbedding();
 }
 
-/**
- * Zero-shot of `images` (true labels `actual`, all among `unseen`) with the valid images as the seen side: cosine
- * scores against every label's vector, then lib/zeroshot's per-class top-1 (among the unseen labels) and GZSL.
- */
-async function zeroShotOf(learn: VisionLearner, data: ImageDataBunch, source: LabelSource, unseen: string[], unseenItems: { path: string; label: string }[]) {
-  const all = [...data.classes, ...unseen];
-  const items = [...data.valid.items, ...unseenItems.map((it) => ({ ...it, split: 'test' as const }))];
-  const rows = await embedImages(learn, items, all);
-  const labels = source.embed(all);
-  const index = new Map(all.map((c, i) => [c, i]));
-  return zeroShot({
-    scores: cosineScores(rows.map((r) => Array.from(r)), labels.vectors, labels.dim),
-    actual: items.map((it) => index.get(it.label)!),
-    seen: data.classes.map((_, i) => i),
-    unseen: unseen.map((_, i) => data.classes.length + i),
-  });
-}
-
 describe.skipIf(!have)('DeViSE on real photos (Tiny ImageNet, AWA2 classes, 64 px)', () => {
   let data: ImageDataBunch;
   let learn: VisionLearner;
@@ -96,7 +77,7 @@ describe.skipIf(!have)('DeViSE on real photos (Tiny ImageNet, AWA2 classes, 64 p
 
     const source = await labelSource('word2vec');
     const s2 = await stage2(learn, data, source);
-    const z = await zeroShotOf(learn, data, source, data.testClasses!, data.test!.items);
+    const z = await zeroShotOfImages(learn, data, source, data.testClasses!, data.test!.items);
     const chance = 1 / data.classes.length;
     console.log(`real photos, ${SIZE} px, ${PER_CLASS}/class, ${EPOCHS}+${EPOCHS} epochs: stage-1 accuracy ${(100 * s1Accuracy).toFixed(1)} % (chance ${100 * chance} %), ` +
       `stage-2 top-1 ${(100 * s2.top1).toFixed(1)} % / top-5 ${(100 * s2.top5).toFixed(1)} %, zero-shot per-class top-1 ${(100 * z.zsl.perClassTop1).toFixed(1)} % ` +
@@ -125,7 +106,7 @@ describe.skipIf(!have)('DeViSE on real photos (Tiny ImageNet, AWA2 classes, 64 p
     const s2 = await stage2(learn2, data, source);
     const animalItems = animals.flatMap((label) => fs.readdirSync(path.join(ANIMALS, label)).sort().slice(0, 20).map((f) => ({ path: path.join(ANIMALS, label, f), label })));
     const unseen = [...data.testClasses!, ...animals];
-    const z = await zeroShotOf(learn2, data, source, unseen, [...data.test!.items, ...animalItems]);
+    const z = await zeroShotOfImages(learn2, data, source, unseen, [...data.test!.items, ...animalItems]);
     console.log(`glove100: stage-2 top-1 ${(100 * s2.top1).toFixed(1)} %, open-vocabulary per-class top-1 over ${unseen.length} unseen labels ` +
       `${(100 * z.zsl.perClassTop1).toFixed(1)} % (chance ${(100 * z.zsl.chance).toFixed(1)} %), per class: ` +
       [...z.zsl.perClass].map(([c, v]) => `${unseen[c - data.classes.length]} ${(100 * v.top1).toFixed(0)}`).join(', '));
