@@ -184,15 +184,15 @@ export function resolveRun(dir: string): string {
   throw new Error(`${dir} holds no run (no run.json there, in run/ or in seed-1/run/): pass the folder \`npm run demo\` wrote`);
 }
 
-/** The newest run under `reports` (what `npm run demo` writes: reports/<timestamp>/run or …/seed-N/run), or null. */
-export function latestRun(reports: string): string | null {
+/** The newest run under `reports` (what `npm run demo` writes: reports/<timestamp>/run or …/seed-N/run) that `holds` (default: has checkpoints), or null. */
+export function latestRun(reports: string, holds: (dir: string) => boolean = (dir) => fs.existsSync(runPaths(dir).models)): string | null {
   if (!fs.existsSync(reports)) return null;
   const runs: string[] = [];
   for (const d of fs.readdirSync(reports)) {
     const top = path.join(reports, d);
     if (!fs.statSync(top).isDirectory()) continue;
     const subs = [top, ...fs.readdirSync(top).filter((s) => /^seed-\d+$/.test(s)).map((s) => path.join(top, s))];
-    for (const s of subs) if (fs.existsSync(path.join(s, 'run', 'run.json')) && fs.existsSync(path.join(s, 'run', 'models'))) runs.push(path.join(s, 'run'));
+    for (const s of subs) if (fs.existsSync(runPaths(path.join(s, 'run')).runFile) && holds(path.join(s, 'run'))) runs.push(path.join(s, 'run'));
   }
   runs.sort((a, b) => fs.statSync(runPaths(b).runFile).mtimeMs - fs.statSync(runPaths(a).runFile).mtimeMs);
   return runs[0] ?? null;
@@ -207,26 +207,24 @@ export interface FoundRun {
 }
 
 /**
- * The one way to find a run: `given` (default `DEVISE_RUN`: a run folder, a report folder around one, or the name of
- * a folder under `reports/`) if set, else the notebook's run folder, else the newest `npm run demo` run under
- * `reports` (default the repository's reports/). `needs` says what the run must hold ('search': search indices;
- * 'models': checkpoints). Null when none does.
+ * The one way to find a run. `given` (default `DEVISE_RUN`): a run folder, a report folder around one (…/run,
+ * …/seed-1/run), or the name of a folder under `reports/`; a given run that is not there is an error naming it.
+ * Else the notebook's run folder (`notebook`), else the newest `npm run demo` run under `reports` (default the
+ * repository's reports/). `needs`: what the run must hold ('search': search indices; 'models': checkpoints; default
+ * run.json). Null when nothing was given and no run qualifies.
  */
 export function findRun(opts: { given?: string; notebook?: string; reports?: string; needs?: 'search' | 'models' } = {}): FoundRun | null {
-  const { given = env.run, reports = path.join(ROOT, 'reports') } = opts;
-  const holds = (dir: string) => fs.existsSync(opts.needs === 'search' ? runPaths(dir).search : opts.needs === 'models' ? runPaths(dir).models : runPaths(dir).runFile);
-  const candidates: [string, FoundRun['from']][] = [];
+  const { given = env.run, reports = path.join(ROOT, 'reports'), needs } = opts;
+  const holds = (dir: string) => fs.existsSync(needs === 'search' ? runPaths(dir).search : needs === 'models' ? runPaths(dir).models : runPaths(dir).runFile);
+  const found = (dir: string, from: FoundRun['from']): FoundRun => ({ dir, run: readRunFile(dir), from });
   if (given) {
-    const named = path.join(reports, given);
-    for (const base of [given, ...(fs.existsSync(named) && !path.isAbsolute(given) ? [named] : [])]) {
-      for (const c of [base, path.join(base, 'run'), path.join(base, 'seed-1', 'run')]) candidates.push([path.resolve(c), 'given']);
-    }
+    const bases = [given, ...(path.isAbsolute(given) ? [] : [path.join(reports, given)])];
+    for (const base of bases) for (const c of [base, path.join(base, 'run'), path.join(base, 'seed-1', 'run')]) if (holds(c)) return found(path.resolve(c), 'given');
+    throw new Error(`${given} holds no run${needs ? ` with ${needs === 'search' ? 'search indices' : 'checkpoints'}` : ''} (looked in it, its run/ and seed-1/run/${path.isAbsolute(given) ? '' : `, and ${path.join(reports, given)}`}): pass the folder \`npm run demo\` or the notebook wrote`);
   }
-  if (opts.notebook) candidates.push([opts.notebook, 'notebook']);
-  const demos = fs.existsSync(reports) ? fs.readdirSync(reports).sort().reverse().map((d) => path.join(reports, d, 'run')) : [];
-  candidates.push(...demos.map((d) => [d, 'demo'] as [string, FoundRun['from']]));
-  for (const [dir, from] of candidates) if (holds(dir)) return { dir, run: readRunFile(dir), from };
-  return null;
+  if (opts.notebook && holds(opts.notebook)) return found(opts.notebook, 'notebook');
+  const demo = latestRun(reports, holds);
+  return demo ? found(demo, 'demo') : null;
 }
 
 /**

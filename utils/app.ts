@@ -10,11 +10,10 @@ import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import { defineCli, runCli, UserError } from '../lib/cli';
 import { QUANTIZE, type Quantize } from '../lib/export/quantize';
-import { latestRun, resolveRun } from '../lib/run-folder';
+import { findRun } from '../lib/run-folder';
 import { buildApp } from '../web/build';
 import { serveStatic } from '../web/serve';
 
-const ROOT = path.resolve(__dirname, '..');
 
 export const cli = defineCli({
   command: 'npm run app --',
@@ -31,14 +30,14 @@ export const cli = defineCli({
 
 runCli(async () => {
   const { values: a } = cli.parse();
-  const given = a.run ?? latestRun(path.join(ROOT, 'reports'));
-  if (!given) throw new UserError('no run to show: reports/ holds no finished run', 'run `npm run demo` first, or pass --run <run dir>');
-  let run: string;
+  let found;
   try {
-    run = resolveRun(given);
+    found = findRun({ given: a.run, needs: 'models' });
   } catch (err) {
     throw new UserError((err as Error).message);
   }
+  if (!found) throw new UserError('no run to show: reports/ holds no finished run', 'run `npm run demo` first, or pass --run <run dir>');
+  const run = found.dir;
   await initBackend();
   const out = a.out ?? path.join(run, 'app');
   const app = await buildApp({ run, out, quantize: a.quantize as Quantize, onProgress: (l) => console.error(l) });

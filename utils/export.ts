@@ -12,9 +12,8 @@ import { initBackend } from '../lib/backend/index';
 import { defineCli, runCli, UserError } from '../lib/cli';
 import { QUANTIZE, type Quantize } from '../lib/export/quantize';
 import { comparisonMarkdown, exportComparison, exportRun, exportSizes } from '../lib/export/run';
-import { latestRun, resolveRun } from '../lib/run-folder';
+import { findRun } from '../lib/run-folder';
 
-const ROOT = path.resolve(__dirname, '..');
 
 export const cli = defineCli({
   command: 'npm run export --',
@@ -38,14 +37,14 @@ runCli(async () => {
     console.log(a.json ? JSON.stringify({ sizes: rows }) : rows.map((r) => `${r.arch.padEnd(14)} ${r.variant.padEnd(8)} ${r.bytes.toLocaleString('en-US').padStart(12)} bytes  (${r.params.toLocaleString('en-US')} params)`).join('\n'));
     return;
   }
-  const given = a.run ?? latestRun(path.join(ROOT, 'reports'));
-  if (!given) throw new UserError('no run to export: reports/ holds no finished run', 'run `npm run demo` first, or pass --run <run dir>');
-  let run: string;
+  let found;
   try {
-    run = resolveRun(given);
+    found = findRun({ given: a.run, needs: 'models' });
   } catch (err) {
     throw new UserError((err as Error).message);
   }
+  if (!found) throw new UserError('no run to export: reports/ holds no finished run', 'run `npm run demo` first, or pass --run <run dir>');
+  const run = found.dir;
   if (a.compare) {
     const c = await exportComparison(run);
     console.log(a.json ? JSON.stringify({ ...c, rows: c.rows.map(({ metrics: _m, ...r }) => r) }) : comparisonMarkdown(c));
