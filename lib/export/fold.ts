@@ -11,7 +11,8 @@
  * Folding (per channel c): s = γ / √(σ² + ε), t = β − μ·s. Before: W[..., c] *= s, b = b·s + t.
  * After (Dense W [in, out]): W[c, :] *= s, b += tᵀW.
  */
-import { tf } from '../backend/index';
+// Plain tfjs, not ../backend/index (Node-only): the browser app bundles this module to fold a uint8 export on load.
+import * as tf from '@tensorflow/tfjs';
 
 /** One float32 weight in row-major order, named as tfjs names it (`layer/kernel`). */
 export interface NamedWeight {

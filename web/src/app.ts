@@ -8,6 +8,8 @@
  * last: {kind, ms, labels?, images?}, nearestLabel(bytes) }.
  */
 import * as tf from '@tensorflow/tfjs';
+import { foldArtifacts, type NamedWeight } from '../../lib/export/fold';
+import { encodeWeights } from '../../lib/export/quantize';
 import { BACKENDS, type BackendChoice, chooseBackend, forgetBackend, loadScript, prepareWasm } from './backend';
 import { centerCropRgb, cosineTopK, displayName, findLabel, fromBase64, type Hit, normalizeInto, normalizeRows, type Preprocessing, rgbaToRgbOnWhite } from './core';
 
@@ -71,16 +73,11 @@ async function load(): Promise<{ st: State; choice: BackendChoice }> {
     src.text('images.json'),
     src.bytes('images.bin'),
   ]);
-  const weightData = new Uint8Array(shards.reduce((s, b) => s + b.byteLength, 0));
-  let off = 0;
-  for (const b of shards) {
-    weightData.set(b, off);
-    off += b.byteLength;
-  }
+  const weightData = new Uint8Array(tf.io.CompositeArrayBuffer.join(shards.map((b) => b.slice().buffer)));
   const meta = modelJson.userDefinedMetadata.devise;
   let model: tf.LayersModel | undefined;
   const warm = async () => {
-    model ??= await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest.flatMap((g) => g.weights), weightData: weightData.buffer }));
+    model ??= await foldedModel(modelJson.modelTopology, modelJson.weightsManifest.flatMap((g) => g.weights), weightData);
     const y = tf.tidy(() => model!.predict(tf.zeros([1, meta.inputSize, meta.inputSize, 3])) as tf.Tensor);
     await y.data();
     y.dispose();
@@ -91,6 +88,21 @@ async function load(): Promise<{ st: State; choice: BackendChoice }> {
   const imageTable = normalizeRows(new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4), images.dim);
   const labelTable = normalizeRows(Float32Array.from(labels.vectors.flat()), labels.dim);
   return { st: { model: model!, meta, labels, labelTable, rows: images.rows, imageTable }, choice };
+}
+
+/**
+ * The model in the fastest form tfjs runs: weights dequantised as tfjs loads them, then every BatchNorm folded and
+ * every plain ReLU fused into its Conv2D/Dense (lib/export/fold.ts, the export's own code). A uint8 export ships
+ * BatchNorm unfolded (folding before quantising costs accuracy); folding the dequantised fp32 weights here does not.
+ */
+async function foldedModel(topology: object, specs: tf.io.WeightsManifestEntry[], data: Uint8Array): Promise<tf.LayersModel> {
+  const decoded = tf.io.decodeWeights(data.buffer as ArrayBuffer, specs);
+  const weights: NamedWeight[] = specs.map((s) => ({ name: s.name, shape: s.shape, values: decoded[s.name]!.dataSync() as Float32Array }));
+  tf.dispose(Object.values(decoded));
+  const inf = foldArtifacts(topology as Parameters<typeof foldArtifacts>[0], weights);
+  const fp32 = encodeWeights(inf.weights, 'none');
+  const weightData = fp32.data.slice().buffer; // its own ArrayBuffer, exactly the bytes
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: inf.topology, weightSpecs: fp32.specs as tf.io.WeightsManifestEntry[], weightData }));
 }
 
 /** Where the measured choice is remembered: per model form (and, through localStorage, per browser profile). */
