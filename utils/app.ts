@@ -50,7 +50,8 @@ runCli(async () => {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UserError(`port ${a.port} on 127.0.0.1 is in use`, 'pass another one with --port <n> (or --port 0 for any free port)');
     throw err;
   }
-  console.log(`serving ${out} at ${server.url}  (Ctrl-C stops)`);
+  // COOP/COEP headers (web/serve.ts): the page is cross-origin isolated, so tfjs-wasm runs SIMD with threads.
+  console.log(`serving ${out} at ${server.url}, cross-origin isolated (wasm SIMD + threads; file:// runs single-threaded)  (Ctrl-C stops)`);
   const stop = () => {
     void server.close().then(() => process.exit(0));
   };
