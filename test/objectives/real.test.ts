@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheFeatures, type FeatureSet, OBJECTIVES, runObjective } from '../../bench/objectives';
+import { cacheFeatures, type FeatureSet, OBJECTIVES, runObjective } from '../../lib/objectives';
 import { initBackend, tf } from '../../lib/backend/index';
 import { PKImageLoader } from '../../lib/data/sampler';
 import { cnnLearner, ImageDataBunch } from '../../lib/train/vision';
