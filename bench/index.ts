@@ -26,8 +26,8 @@ const MODEL: FlagSpecs = {
 
 /** Flags of each benchmark, with the defaults its module uses. */
 const BENCH_FLAGS: Record<string, { summary: string; flags: FlagSpecs; example: string }> = {
-  train: { summary: 'training steps per second of a model on one random batch (and PyTorch on the same shapes)', flags: MODEL, example: 'npm run bench -- train --model squeezenet1_1 --batch 16 --size 224 --json' },
-  infer: { summary: 'inference throughput of a model on one random batch (and PyTorch on the same shapes)', flags: MODEL, example: 'npm run bench -- infer --model resnet34 --batch 16 --size 128 --json' },
+  train: { summary: 'training steps per second of a model on one random batch, its GFLOP/s and fraction of peak (and PyTorch 1.13 / the venv\'s on the same shapes)', flags: MODEL, example: 'npm run bench -- train --model squeezenet1_1 --batch 16 --size 224 --json' },
+  infer: { summary: 'inference throughput of a model on one random batch, its GFLOP/s and fraction of peak (and PyTorch 1.13 / the venv\'s on the same shapes)', flags: MODEL, example: 'npm run bench -- infer --model resnet34 --batch 16 --size 128 --json' },
   data: {
     summary: 'the image loader (decode, augment, batch) against a simulated training step',
     flags: {
@@ -65,7 +65,7 @@ const BENCH_FLAGS: Record<string, { summary: string; flags: FlagSpecs; example: 
   },
   onnx: { summary: 'onnxruntime-node on torchvision\'s ONNX export against this project\'s inference, same run and threads', flags: {}, example: 'npm run bench -- onnx --ort /tmp/ort --model squeezenet1_1 --json' },
   peak: { summary: "this CPU's attainable fp32 GFLOP/s at 1 and 2 threads (oneDNN sgemm and convolution): the roofline of train/infer", flags: {}, example: 'npm run bench -- peak --json' },
-  app: { summary: 'the search app in headless Chromium at 390×844: load ms, query ms, model bytes', flags: {}, example: 'npm run bench -- app --json' },
+  app: { summary: 'the search app in headless Chromium at 390×844, per backend the page can start: load ms, query ms, GFLOP/s, bytes fetched, wasm threads', flags: {}, example: 'npm run bench -- app --json' },
   awa2: {
     summary: 'scale rehearsal: the demo on a generated AWA2-shaped tree (time per phase, peak RSS, bytes written, 224-px speeds, the recipe\'s hours on AWA2)',
     flags: {
