@@ -5,7 +5,10 @@
  *
  * Prints backend ("native" when the oneDNN kernels run), threads, model, batch, size, imgPerSec, stepMs, rssMB, numTensorsDelta, wasmMemoryMB, and with
  * Debian python3-torch torchImgPerSec and ratio (tfjs / torch, same shapes and thread count), and cpuRatio
- * (torch CPU ms / tfjs CPU ms per step: steadier than wall time when other jobs load the machine).
+ * (torch CPU ms / tfjs CPU ms per step: steadier than wall time when other jobs load the machine), torchVersion and
+ * torchLayout (the better of NCHW and channels-last); venvTorch, the same for the project venv's pip PyTorch when
+ * installed; gflopsPerSec (FLOPs from the model's layer shapes, training = 3× forward) and, with the native addon,
+ * peakGflops and peakFraction (against `bench -- peak` at the same thread count).
  * `--profile` adds per-kernel ms of one step.
  */
 import { tf } from '../lib/backend/index';
