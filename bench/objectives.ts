@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import type { FlagSpecs } from '../lib/cli';
-import { cacheFeatures, compareObjectives, type FeatureSet, type Objective, OBJECTIVES } from '../lib/objectives';
+import { cacheFeatures, compareObjectives, type FeatureSet, type Objective, OBJECTIVES, type ObjectiveResult, summariseObjectives } from '../lib/objectives';
 import { flag, numberFlag, rssMB } from './flags';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -20,7 +20,9 @@ const SHARED = path.join(ROOT, '..', 'shared');
 export const flags: FlagSpecs = {
   data: { type: 'string', default: '../shared/data/tiny-imagenet-awa2', placeholder: '<AWA2 root>', description: 'photos in AWA2 layout (seen = trainclasses.txt, unseen = testclasses.txt)' },
   weights: { type: 'string', default: '../shared/weights/keras-squeezenet/squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5', placeholder: '<file>', description: 'SqueezeNet 1.1 weights' },
-  seeds: { type: 'integer', default: 3, description: 'seeds 0..n-1 (head initialisation, batch order, ALE order)' },
+  seeds: { type: 'integer', default: 3, description: 'how many seeds (head initialisation, batch order, ALE order)' },
+  'first-seed': { type: 'integer', default: 0, description: 'the first seed (seeds first..first+n−1; split a long run over processes, then --merge)' },
+  merge: { type: 'string', placeholder: '<a.json,b.json>', description: 'combine the perSeed results of earlier --json runs (same settings) instead of running' },
   'per-class': { type: 'integer', default: 150, description: 'photos per class (seen: 60 % train, 20 % valid, 20 % test; unseen: all test)' },
   size: { type: 'integer', default: 64, placeholder: '<px>', description: 'input size' },
   epochs: { type: 'integer', default: 10, description: 'epochs of each head (cosine, hinge, triplet, hybrid)' },
@@ -38,6 +40,14 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const which = (flag(argv, 'objectives') ?? OBJECTIVES.join(',')).split(',').map((s) => s.trim());
   const bad = which.filter((o) => !(OBJECTIVES as readonly string[]).includes(o));
   if (bad.length) throw new Error(`--objectives: unknown ${bad.join(', ')}; choose from ${OBJECTIVES.join(', ')}.`);
+  const merge = flag(argv, 'merge');
+  if (merge) {
+    const parts = merge.split(',').map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as { settings: Record<string, unknown>; perSeed: Partial<Record<Objective, ObjectiveResult[]>> });
+    const perSeed: Partial<Record<Objective, ObjectiveResult[]>> = {};
+    for (const p of parts) for (const o of OBJECTIVES) if (p.perSeed[o]) (perSeed[o] ??= []).push(...p.perSeed[o]!);
+    const settings = { ...parts[0]!.settings, seeds: parts.flatMap((p) => p.settings.seeds as number[]), merged: merge.split(',') };
+    return { settings, ...summariseObjectives(perSeed), rssMB: rssMB() };
+  }
   const backend = await initBackend();
   const cacheFile = flag(argv, 'features-cache');
   const settingsKey = JSON.stringify({ root, weights, perClass, size });
@@ -51,7 +61,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   }
   console.error(`features: ${set.features.length} photos in ${set.featureSeconds.toFixed(1)} s`);
   const cmp = await compareObjectives(set, {
-    seeds, epochs, objectives: which as Objective[],
+    seeds, firstSeed: numberFlag(argv, 'first-seed', 0), epochs, objectives: which as Objective[],
     onResult: (o, seed, r) => console.error(`seed ${seed} ${o}: seen ${r.seenTop1.toFixed(3)} (${r.seenTop1Method}), zero-shot ${r.zeroShotPerClassTop1?.toFixed(3) ?? 'n/a'}, H ${r.calibratedH?.toFixed(3) ?? 'n/a'}, mAP ${r.mAP.toFixed(3)}, ${r.seconds.toFixed(1)} s`),
   });
   const count = (s: string) => set.split.filter((x) => x === s).length;
@@ -59,7 +69,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
     settings: {
       data: path.relative(ROOT, root), backbone: 'squeezenet1_1 (Keras ImageNet weights, frozen; concat avg+max pool, 1024-d)', size, perClass,
       images: { train: count('train'), valid: count('valid'), test: count('test') }, seen: set.seen.map((c) => set.classes[c]), unseen: set.unseen.map((c) => set.classes[c]),
-      labels: 'word2vec 300-d (shipped)', head: '1024 → 512 ReLU → 300, Adam 1e-3, P×K batches 5 × 8', epochs, seeds: Array.from({ length: seeds }, (_, i) => i),
+      labels: 'word2vec 300-d (shipped)', head: '1024 → 512 ReLU → 300, Adam 1e-3, P×K batches 5 × 8', epochs, seeds: Array.from({ length: seeds }, (_, i) => numberFlag(argv, 'first-seed', 0) + i),
       triplet: 'margin 0.2, semi-hard', hinge: 'margin 0.1', hybrid: 'cosine + 1 × triplet', knn: 'k = 5, cosine',
       eszsl: 'γ, λ ∈ 10^{−3..3} chosen on 3 held-out seen classes (default AWA2 γ = 10³, λ = 1)', ale: 'lr ∈ {0.001, 0.01, 0.1, 1}, 20 epochs, chosen on the same held-out seen classes',
       featureSeconds: +set.featureSeconds.toFixed(1), backend: backend.backend,

@@ -37,6 +37,7 @@ export * from './data/transfer';
 export * from './data/augment';
 export * from './data/loader';
 export * from './data/frame';
+export * from './data/tiny-imagenet';
 
 // Learner: backbones and weights, losses, the training loop, fastai's vision API and the two-stage recipe
 export * from './models/index';
@@ -64,6 +65,7 @@ export * from './vectors/labels';
 export * from './vectors/attributes';
 export * from './vectors/wordnet';
 export * from './vectors/sources';
+export * from './vectors/glove100';
 export * from './train/snapshots';
 
 // Search: hnswlib indices of images and labels
@@ -72,6 +74,7 @@ export * from './search';
 // Zero-shot: evaluation protocols, calibration, baselines
 export * from './metrics';
 export * from './zeroshot';
+export * from './zeroshot-images';
 
 // Plots: figures, images, PCA, rendering, display in notebooks
 export * from './pca';

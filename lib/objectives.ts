@@ -264,16 +264,23 @@ export interface ObjectivesComparison {
 }
 
 /** Runs `objectives` (default all) for seeds 0..seeds−1 on the cached features; `onResult` hears each one as it finishes. */
-export async function compareObjectives(set: FeatureSet, opts: { seeds?: number; epochs?: number; objectives?: Objective[]; onResult?: (o: Objective, seed: number, r: ObjectiveResult) => void } = {}): Promise<ObjectivesComparison> {
+export async function compareObjectives(set: FeatureSet, opts: { seeds?: number; firstSeed?: number; epochs?: number; objectives?: Objective[]; onResult?: (o: Objective, seed: number, r: ObjectiveResult) => void } = {}): Promise<ObjectivesComparison> {
   const which = opts.objectives ?? [...OBJECTIVES];
   const perSeed: Partial<Record<Objective, ObjectiveResult[]>> = {};
-  for (let seed = 0; seed < (opts.seeds ?? 3); seed++) {
+  const first = opts.firstSeed ?? 0;
+  for (let seed = first; seed < first + (opts.seeds ?? 3); seed++) {
     for (const o of which) {
       const r = await runObjective(o, set, { seed, epochs: opts.epochs ?? 10 });
       opts.onResult?.(o, seed, r);
       (perSeed[o] ??= []).push(r);
     }
   }
+  return summariseObjectives(perSeed);
+}
+
+/** Means, sds and the table from each seed's results (e.g. seeds run in separate processes, concatenated per objective). */
+export function summariseObjectives(perSeed: Partial<Record<Objective, ObjectiveResult[]>>): ObjectivesComparison {
+  const which = OBJECTIVES.filter((o) => perSeed[o]?.length);
   const objectives = Object.fromEntries(OBJECTIVES.map((o) => [o, null])) as ObjectivesComparison['objectives'];
   const objectivesSd: ObjectivesComparison['objectivesSd'] = {};
   for (const o of which) {
