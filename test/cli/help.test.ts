@@ -71,7 +71,8 @@ describe('--help of every CLI', () => {
 
   it('every flag the help lists is accepted (train, all at once, then --help)', () => {
     const spec = JSON.parse(runNode('utils/train.ts', ['--help', '--json']).stdout.trim()) as Spec;
-    const r = runNode('utils/train.ts', [...spec.flags.filter((f) => f.name !== 'help').flatMap(sample), '--help']);
+    // --json left out: with --help it prints the flags as JSON instead of the usage text.
+    const r = runNode('utils/train.ts', [...spec.flags.filter((f) => f.name !== 'help' && f.name !== 'json').flatMap(sample), '--help']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^usage: npm run train --/);
   });
