@@ -4,7 +4,7 @@
  * utils/ or bench/ touches `process.env` (test/lib-imports.test.ts checks it). Values are read when asked for, so
  * a variable set before a call is seen by it; a malformed value is an error that names the variable.
  *
- *   import { env, userPath } from './env';
+ *   import { env, userPath } from './lib/env';             // from the repo root
  *   const threads = env.threads ?? os.cpus().length;      // DEVISE_THREADS
  *   const data = userPath('~/AwA2');                        // the one path rule
  */
@@ -52,7 +52,7 @@ const VARIABLES = {
   data: pathVar('DEVISE_DATA', 'an AWA2 root (JPEGImages/, classes.txt, trainclasses.txt, testclasses.txt) or train/ valid/ test/ folders', 'data_samples/'),
   arch: text('DEVISE_ARCH', 'the backbone (squeezenet1_1, resnet34, …; see the model registry)', 'squeezenet1_1'),
   weights: { name: 'DEVISE_WEIGHTS', doc: 'pretrained weights (.pth, .h5 or a TF.js folder); `none` for random initialisation', default: 'the downloaded or shipped file', parse: (raw: string): string | null => (raw === 'none' ? null : userPath(raw)) },
-  labels: { name: 'DEVISE_LABELS', doc: 'the label space: a source name (word2vec, glove, wordnet, attributes, …) or a .vec file', default: 'word2vec', parse: (raw: string): string => (/[/\\]|\.vec$|\.txt$/.test(raw) ? userPath(raw) : raw) },
+  labels: { name: 'DEVISE_LABELS', doc: 'the label space: a source name (word2vec, glove100, glove, wordnet, attributes, …) or a .vec file', default: 'word2vec', parse: (raw: string): string => (/[/\\]|\.vec$|\.txt$/.test(raw) ? userPath(raw) : raw) },
   size: integer('DEVISE_SIZE', 'image size in pixels', 1, Infinity, '224 (64 in smoke mode)'),
   bs: integer('DEVISE_BS', 'batch size', 1, Infinity, '16'),
   seed: integer('DEVISE_SEED', 'the seed of the split, augmentation and initialisation', 0, Infinity, '0'),
