@@ -9,7 +9,7 @@
 import * as os from 'node:os';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Item } from '../data/items';
+import { displayName, type Item } from '../data/items';
 import { cosineScores } from '../metrics';
 import { type CnnModel, loadModel } from '../models/index';
 import { twoStageRecipe } from '../train/recipe';
@@ -115,7 +115,7 @@ export async function compareLabelSources(run: DeviseRun, opts: LabelSourceCompa
         }
       });
       if (missing.length) {
-        const shown = missing.slice(0, 4).map((c) => c.replace(/\+/g, ' ')).join(', ');
+        const shown = missing.slice(0, 4).map(displayName).join(', ');
         rows.push({ source: name, description, dim: source.dim, unavailable: `no vector for ${missing.length} of the ${allClasses.length} classes (${shown}${missing.length > 4 ? ', …' : ''})` });
         continue;
       }

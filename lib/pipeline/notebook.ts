@@ -11,6 +11,7 @@
  *   await show(await photoQueryFigure(run, space, 'my-photo.jpg'));
  */
 import * as fs from 'node:fs';
+import { displayName } from '../data/items';
 import type { Figure } from '../plots/figures';
 import { imageThumbnail, searchStripFigure } from '../plots/images';
 import { RUN_FORMAT, readRunFile, type ChosenLr, writeRunFile } from '../run-folder';
@@ -67,14 +68,14 @@ export function lrWhy(c: ChosenLr): string {
 
 /** A search strip's cells: each hit's thumbnail, display label and score. */
 export async function stripCells(hits: { label: string; score: number; path?: string }[]): Promise<{ image: string; label: string; score: number }[]> {
-  return Promise.all(hits.map(async (h) => ({ image: h.path ? await imageThumbnail(h.path) : '', label: h.label.replace(/\+/g, ' '), score: h.score })));
+  return Promise.all(hits.map(async (h) => ({ image: h.path ? await imageThumbnail(h.path) : '', label: displayName(h.label), score: h.score })));
 }
 
 /** Image → image and image → text for any image file (e.g. your own photo): the query with its nearest images, captioned with the nearest labels. */
 export async function photoQueryFigure(run: DeviseRun, space: SearchSpace, file: string, k = 5): Promise<Figure> {
   if (!fs.existsSync(file)) throw new Error(`No image at ${file}: put the path of your own photo here.`);
   const vector = await run.learn.output(file);
-  const labels = space.images.imageToText(vector, space.labels, 3).map((h) => `${h.label.replace(/\+/g, ' ')} ${h.score.toFixed(2)}`);
+  const labels = space.images.imageToText(vector, space.labels, 3).map((h) => `${displayName(h.label)} ${h.score.toFixed(2)}`);
   return searchStripFigure({ image: await imageThumbnail(file) }, await stripCells(space.images.imageToImage(vector, k)), { title: `your image → nearest labels: ${labels.join(', ')}` });
 }
 
