@@ -38,6 +38,7 @@ export * from './data/augment';
 export * from './data/loader';
 export * from './data/frame';
 export * from './data/tiny-imagenet';
+export * from './data/sampler';
 
 // Learner: backbones and weights, losses, the training loop, fastai's vision API and the two-stage recipe
 export * from './models/index';
@@ -67,6 +68,7 @@ export * from './vectors/wordnet';
 export * from './vectors/sources';
 export * from './vectors/glove100';
 export * from './train/snapshots';
+export * from './train/knn';
 
 // Search: hnswlib indices of images and labels
 export * from './search';
@@ -74,6 +76,7 @@ export * from './search';
 // Zero-shot: evaluation protocols, calibration, baselines
 export * from './metrics';
 export * from './zeroshot';
+export * from './zeroshot-baselines';
 export * from './zeroshot-images';
 
 // Plots: figures, images, PCA, rendering, display in notebooks
