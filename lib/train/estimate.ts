@@ -89,6 +89,8 @@ export class RunEstimate implements Callback {
   onTrainBegin(s: TrainState): void {
     const name = s.name ?? (s.plan.kind === 'lrFind' ? 'lrFind' : `fit ${this.phaseIndex + 2}`);
     const at = this.phases.findIndex((p, i) => p.name === name && i > this.phaseIndex);
+    // After the plan's last phase (e.g. the label-source comparison's extra fits) there is nothing left to estimate.
+    if (at < 0 && this.phaseIndex === this.phases.length - 1) return void (this.current = undefined);
     if (at >= 0) this.phaseIndex = at;
     this.current = { name, batches: 0 };
   }
