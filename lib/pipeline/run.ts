@@ -7,7 +7,7 @@
  *   const results = await runDevise(deviseConfig({ smoke: true }));
  *   await writeReport('reports/x', results);
  */
-import { type BackendInfo, initBackend } from '../backend/index';
+import { type BackendInfo, initBackend, nativeKernelsAdvice } from '../backend/index';
 import type { MetricRow } from '../metrics';
 import { saveModel } from '../models/index';
 import { openRunFolder, readRunFile, recordPhase, runPaths, type ChosenLr, writeRunFile } from '../run-folder';
@@ -16,6 +16,7 @@ import { ClassificationInterpretation } from '../train/interpret';
 import type { FitResult, LrFindResult } from '../train/learner';
 import { accuracy } from '../train/metrics';
 import { DEFAULT_PHASES, twoStageRecipe } from '../train/recipe';
+import { RunEstimate } from '../train/estimate';
 import { EmbeddingSnapshots } from '../train/snapshots';
 import { savedModelBytes } from '../train/summary';
 import type { Callback } from '../train/types';
@@ -120,6 +121,8 @@ export async function runDevise(cfg: DeviseConfig, log: (line: string) => void =
 async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: RunDeviseOptions): Promise<DeviseResults> {
   const backend = await initBackend();
   log(`backend ${backend.backend} (${backend.threads} thread${backend.threads > 1 ? 's' : ''}); model ${cfg.arch}; data ${cfg.data}; labels ${cfg.labels}`);
+  const faster = nativeKernelsAdvice(backend);
+  if (faster) log(faster);
   const seconds: Record<string, number> = {};
   const t0 = Date.now();
   // The notebook's first cells: data, learner, label source.
@@ -129,6 +132,8 @@ async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: Ru
   const run: DeviseRun = runOf(cfg, data, learn, source);
   const pca = EmbeddingSnapshots.of(data, cfg.pcaClasses);
   learn.callbacks.push(pca);
+  // Told before committing hours: the whole run's time at the measured speed, after its first batches.
+  learn.callbacks.push(RunEstimate.forRecipe(cfg.epochs, data, { lrFindIterations: cfg.lrFindIterations, log }));
   const e = cfg.epochs;
   const recipe = twoStageRecipe({
     learner: learn,

@@ -143,10 +143,13 @@ export class RunEstimate implements Callback {
     const est = this.estimate();
     const total = est.reduce((n, p) => n + p.seconds, 0);
     this.lastTotal = total;
-    const parts = est.filter((p) => p.seconds > 0).map((p) => `${p.name} ${humanDuration(p.seconds)}${p.measured ? '' : '*'}`);
+    // Phases already run are named as done; the time left counts the running phase and those after it.
+    const from = Math.max(0, this.phaseIndex);
+    const left = est.slice(from).reduce((n, p) => n + p.seconds, 0);
+    const parts = est.map((p, i) => (i < from ? `${p.name} done` : `${p.name} ${humanDuration(p.seconds)}${p.measured ? '' : '*'}`));
     const line = first
-      ? `estimate: ${perBatch.toFixed(2)} s per batch of ${this.opts.trainBatches} (measured on ${this.after} batches of ${phase}) → ${parts.join(', ')}; total ≈ ${humanDuration(total)} of training (* at the speed measured so far; said again if a phase differs)`
-      : `estimate updated: ${phase} runs at ${perBatch.toFixed(2)} s per batch → ${parts.join(', ')}; total ≈ ${humanDuration(total)}`;
+      ? `estimate: ${perBatch.toFixed(2)} s per batch of ${this.opts.trainBatches} (measured on ${this.after} batches of ${phase}) → ${parts.join(', ')}; ≈ ${humanDuration(left)} of training left (* at the speed measured so far; said again if a phase differs)`
+      : `estimate updated: ${phase} runs at ${perBatch.toFixed(2)} s per batch → ${parts.join(', ')}; ≈ ${humanDuration(left)} left`;
     this.lines.push(line);
     this.log(line);
   }

@@ -35,7 +35,7 @@ describe('RunEstimate', () => {
     const tA = (performance.now() - t0) / 1000;
     expect(linesAtFirstEpochEnd).toBeGreaterThanOrEqual(1); // said before the first epoch ended
     expect(lines[0]).toMatch(/^estimate: /);
-    expect(lines[0]).toMatch(/^estimate: 0\.\d\d s per batch of 10 \(measured on 4 batches of phase-a\) → phase-a \d+ s, phase-b \d+ s\*; total ≈ \d+ s/);
+    expect(lines[0]).toMatch(/^estimate: 0\.\d\d s per batch of 10 \(measured on 4 batches of phase-a\) → phase-a \d+ s, phase-b \d+ s\*; ≈ \d+ s of training left/);
     const [a, b] = eta.estimate();
     // 3 epochs × 10 batches × ≥ 60 ms: the first estimate (4 batches) is within a factor 2.5 of what phase a took (the
     // first batches of a process run slower, and the machine is shared); the one over the first epoch within 40 % (the machine is shared: other jobs change the speed from epoch to epoch).
