@@ -27,6 +27,8 @@ export const LAB_OVERRIDES = {
   '@jupyterlab/docmanager-extension:plugin': { autosave: false },
   // Long code lines wrap instead of running off the right edge.
   '@jupyterlab/notebook-extension:tracker': { codeCellConfig: { lineWrap: true } },
+  // No "Jupyter news?" prompt: nothing here fetches from the internet.
+  '@jupyterlab/apputils-extension:notification': { fetchNews: 'false' },
 };
 
 /** The venv's jupyter-lab, or a UserError that says how to get it. */
@@ -82,21 +84,30 @@ export async function startLab(o: LabOptions): Promise<RunningLab> {
   const exe = labExecutable(o.venv);
   prepareVenv(o.venv);
   const proc = spawn(exe, labArgs(o), { cwd: ROOT, env: childEnv(o.env ?? {}), stdio: o.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+  const base = `http://127.0.0.1:${o.port}/`;
+  const server = await untilServing(proc, `${base}api/status?token=${o.token}`, 'jupyter-lab', 120_000);
+  return { url: `${base}lab?token=${o.token}`, base, token: o.token, proc, ...server };
+}
+
+/**
+ * Waits until a Jupyter server child answers `probe` (rejects with its log when it exits or takes over `timeoutMs`);
+ * returns its collected log and a stop that sends SIGTERM, then SIGKILL after 15 s, and waits for the exit.
+ */
+export async function untilServing(proc: ChildProcess, probe: string, what: string, timeoutMs: number): Promise<{ log(): string; stop(): Promise<void> }> {
   let log = '';
   proc.stdout?.on('data', (d) => (log += d));
   proc.stderr?.on('data', (d) => (log += d));
-  const base = `http://127.0.0.1:${o.port}/`;
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`jupyter-lab exited (${proc.exitCode})${log ? `:\n${log.slice(-3000)}` : ''}`);
+    if (proc.exitCode !== null) throw new Error(`${what} exited (${proc.exitCode})${log ? `:\n${log.slice(-3000)}` : ''}`);
     try {
-      if ((await fetch(`${base}api/status?token=${o.token}`)).ok) break;
+      if ((await fetch(probe)).ok) break;
     } catch {
       /* not listening yet */
     }
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`jupyter-lab did not answer on ${base} within 120 s:\n${log.slice(-3000)}`);
+      throw new Error(`${what} did not answer on ${new URL(probe).origin} within ${timeoutMs / 1000} s:\n${log.slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -108,7 +119,7 @@ export async function startLab(o: LabOptions): Promise<RunningLab> {
     await exited;
     clearTimeout(timer);
   };
-  return { url: `${base}lab?token=${o.token}`, base, token: o.token, proc, log: () => log, stop };
+  return { log: () => log, stop };
 }
 
 export const cli = defineCli({

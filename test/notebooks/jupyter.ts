@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { writeKernelSpec } from '../../utils/kernel';
+import { untilServing } from '../../utils/lab';
 import { ROOT } from '../helpers';
 import { CHROMIUM_ARGS, chromiumPath } from '../../lib/plots/render';
 
@@ -38,10 +39,39 @@ export function executeNotebook(notebook: string, out: string, opts: { cwd: stri
   return { status: run.status, log: `${run.error ?? ''}${run.stdout}\n${run.stderr}`, executed };
 }
 
+/**
+ * A notebook cell that fits a tiny dense model for 3 epochs × 4 batches through the Learner (so its progress display
+ * runs), importing lib/ through a `lib` link beside the notebook; `delayMs` slows each batch down so a browser
+ * sees the display change. `cpu` forces tfjs's plain CPU backend (alone in a kernel); without it the cell uses the
+ * backend the notebook already has (the CPU backend prints tfjs's "install tfjs-node" banner on stderr).
+ */
+export function tinyFitCell(opts: { delayMs?: number; cpu?: boolean } = {}): string {
+  const { delayMs = 0, cpu = true } = opts;
+  return [
+    "import { initBackend, tf } from './lib/backend/index';",
+    "import { crossEntropy } from './lib/losses';",
+    "import { Learner } from './lib/train/learner';",
+    "import { accuracy } from './lib/train/metrics';",
+    cpu ? "await initBackend({ backend: 'cpu' });" : 'await initBackend();',
+    'const x = tf.input({ shape: [4] });',
+    "const out = tf.layers.dense({ units: 2, name: 'head' }).apply(x) as tf.SymbolicTensor;",
+    "const model = { model: tf.model({ inputs: x, outputs: out }), layerGroups: [['head']] };",
+    'const rows = Array.from({ length: 64 }, (_, i) => [i % 2, (i % 3) / 3, 1 - (i % 2), 0.5]);',
+    'const loader = { length: 4, setEpoch() {}, async *[Symbol.asyncIterator]() {',
+    '  for (let b = 0; b < 64; b += 16) {',
+    ...(delayMs ? [`    await new Promise((r) => setTimeout(r, ${delayMs}));`] : []),
+    "    yield { x: tf.tensor2d(rows.slice(b, b + 16)), y: tf.tensor1d(rows.slice(b, b + 16).map((r) => r[0]!), 'int32') };",
+    '  }',
+    '} };',
+    "const learn = new Learner({ model, data: { classes: ['a', 'b'], train: loader, valid: loader }, loss: crossEntropy, metrics: [accuracy] });",
+    'await learn.fitOneCycle(3, 0.1);',
+  ].join('\n');
+}
+
 /** All outputs of a notebook, flattened. */
 export const outputsOf = (nb: NotebookJson): NotebookOutput[] => nb.cells.flatMap((c) => c.outputs ?? []);
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -60,32 +90,8 @@ export async function startNotebookServer(dir: string, jupyterPath: string, env:
     env: { ...process.env, ...env, JUPYTER_PATH: jupyterPath, JUPYTER_RUNTIME_DIR: runtime, JUPYTER_CONFIG_DIR: runtime },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let log = '';
-  proc.stdout?.on('data', (d) => (log += d));
-  proc.stderr?.on('data', (d) => (log += d));
   const url = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`jupyter notebook exited (${proc.exitCode}):\n${log}`);
-    try {
-      if ((await fetch(`${url}api`)).ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`jupyter notebook did not answer on ${url} within 60 s:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const stop = async () => {
-    if (proc.exitCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const { stop } = await untilServing(proc, `${url}api`, 'jupyter notebook', 60_000);
   return { url, stop };
 }
 

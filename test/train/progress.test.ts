@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProgress, formatTime } from '../../lib/train/progress';
 import { ROOT, tempDir } from '../helpers';
-import { executeNotebook, joinText, outputsOf, privateJupyterPath } from '../notebooks/jupyter';
+import { executeNotebook, joinText, outputsOf, privateJupyterPath, tinyFitCell } from '../notebooks/jupyter';
 
 const tmp = tempDir('devise-progress-');
 afterAll(() => tmp.cleanup());
@@ -40,22 +40,7 @@ describe('progress', () => {
     fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
     const served = fs.mkdtempSync(path.join(ROOT, '.cache', 'progress-'));
     fs.symlinkSync(path.join(ROOT, 'lib'), path.join(served, 'lib'));
-    const source = [
-      "import { initBackend, tf } from './lib/backend/index';",
-      "import { crossEntropy } from './lib/losses';",
-      "import { Learner } from './lib/train/learner';",
-      "import { accuracy } from './lib/train/metrics';",
-      "await initBackend({ backend: 'cpu' });",
-      'const x = tf.input({ shape: [4] });',
-      "const out = tf.layers.dense({ units: 2, name: 'head' }).apply(x) as tf.SymbolicTensor;",
-      'const model = { model: tf.model({ inputs: x, outputs: out }), layerGroups: [[\'head\']] };',
-      'const rows = Array.from({ length: 64 }, (_, i) => [i % 2, (i % 3) / 3, 1 - (i % 2), 0.5]);',
-      'const loader = { length: 4, setEpoch() {}, async *[Symbol.asyncIterator]() {',
-      '  for (let b = 0; b < 64; b += 16) yield { x: tf.tensor2d(rows.slice(b, b + 16)), y: tf.tensor1d(rows.slice(b, b + 16).map((r) => r[0]), \'int32\') };',
-      '} };',
-      "const learn = new Learner({ model, data: { classes: ['a', 'b'], train: loader, valid: loader }, loss: crossEntropy, metrics: [accuracy] });",
-      'await learn.fitOneCycle(3, 0.1);',
-    ].join('\n');
+    const source = tinyFitCell();
     const nb = {
       cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source }],
       metadata: { kernelspec: { name: 'devise-ts', display_name: 'TypeScript (devise-ts)', language: 'typescript' } },
