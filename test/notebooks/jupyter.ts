@@ -68,6 +68,14 @@ export function tinyFitCell(opts: { delayMs?: number; cpu?: boolean } = {}): str
   ].join('\n');
 }
 
+/** A fresh folder inside the checkout (the kernel's TypeScript finds node_modules by walking up) beside a `lib` link. */
+export function servedFolder(prefix = 'labserve-'): string {
+  fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
+  const served = fs.mkdtempSync(path.join(ROOT, '.cache', prefix));
+  fs.symlinkSync(path.join(ROOT, 'lib'), path.join(served, 'lib'));
+  return served;
+}
+
 /** All outputs of a notebook, flattened. */
 export const outputsOf = (nb: NotebookJson): NotebookOutput[] => nb.cells.flatMap((c) => c.outputs ?? []);
 

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startLab, type RunningLab, VENV } from '../../utils/lab';
-import { ROOT } from '../helpers';
 import { freePort } from './jupyter';
+export { servedFolder } from './jupyter';
 
 // The page functions below run in the browser; the project compiles without the DOM library.
 declare const window: any;
@@ -24,14 +24,6 @@ export async function startTestLab(served: string, env: Record<string, string> =
     root: served, port: await freePort(), token: 'devise-test', openBrowser: false, stdio: 'pipe',
     env: { JUPYTER_CONFIG_DIR: own('config'), JUPYTER_RUNTIME_DIR: own('runtime'), JUPYTER_DATA_DIR: own('data'), JUPYTERLAB_SETTINGS_DIR: own('settings'), JUPYTERLAB_WORKSPACES_DIR: own('workspaces'), ...env },
   });
-}
-
-/** A fresh folder inside the checkout (the kernel's TypeScript finds node_modules by walking up) beside a `lib` link. */
-export function servedFolder(): string {
-  fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
-  const served = fs.mkdtempSync(path.join(ROOT, '.cache', 'labserve-'));
-  fs.symlinkSync(path.join(ROOT, 'lib'), path.join(served, 'lib'));
-  return served;
 }
 
 /** Opens `file` (relative to Lab's root) in a new page and waits until its kernel is idle. */
@@ -75,7 +67,8 @@ const runState = (page: Page) =>
     return {
       done: cells.filter((c: any) => /\[\d+\]/.test(c.querySelector('.jp-InputPrompt')?.textContent ?? '')).length,
       total: cells.length,
-      errors: document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length as number,
+      // Errors and stderr, not the library's one-line warnings (Lab stops Run All only at an error).
+      errors: [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].filter((e: any) => !(e.innerText as string).startsWith('WARNING: ')).length as number,
       idle: /\| Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent ?? ''),
     };
   });

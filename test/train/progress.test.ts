@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createProgress, formatTime } from '../../lib/train/progress';
 import { ROOT, tempDir } from '../helpers';
-import { executeNotebook, joinText, outputsOf, privateJupyterPath, tinyFitCell } from '../notebooks/jupyter';
+import { executeNotebook, joinText, outputsOf, privateJupyterPath, servedFolder, tinyFitCell } from '../notebooks/jupyter';
 
 const tmp = tempDir('devise-progress-');
 afterAll(() => tmp.cleanup());
@@ -37,9 +37,7 @@ describe('progress', () => {
   });
 
   it('tslab: one display updated in place; nbclient saves the final table', () => {
-    fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
-    const served = fs.mkdtempSync(path.join(ROOT, '.cache', 'progress-'));
-    fs.symlinkSync(path.join(ROOT, 'lib'), path.join(served, 'lib'));
+    const served = servedFolder('progress-');
     const source = tinyFitCell();
     const nb = {
       cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source }],
@@ -70,9 +68,7 @@ describe('progress', () => {
 
 describe('interrupt in a real tslab kernel', () => {
   it("the kernel's interrupt (SIGINT) stops the loop at the next batch and writes a checkpoint", () => {
-    fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
-    const served = fs.mkdtempSync(path.join(ROOT, '.cache', 'interrupt-'));
-    fs.symlinkSync(path.join(ROOT, 'lib'), path.join(served, 'lib'));
+    const served = servedFolder('interrupt-');
     try {
       const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'test', 'train', 'fixtures', 'interrupt-kernel.py'), served], {
         encoding: 'utf8',
