@@ -93,6 +93,10 @@ runCli(async () => {
   };
   // A resumed run uses the settings the first run resolved (flags and DEVISE_* variables then), not today's environment.
   const settings: Partial<DeviseConfig> = saved?.config ?? base;
+  if (!resuming && fs.existsSync(path.join(out, COMMAND_FILE))) {
+    // As npm run train does: a finished or stopped report is never overwritten by a new run.
+    throw new UserError(`--out ${out} already holds a report (${COMMAND_FILE})`, `continue it with: ${resumeCommandFor('demo', out)}   (or choose another --out, or delete that folder to start over)`);
+  }
   if (!resuming) {
     // What --resume rebuilds the run from: the flags as typed (paths resolved) and the resolved settings.
     const flags = Object.fromEntries(Object.entries(a).filter(([k, v]) => v !== undefined && !['resume', 'json', 'help'].includes(k)));
