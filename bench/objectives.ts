@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import type { FlagSpecs } from '../lib/cli';
 import { cacheFeatures, compareObjectives, type FeatureSet, type Objective, OBJECTIVES, type ObjectiveResult, summariseObjectives } from '../lib/objectives';
-import { flag, numberFlag, rssMB } from './flags';
+import { flag, hasFlag, numberFlag, rssMB } from './flags';
 
 const ROOT = path.resolve(__dirname, '..');
 const SHARED = path.join(ROOT, '..', 'shared');
@@ -22,6 +22,7 @@ export const flags: FlagSpecs = {
   weights: { type: 'string', default: '../shared/weights/keras-squeezenet/squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5', placeholder: '<file>', description: 'SqueezeNet 1.1 weights' },
   seeds: { type: 'integer', default: 3, description: 'how many seeds (head initialisation, batch order, ALE order)' },
   'first-seed': { type: 'integer', default: 0, description: 'the first seed (seeds first..first+n−1; split a long run over processes, then --merge)' },
+  'published-defaults': { type: 'boolean', description: 'ESZSL and ALE with the published AWA2 settings (γ = 10³, λ = 1; lr 0.01) instead of choosing on held-out seen classes' },
   merge: { type: 'string', placeholder: '<a.json,b.json>', description: 'combine the perSeed results of earlier --json runs (same settings) instead of running' },
   'per-class': { type: 'integer', default: 150, description: 'photos per class (seen: 60 % train, 20 % valid, 20 % test; unseen: all test)' },
   size: { type: 'integer', default: 64, placeholder: '<px>', description: 'input size' },
@@ -61,7 +62,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   }
   console.error(`features: ${set.features.length} photos in ${set.featureSeconds.toFixed(1)} s`);
   const cmp = await compareObjectives(set, {
-    seeds, firstSeed: numberFlag(argv, 'first-seed', 0), epochs, objectives: which as Objective[],
+    seeds, firstSeed: numberFlag(argv, 'first-seed', 0), epochs, defaults: hasFlag(argv, 'published-defaults'), objectives: which as Objective[],
     onResult: (o, seed, r) => console.error(`seed ${seed} ${o}: seen ${r.seenTop1.toFixed(3)} (${r.seenTop1Method}), zero-shot ${r.zeroShotPerClassTop1?.toFixed(3) ?? 'n/a'}, H ${r.calibratedH?.toFixed(3) ?? 'n/a'}, mAP ${r.mAP.toFixed(3)}, ${r.seconds.toFixed(1)} s`),
   });
   const count = (s: string) => set.split.filter((x) => x === s).length;

@@ -140,7 +140,7 @@ async function trainHead(set: FeatureSet, loss: Loss, seed: number, epochs: numb
 }
 
 /** Runs one objective for one seed on the cached features. */
-export async function runObjective(name: Objective, set: FeatureSet, opts: { seed: number; epochs: number }): Promise<ObjectiveResult> {
+export async function runObjective(name: Objective, set: FeatureSet, opts: { seed: number; epochs: number; /** ESZSL/ALE: the published AWA2 settings instead of choosing on held-out seen classes. */ defaults?: boolean }): Promise<ObjectiveResult> {
   const { seed, epochs } = opts;
   const idx = { train: pick(set, (i) => set.split[i] === 'train'), valid: pick(set, (i) => set.split[i] === 'valid'), test: pick(set, (i) => set.split[i] === 'test') };
   const seenSet = new Set(set.seen);
@@ -157,9 +157,10 @@ export async function runObjective(name: Objective, set: FeatureSet, opts: { see
     const seenIndex = new Map(set.seen.map((c, i) => [c, i]));
     const trainLabels = lab(idx.train).map((c) => seenIndex.get(c)!);
     const t0 = performance.now();
+    const grid = name === 'eszsl' ? (opts.defaults ? [ESZSL_AWA2] : ESZSL_GRID) : (opts.defaults ? [ALE_AWA2] : ALE_GRID).map((p) => ({ ...p, seed }));
     const choice = name === 'eszsl'
-      ? chooseOnHeldOutClasses(rows(idx.train), trainLabels, seenVectors, ESZSL_GRID, eszsl, { seed: 0 })
-      : chooseOnHeldOutClasses(rows(idx.train), trainLabels, seenVectors, ALE_GRID.map((p) => ({ ...p, seed })), ale, { seed: 0 });
+      ? chooseOnHeldOutClasses(rows(idx.train), trainLabels, seenVectors, grid as typeof ESZSL_GRID, eszsl, { seed: 0 })
+      : chooseOnHeldOutClasses(rows(idx.train), trainLabels, seenVectors, grid as typeof ALE_GRID, ale, { seed: 0 });
     const selectionSeconds = (performance.now() - t0) / 1000;
     const t1 = performance.now();
     const model: Compatibility = name === 'eszsl' ? eszsl(rows(idx.train), trainLabels, seenVectors, choice.params as typeof ESZSL_AWA2) : ale(rows(idx.train), trainLabels, seenVectors, choice.params as typeof ALE_AWA2);
@@ -264,13 +265,13 @@ export interface ObjectivesComparison {
 }
 
 /** Runs `objectives` (default all) for seeds 0..seeds−1 on the cached features; `onResult` hears each one as it finishes. */
-export async function compareObjectives(set: FeatureSet, opts: { seeds?: number; firstSeed?: number; epochs?: number; objectives?: Objective[]; onResult?: (o: Objective, seed: number, r: ObjectiveResult) => void } = {}): Promise<ObjectivesComparison> {
+export async function compareObjectives(set: FeatureSet, opts: { seeds?: number; firstSeed?: number; epochs?: number; defaults?: boolean; objectives?: Objective[]; onResult?: (o: Objective, seed: number, r: ObjectiveResult) => void } = {}): Promise<ObjectivesComparison> {
   const which = opts.objectives ?? [...OBJECTIVES];
   const perSeed: Partial<Record<Objective, ObjectiveResult[]>> = {};
   const first = opts.firstSeed ?? 0;
   for (let seed = first; seed < first + (opts.seeds ?? 3); seed++) {
     for (const o of which) {
-      const r = await runObjective(o, set, { seed, epochs: opts.epochs ?? 10 });
+      const r = await runObjective(o, set, { seed, epochs: opts.epochs ?? 10, defaults: opts.defaults });
       opts.onResult?.(o, seed, r);
       (perSeed[o] ??= []).push(r);
     }
