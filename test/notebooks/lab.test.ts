@@ -85,7 +85,8 @@ describe.skipIf(!installed)('JupyterLab 4 with the devise-ts kernel, through its
       expect(states[states.length - 1]).toMatch(/train_loss/);
       expect((await outputsShown(page)).errors.filter((e) => !e.startsWith('WARNING: '))).toEqual([]);
       const fitShot = path.join(ARTIFACTS, 'lab-fit-cell.png');
-      await page.locator('.jp-Notebook .jp-CodeCell').last().screenshot({ path: fitShot });
+      // (Shift-Enter on the last cell adds an empty one below it, as Lab does for a person.)
+      await page.locator('.jp-Notebook .jp-CodeCell', { hasText: 'added in JupyterLab' }).screenshot({ path: fitShot });
       console.log(`screenshot: ${fitShot}`);
       await save(page);
     } finally {
