@@ -19,12 +19,9 @@ const hasNumpy = spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { encodin
 if (!hasNumpy) console.warn('Skipping the ESZSL numpy oracle: /usr/bin/python3 with numpy is missing (apt-get install python3-numpy).');
 
 describe.skipIf(!hasNumpy)('ESZSL equals its closed form (numpy)', () => {
-  it('V = (XXᵀ+γI)⁻¹ X Y Sᵀ (SSᵀ+λI)⁻¹ on a small random problem, within 1e-6', () => {
-    const r = rng(11);
-    const m = 12;
-    const d = 5;
-    const z = 4;
-    const a = 3;
+  // More images than dimensions and more classes than attributes (the direct solves), then the reverse (push-through solves).
+  it.each([[12, 5, 4, 3], [4, 6, 3, 5]])('V = (XXᵀ+γI)⁻¹ X Y Sᵀ (SSᵀ+λI)⁻¹ on a random problem (m %i, d %i, z %i, a %i), within 1e-6', (m, d, z, a) => {
+    const r = rng(11 + m);
     const features = Array.from({ length: m }, () => Array.from({ length: d }, () => gauss(r)));
     const labels = Array.from({ length: m }, (_, i) => i % z);
     const S = Array.from({ length: z }, () => Array.from({ length: a }, () => gauss(r)));
