@@ -2,7 +2,7 @@
  * The one table of data and recipe defaults: `deviseConfig`, the CLIs' `--help` (`npm run demo`, `npm run train`)
  * and the notebooks' settings read these numbers, so a default is changed here and nowhere else.
  *
- *   import { DEFAULTS } from './defaults';
+ *   import { DEFAULTS } from './lib/defaults';
  *   DEFAULTS.data.size              // 224 (the original's)
  *   DEFAULTS.epochs.stage2a         // 5
  *   DEFAULTS.smoke.data.size        // 64 (CI's tiny mode)

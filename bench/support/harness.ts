@@ -75,10 +75,10 @@ export const VENV_PYTHON = path.join(__dirname, '..', '..', '.venv', 'bin', 'pyt
 
 /** Times the same model/shapes in PyTorch under `python`; null when it has no torch (or the python is absent). */
 export function torchBench(mode: 'train' | 'infer', arch: string, batch: number, size: number, threads: number, steps: number, python = TORCH_PYTHON): TorchResult | null {
-  if (process.env.DEVISE_BENCH_NO_TORCH || !fs.existsSync(python)) return null;
+  if (env.benchNoTorch || !fs.existsSync(python)) return null;
   const script = path.join(__dirname, '..', 'torch_bench.py');
   const r = spawnSync(python, [script, mode, arch, String(batch), String(size), String(threads), String(steps)],
-    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) } });
+    { encoding: 'utf8', env: childEnv({ OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) }) });
   if (r.status !== 0) {
     if (/No module named 'torch/.test(r.stderr)) return null;
     throw new Error(`torch_bench.py under ${python} failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);

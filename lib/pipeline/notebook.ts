@@ -1,19 +1,13 @@
 /**
  * A DeViSE run as the notebook builds it: the data (`ImageDataBunch.fromFolder`), the learner (`cnnLearner`) and the
- * label source, bundled so search, evaluation and the report take one value; the rate rule of the LR finder; and
- * the free-form queries of the notebook's last section (your own photo, any word). `npm run demo` builds its run
- * with the same calls (lib/pipeline/run.ts).
+ * label source, bundled so search, evaluation and the report take one value, and the rate rule of the LR finder
+ * (search and the free-form queries over a run are in space.ts). `npm run demo` builds its run with the same calls
+ * (lib/pipeline/run.ts).
  *
  *   const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, seed: cfg.seed });
  *   const learn = await cnnLearner(data, cfg.arch, { weights: cfg.weights, path: cfg.out, seed: cfg.seed });
  *   const run = runOf(cfg, data, learn, await labelSourceOf(cfg));
- *   const space = await buildSearch(run);
- *   await show(await photoQueryFigure(run, space, 'my-photo.jpg'));
  */
-import * as fs from 'node:fs';
-import { displayName } from '../data/items';
-import type { Figure } from '../plots/figures';
-import { imageThumbnail, searchStripFigure } from '../plots/images';
 import { RUN_FORMAT, readRunFile, type ChosenLr, writeRunFile } from '../run-folder';
 import { DEFAULT_PHASES } from '../train/recipe';
 import type { LrFindResult } from '../train/learner';
@@ -22,7 +16,6 @@ import type { ImageDataBunch, VisionLearner } from '../train/vision';
 import type { LabelSource } from '../vectors/labels';
 import { labelSource } from '../vectors/sources';
 import type { DeviseConfig } from './config';
-import type { SearchSpace } from './space';
 
 export type { ChosenLr } from '../run-folder';
 
@@ -64,22 +57,4 @@ export function lrWhy(c: ChosenLr): string {
   if (c.from === 'user') return 'your rate';
   if (c.from === 'default') return "the recipe's default: the LR finder's loss never fell";
   return c.method === 'valley' ? "the LR finder's valley: its loss was still falling at the end of the sweep" : "the LR finder's minimum / 10";
-}
-
-/** A search strip's cells: each hit's thumbnail, display label and score. */
-export async function stripCells(hits: { label: string; score: number; path?: string }[]): Promise<{ image: string; label: string; score: number }[]> {
-  return Promise.all(hits.map(async (h) => ({ image: h.path ? await imageThumbnail(h.path) : '', label: displayName(h.label), score: h.score })));
-}
-
-/** Image → image and image → text for any image file (e.g. your own photo): the query with its nearest images, captioned with the nearest labels. */
-export async function photoQueryFigure(run: DeviseRun, space: SearchSpace, file: string, k = 5): Promise<Figure> {
-  if (!fs.existsSync(file)) throw new Error(`No image at ${file}: put the path of your own photo here.`);
-  const vector = await run.learn.output(file);
-  const labels = space.images.imageToText(vector, space.labels, 3).map((h) => `${displayName(h.label)} ${h.score.toFixed(2)}`);
-  return searchStripFigure({ image: await imageThumbnail(file) }, await stripCells(space.images.imageToImage(vector, k)), { title: `your image → nearest labels: ${labels.join(', ')}` });
-}
-
-/** Text → image for any words the label source can embed (a class the model never saw, or no class at all). */
-export async function wordQueryFigure(run: DeviseRun, space: SearchSpace, words: string, k = 5): Promise<Figure> {
-  return searchStripFigure({ word: words }, await stripCells(space.images.textToImage(words, run.source, k)), { title: `text → image: '${words}'` });
 }

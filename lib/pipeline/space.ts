@@ -1,14 +1,18 @@
 /**
  * The stage-2 search space of a run: every image embedded by the run's learner, an hnswlib index of the images
  * and one of the labels (seen + unseen classes), saved in the run folder; nearest-label evaluation over it, and the
- * paper's three searches on one example each.
+ * paper's three searches on one example each, and the free-form queries of the notebook's last section.
  *
  *   const space = await buildSearch(run);
  *   const rows = zeroShotEvaluation(run, space);
  *   const ex = searchExamples(run, space);     // image → image, image → text, text → image
+ *   await show(await photoQueryFigure(run, space, 'my-photo.jpg'));   // your own photo; wordQueryFigure: any words
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Item } from '../data/items';
+import type { Figure } from '../plots/figures';
+import { imageThumbnail, searchStripFigure } from '../plots/images';
+import { displayName, type Item } from '../data/items';
 import { evaluate, type MetricRow } from '../metrics';
 import { labelTable, runPaths, writeLabelTable } from '../run-folder';
 import { ImageIndex, LabelIndex, type SearchHit } from '../search';
@@ -76,4 +80,22 @@ export function searchExamples(run: DeviseRun, space: SearchSpace, k = 5): { que
     imageToText: space.images.imageToText(id, space.labels, k),
     textToImage: space.images.textToImage(word, run.source, k),
   };
+}
+
+/** A search strip's cells: each hit's thumbnail, display label and score. */
+export async function stripCells(hits: { label: string; score: number; path?: string }[]): Promise<{ image: string; label: string; score: number }[]> {
+  return Promise.all(hits.map(async (h) => ({ image: h.path ? await imageThumbnail(h.path) : '', label: displayName(h.label), score: h.score })));
+}
+
+/** Image → image and image → text for any image file (e.g. your own photo): the query with its nearest images, captioned with the nearest labels. */
+export async function photoQueryFigure(run: DeviseRun, space: SearchSpace, file: string, k = 5): Promise<Figure> {
+  if (!fs.existsSync(file)) throw new Error(`No image at ${file}: put the path of your own photo here.`);
+  const vector = await run.learn.output(file);
+  const labels = space.images.imageToText(vector, space.labels, 3).map((h) => `${displayName(h.label)} ${h.score.toFixed(2)}`);
+  return searchStripFigure({ image: await imageThumbnail(file) }, await stripCells(space.images.imageToImage(vector, k)), { title: `your image → nearest labels: ${labels.join(', ')}` });
+}
+
+/** Text → image for any words the label source can embed (a class the model never saw, or no class at all). */
+export async function wordQueryFigure(run: DeviseRun, space: SearchSpace, words: string, k = 5): Promise<Figure> {
+  return searchStripFigure({ word: words }, await stripCells(space.images.textToImage(words, run.source, k)), { title: `text → image: '${words}'` });
 }
