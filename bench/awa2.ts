@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import { bytesUnder } from '../lib/backend/io';
 import { readAwa2 } from '../lib/data/awa2';
+import { childEnv } from '../lib/env';
 import { Rng } from '../lib/data/rng';
 import { ImageIndex } from '../lib/search';
 import { throughput } from './data';
@@ -35,7 +36,7 @@ function runDemo(data: string, out: string, size: number, log: (line: string) =>
     const t0 = performance.now();
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'utils/demo.ts'), '--data', data, '--quick', '--out', out, '--json'], {
       cwd: ROOT,
-      env: { ...process.env, DEVISE_SIZE: String(size) },
+      env: childEnv({ DEVISE_SIZE: String(size) }),
     });
     let stdout = '';
     let peakKB = 0;
@@ -67,7 +68,7 @@ function trainSpeed224(): number {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'index.ts'), 'train', '--model', 'squeezenet1_1', '--batch', '16', '--size', '224', '--steps', '3', '--json'], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, DEVISE_BENCH_NO_TORCH: '1' },
+    env: childEnv({ DEVISE_BENCH_NO_TORCH: '1' }),
   });
   if (r.status !== 0) throw new Error(`bench train failed: ${r.stderr.trim().split('\n').pop()}`);
   return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { imgPerSec: number }).imgPerSec;

@@ -299,3 +299,18 @@ export function modelSizeFigure(models: { name: string; sizeMB: number; params?:
     layout: { title: { text: opts.title ?? 'Model size' }, xaxis: { title: { text: 'Model' } }, yaxis: { title: { text: 'Size (MB)' } }, showlegend: false },
   };
 }
+
+/** Image format for {@link FigureRenderer.render}. */
+export type ImageFormat = 'png' | 'svg';
+
+/** Size and format of a rendered image (pixels = width·scale × height·scale). */
+export interface RenderOptions { format?: ImageFormat; width?: number; height?: number; scale?: number }
+
+/** Renders one figure at a time: plotly in headless Chromium (render.ts), or SVG drawn in Node and rasterised (svg.ts). */
+export interface FigureRenderer {
+  /** PNG bytes (format 'png', default) or SVG text (format 'svg'). */
+  render(fig: Figure, opts?: RenderOptions & { format?: 'png' }): Promise<Buffer>;
+  render(fig: Figure, opts: RenderOptions & { format: 'svg' }): Promise<string>;
+  render(fig: Figure, opts?: RenderOptions): Promise<Buffer | string>;
+  close(): Promise<void>;
+}

@@ -16,15 +16,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomically } from '../backend/io';
+import { env } from '../env';
 import type { BrowserContext, Page } from 'playwright-core';
-import type { Figure } from './figures';
+import type { Figure, FigureRenderer, RenderOptions } from './figures';
+// The renderer's types live with the figures, so svg.ts (the browser-free engine) needs nothing from this file.
+export type { FigureRenderer, ImageFormat, RenderOptions } from './figures';
 import { svgRenderer } from './svg';
-
-/** Image format for {@link FigureRenderer.render}. */
-export type ImageFormat = 'png' | 'svg';
-
-/** Size and format of a rendered image (pixels = width·scale × height·scale). */
-export interface RenderOptions { format?: ImageFormat; width?: number; height?: number; scale?: number }
 
 /** Options for {@link openRenderer}. */
 export interface RendererOptions {
@@ -38,21 +35,12 @@ export class RenderUnavailableError extends Error {
   override name = 'RenderUnavailableError';
 }
 
-/** A headless browser page with plotly loaded, rendering one figure at a time. */
-export interface FigureRenderer {
-  /** PNG bytes (format 'png', default) or SVG text (format 'svg'). */
-  render(fig: Figure, opts?: RenderOptions & { format?: 'png' }): Promise<Buffer>;
-  render(fig: Figure, opts: RenderOptions & { format: 'svg' }): Promise<string>;
-  render(fig: Figure, opts?: RenderOptions): Promise<Buffer | string>;
-  close(): Promise<void>;
-}
-
 /** The Chromium flags we run with: headless, no sandbox (containers), nothing reaching the network. */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The browser used by default: DEVISE_CHROMIUM or Debian's /usr/bin/chromium. */
 export function chromiumPath(): string {
-  return process.env.DEVISE_CHROMIUM ?? '/usr/bin/chromium';
+  return env.chromium ?? '/usr/bin/chromium';
 }
 
 /** Path of the locally installed plotly bundle (no CDN anywhere). */

@@ -12,8 +12,7 @@
  * look; this one keeps every figure readable where there is none.
  */
 import sharp from 'sharp';
-import type { Figure, Layout, Trace } from './figures';
-import type { FigureRenderer, RenderOptions } from './render';
+import type { Figure, FigureRenderer, Layout, RenderOptions, Trace } from './figures';
 
 type Num = number;
 interface Box { x: Num; y: Num; w: Num; h: Num }
