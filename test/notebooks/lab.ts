@@ -68,7 +68,7 @@ const runState = (page: Page) =>
       done: cells.filter((c: any) => /\[\d+\]/.test(c.querySelector('.jp-InputPrompt')?.textContent ?? '')).length,
       total: cells.length,
       // Errors and stderr, not the library's one-line warnings (Lab stops Run All only at an error).
-      errors: [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].filter((e: any) => !(e.innerText as string).startsWith('WARNING: ')).length as number,
+      errors: [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].filter((e: any) => !/^(WARNING: |\s*$)/.test(e.innerText as string)).length as number,
       idle: /\| Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent ?? ''),
     };
   });
@@ -87,10 +87,19 @@ export async function runAll(page: Page, timeoutMs: number, log: (s: string) => 
 export async function waitForRun(page: Page, timeoutMs: number, log: (s: string) => void = () => undefined): Promise<void> {
   const t0 = Date.now();
   let lastLog = t0;
+  let stopped = -1; // the run count at which the kernel was last seen idle after an error
   for (;;) {
     await page.waitForTimeout(1000);
     const s = await runState(page);
-    if (s.idle && (s.done === s.total || s.errors > 0)) return;
+    if (s.idle && s.done === s.total) return;
+    // The kernel is idle for a moment between queued cells: an error ends the wait only if nothing runs after it.
+    if (s.idle && s.errors > 0) {
+      if (stopped === s.done) return;
+      stopped = s.done;
+      await page.waitForTimeout(3000);
+      continue;
+    }
+    stopped = -1;
     if (Date.now() - t0 > timeoutMs) throw new Error(`the cells did not finish in ${timeoutMs / 1000} s: ${s.done} of ${s.total} cells ran`);
     if (Date.now() - lastLog > 30_000) {
       lastLog = Date.now();
