@@ -29,6 +29,7 @@ import { openRunFolder, readRunFile, RUN_FORMAT, type RunFile, writeRunFile } fr
 import { findPretrained } from '../lib/settings';
 import { DEFAULT_PHASES, PHASE_NAMES, type PhaseKey, twoStageRecipe } from '../lib/train/recipe';
 import { INTERRUPTED } from '../lib/train/types';
+import type { EmbeddingOptions } from '../lib/train/vision';
 import type { FitResult } from '../lib/train/learner';
 import { readLabelMap, wordVectorSource } from '../lib/vectors/labels';
 import { openVectors } from '../lib/vectors/vec';
@@ -179,7 +180,7 @@ runCli(async () => {
     model,
     data,
     labelVectors,
-    stage2Loss: a.loss as 'cosine' | 'hinge', // triplet, hybrid pass through to toEmbedding (recipe's type still says cosine | hinge)
+    stage2Loss: a.loss as EmbeddingOptions['loss'],
     path: out,
     progress: 'terminal',
     stage1: { ...DEFAULT_PHASES.stage1, epochs: epochsOf('stage1') },
@@ -237,7 +238,9 @@ runCli(async () => {
   const ev = await recipe.evaluateEmbedding();
   // A triplet embedding is judged by kNN against the training images (its nearest label means nothing); hybrid by both.
   const knn = a.loss === 'triplet' || a.loss === 'hybrid' ? await recipe.learner.evaluateKnn(5) : undefined;
-  const result = { stage: 2, validTop1: ev.top1, validTop5: ev.top5, validCosineLoss: ev.cosineLoss, validLoss: ev.cosineLoss, ...(knn && { validKnnAccuracy: knn.accuracy, knnK: knn.k }), stage1ValidAccuracy: stage1Accuracy, epochs, seconds, checkpoint, run: path.resolve(out) };
+  // A plain triplet embedding is never pulled toward the label vectors: its nearest-label accuracy is null, not a number.
+  const labelled = a.loss !== 'triplet';
+  const result = { stage: 2, validTop1: labelled ? ev.top1 : null, validTop5: labelled ? ev.top5 : null, validCosineLoss: ev.cosineLoss, validLoss: ev.cosineLoss, ...(knn && { validKnnAccuracy: knn.accuracy, knnK: knn.k }), stage1ValidAccuracy: stage1Accuracy, epochs, seconds, checkpoint, run: path.resolve(out) };
   const knnText = knn ? `kNN (k = 5) accuracy ${knn.accuracy.toFixed(4)}, ` : '';
-  console.log(a.json ? JSON.stringify(result) : `${knnText}nearest-label accuracy top-1 ${ev.top1.toFixed(4)}, top-5 ${ev.top5.toFixed(4)} after ${epochs} epochs (${seconds.toFixed(0)} s); checkpoint ${shown(checkpoint)}`);
+  console.log(a.json ? JSON.stringify(result) : `${knnText}${labelled ? `nearest-label accuracy top-1 ${ev.top1.toFixed(4)}, top-5 ${ev.top5.toFixed(4)} ` : ''}after ${epochs} epochs (${seconds.toFixed(0)} s); checkpoint ${shown(checkpoint)}`);
 });

@@ -22,7 +22,7 @@ import { accuracy } from './metrics';
 import type { ProgressMode } from './progress';
 import { type LrSpec, slice } from './schedule';
 import type { Callback, Position, RunPlan } from './types';
-import { type ClassVectors, type VisionData, VisionLearner } from './vision';
+import { type ClassVectors, type EmbeddingOptions, type VisionData, VisionLearner } from './vision';
 
 /** One fitOneCycle phase; `epochs: 0` skips it. */
 export interface Phase {
@@ -55,8 +55,8 @@ export interface TwoStageOptions {
   data?: VisionData;
   /** Row i = word vector of data.classes[i]: `{vectors, dim}` (lib/vectors LabelEmbeddings) or rows. Needed for stage 2. */
   labelVectors?: ClassVectors;
-  /** Stage-2 loss: 'cosine' (the original notebooks) or 'hinge' (the DeViSE paper's rank loss). */
-  stage2Loss?: 'cosine' | 'hinge';
+  /** Stage-2 loss: 'cosine' (the original notebooks), 'hinge' (the DeViSE paper's rank loss), 'triplet' or 'hybrid' (P×K batches). */
+  stage2Loss?: EmbeddingOptions['loss'];
   margin?: number;
   /** Keep stage 1's hidden head layers (BN + Dense 512) in the embedding head (default true). */
   keepHidden?: boolean;
