@@ -68,7 +68,8 @@ const runState = (page: Page) =>
       done: cells.filter((c: any) => /\[\d+\]/.test(c.querySelector('.jp-InputPrompt')?.textContent ?? '')).length,
       total: cells.length,
       // Errors and stderr, not the library's one-line warnings (Lab stops Run All only at an error).
-      errors: [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].filter((e: any) => !/^(WARNING: |\s*$)/.test(e.innerText as string)).length as number,
+      // textContent: Lab does not lay out cells scrolled out of view, so their innerText is empty.
+      errors: [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].filter((e: any) => !(e.textContent as string).startsWith('WARNING: ')).length as number,
       idle: /\| Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent ?? ''),
     };
   });
@@ -111,7 +112,7 @@ export async function waitForRun(page: Page, timeoutMs: number, log: (s: string)
 /** What the page shows after a run: error and stderr outputs (text), plotly outputs. */
 export async function outputsShown(page: Page): Promise<{ errors: string[]; plotly: number }> {
   return page.evaluate(() => ({
-    errors: Array.from(document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'), (e: any) => e.innerText as string),
+    errors: Array.from(document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'), (e: any) => e.textContent as string),
     plotly: document.querySelectorAll('.jp-RenderedPlotly').length as number,
   }));
 }
