@@ -243,7 +243,8 @@ await show(perUnseenClassFigure(summary));
 // embeddings, AWA2's attributes), scored the same way. This trains 2a once per source.
 
 // %%
-await show(labelSourcesFigure(await compareLabelSources(run, { stage1Model, lr: lr2a })));
+// (no `{ stage1Model }` shorthand: tslab 1.0.22 does not rewrite it to the earlier cell's variable — ReferenceError)
+await show(labelSourcesFigure(await compareLabelSources(run, { stage1Model: stage1Model, lr: lr2a })));
 
 // %% [markdown]
 // ## The three searches
