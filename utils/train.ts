@@ -2,7 +2,7 @@
  * Scripted training runs of the two-stage DeViSE recipe (no notebook needed).
  *
  *   npm run train -- --data <folder-per-class root | AWA2 root> --model squeezenet1_1 [--weights sq.h5|none] \
- *     [--valid-pct 0.2] [--size 224] [--bs 16] [--epochs N] [--unfreeze-epochs N] [--lr 3e-3] \
+ *     [--valid-pct 0.1] [--size 224] [--bs 16] [--epochs N] [--unfreeze-epochs N] [--lr 3e-3] \
  *     --stage 1|2 [--vectors word2vec|glove100|file.vec [--alias automobile=car] [--labels map.tsv]] [--from <checkpoint>] \
  *     [--classes a,b,c] [--loss cosine|hinge|triplet|hybrid] [--out runs/x] [--seed 0] [--json]
  *   npm run train -- --resume runs/x          # after Ctrl-C or a crash: continues where it stopped

@@ -21,6 +21,7 @@ import { applyTransforms, type AugmentOptions, CENTER, decodeImage, getTransform
 import type { Awa2SplitName } from '../data/awa2';
 import { type DataBunch, datasetClasses, ImageLoader, imageDataBunch } from '../data/loader';
 import { Rng } from '../data/rng';
+import { DEFAULTS } from '../defaults';
 import { escapeHtml } from '../html';
 import { pkTrainLoader } from '../data/sampler';
 import { cosineLoss, hingeRankLoss, hybridLoss, l2Normalize, type Loss, crossEntropy, tripletLoss, type TripletMining } from '../losses';
@@ -51,9 +52,6 @@ export interface DataBunchOptions {
   preprocessing?: Preprocessing;
 }
 
-/** fastai's `valid_pct` default: a tenth of the training images. */
-export const VALID_PCT = 0.1;
-
 /** fastai's `imagenet_stats`, for `data.normalize(imagenetStats)`. */
 export const imagenetStats: Preprocessing = IMAGENET;
 
@@ -67,7 +65,7 @@ export class ImageDataBunch implements DataBunch {
   /** Reads the dataset's layout (no image is decoded until a batch is asked for). */
   static async fromFolder(root: string, opts: DataBunchOptions = {}): Promise<ImageDataBunch> {
     const classes = opts.classes ?? datasetClasses(root, opts.split);
-    const bunch = await imageDataBunch({ root, split: opts.split, size: opts.size ?? 224, bs: opts.bs ?? 16, validPct: opts.validPct ?? VALID_PCT, seed: opts.seed ?? 0, preprocessing: opts.preprocessing ?? IMAGENET, classes, augment: opts.dsTfms ?? true });
+    const bunch = await imageDataBunch({ root, split: opts.split, size: opts.size ?? DEFAULTS.data.size, bs: opts.bs ?? DEFAULTS.data.bs, validPct: opts.validPct ?? DEFAULTS.data.validPct, seed: opts.seed ?? DEFAULTS.data.seed, preprocessing: opts.preprocessing ?? IMAGENET, classes, augment: opts.dsTfms ?? true });
     return new ImageDataBunch(bunch, root, { ...opts, classes });
   }
 
@@ -81,7 +79,7 @@ export class ImageDataBunch implements DataBunch {
   get preprocessing(): Preprocessing { return this.bunch.preprocessing; }
   /** Files left out because they cannot be read (each reported once, by path, when the bunch was built). */
   get unreadable(): DataBunch['unreadable'] { return this.bunch.unreadable; }
-  get seed(): number { return this.opts.seed ?? 0; }
+  get seed(): number { return this.opts.seed ?? DEFAULTS.data.seed; }
 
   /** The statistics a user asked for with `normalize(stats)` (cnnLearner checks them against the weights'). */
   userStats: Preprocessing | undefined;
@@ -98,7 +96,7 @@ export class ImageDataBunch implements DataBunch {
   /** Rebuilds the loaders with `prep` (same split, classes and augmentation). */
   private async renormalize(prep: Preprocessing): Promise<this> {
     if (JSON.stringify(prep) === JSON.stringify(this.bunch.preprocessing)) return this;
-    this.bunch = await imageDataBunch({ root: this.root, split: this.opts.split, size: this.size, bs: this.batchSize, validPct: this.opts.validPct ?? VALID_PCT, seed: this.seed, preprocessing: prep, classes: this.classes, augment: this.opts.dsTfms ?? true });
+    this.bunch = await imageDataBunch({ root: this.root, split: this.opts.split, size: this.size, bs: this.batchSize, validPct: this.opts.validPct ?? DEFAULTS.data.validPct, seed: this.seed, preprocessing: prep, classes: this.classes, augment: this.opts.dsTfms ?? true });
     return this;
   }
 
@@ -229,7 +227,7 @@ export class VisionLearner extends Learner {
     const items = (this.data.train as Partial<DataBunch['train']>).items;
     // Triplet terms need positives in every batch: image data gets P×K batches (K = 4, FaceNet-style) unless told otherwise.
     const needsPK = opts.loss === 'triplet' || opts.loss === 'hybrid';
-    const pk = opts.pk ?? (needsPK && items ? { k: 4, p: Math.min(n, Math.max(2, Math.round((this.data.batchSize ?? 16) / 4))) } : undefined);
+    const pk = opts.pk ?? (needsPK && items ? { k: 4, p: Math.min(n, Math.max(2, Math.round((this.data.batchSize ?? DEFAULTS.data.bs) / 4))) } : undefined);
     if (pk) {
       if (!items) throw new Error('toEmbedding: pk needs image data (an ImageDataBunch) whose training items it can regroup.');
       const fields = dataFields(this.data);
@@ -367,7 +365,7 @@ export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, 
 /** Model outputs (rows) for image items, center-cropped, in the learner's normalisation. */
 export async function embedImages(learn: VisionLearner, items: DataBunch['train']['items'], classes: string[]): Promise<Float32Array[]> {
   const size = learn.data.size ?? learn.model.inputSize;
-  const loader = new ImageLoader(items, { classes, size, bs: learn.data.batchSize ?? 16, preprocessing: learn.model.preprocessing });
+  const loader = new ImageLoader(items, { classes, size, bs: learn.data.batchSize ?? DEFAULTS.data.bs, preprocessing: learn.model.preprocessing });
   const { preds } = await learn.getPreds(loader, { logits: true });
   const flat = preds.dataSync() as Float32Array;
   const [n, dim] = preds.shape;

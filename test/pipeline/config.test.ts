@@ -47,7 +47,7 @@ describe('deviseConfig', () => {
     expect(Object.values(cfg.epochs)).toEqual([4, 2, 5, 3]);
     expect(cfg.epochs).toEqual({ stage1: DEFAULT_PHASES.stage1.epochs, stage1Unfrozen: DEFAULT_PHASES.stage1Unfrozen.epochs, stage2a: DEFAULT_PHASES.stage2a.epochs, stage2b: DEFAULT_PHASES.stage2b.epochs });
     expect(cfg.epochs).toEqual(DEFAULTS.epochs);
-    expect([cfg.size, cfg.bs, cfg.validPct, cfg.seed, cfg.lrFindIterations]).toEqual([224, 16, 0.2, 0, 100]);
+    expect([cfg.size, cfg.bs, cfg.validPct, cfg.seed, cfg.lrFindIterations]).toEqual([224, 16, 0.1, 0, 100]);
     const smoke = deviseConfig({ smoke: true });
     expect([smoke.size, smoke.lrFindIterations, smoke.epochs]).toEqual([DEFAULTS.smoke.data.size, DEFAULTS.smoke.lrFindIterations, DEFAULTS.smoke.epochs]);
   });

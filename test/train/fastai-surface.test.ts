@@ -12,7 +12,8 @@ import { crossEntropy } from '../../lib/losses';
 import { CAFFE } from '../../lib/preprocessing';
 import { Learner } from '../../lib/train/learner';
 import { EmbeddingSnapshots } from '../../lib/train/snapshots';
-import { cnnLearner, ImageDataBunch, imagenetStats, VALID_PCT } from '../../lib/train/vision';
+import { DEFAULTS } from '../../lib/defaults';
+import { cnnLearner, ImageDataBunch, imagenetStats } from '../../lib/train/vision';
 import { ROOT } from '../helpers';
 import { blobData, denseModel } from './helpers';
 
@@ -23,7 +24,7 @@ beforeAll(async () => {
 
 describe('fastai v1 surface', () => {
   it('fromFolder holds out 10 % by default (fastai valid_pct); dsTfms sets or turns off the training augmentation', async () => {
-    expect(VALID_PCT).toBe(0.1);
+    expect(DEFAULTS.data.validPct).toBe(0.1);
     const data = await ImageDataBunch.fromFolder(SAMPLES, { size: 32, bs: 8 });
     // Stratified: a tenth of each class, rounded (as the 0.2 split did before).
     const perClass = new Map<string, number>();
