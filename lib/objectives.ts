@@ -12,7 +12,7 @@
  * mAP (leave-one-out over all test images, seen and unseen), training seconds; mean and sample sd over seeds.
  */
 import * as fs from 'node:fs';
-import { tf } from './backend/index';
+import { takeRows, tf } from './backend/index';
 import { readAwa2 } from './data/awa2';
 import type { Item } from './data/items';
 import { ImageLoader } from './data/loader';
@@ -70,10 +70,8 @@ export async function cacheFeatures(opts: { root: string; weights: string; perCl
       const map = model.model.apply(b.x, { training: false }) as tf.Tensor4D;
       return tf.concat([tf.mean(map, [1, 2]), tf.max(map, [1, 2])], 1); // fastai's AdaptiveConcatPool
     });
-    const flat = f.dataSync() as Float32Array;
-    const dim = f.shape[1]!;
-    for (let i = 0; i < b.items.length; i++) features.push(flat.slice(i * dim, (i + 1) * dim));
-    tf.dispose([f, b.x, b.y]);
+    features.push(...takeRows(f as tf.Tensor2D));
+    tf.dispose([b.x, b.y]);
   }
   model.model.dispose();
   if (features.length !== items.length) throw new Error(`objectives: ${items.length - features.length} photos could not be read.`);
@@ -130,11 +128,7 @@ async function trainHead(set: FeatureSet, loss: Loss, seed: number, epochs: numb
   const seconds = (performance.now() - t0) / 1000;
   opt.dispose();
   const embed = (rows: Float32Array[]) => {
-    const out = tf.tidy(() => model.predict(tf.tensor2d(rows.map((r) => Array.from(r)))) as tf.Tensor2D);
-    const flat = out.dataSync() as Float32Array;
-    const d = out.shape[1];
-    out.dispose();
-    return rows.map((_, i) => flat.slice(i * d, (i + 1) * d));
+    return takeRows(tf.tidy(() => model.predict(tf.tensor2d(rows.map((r) => Array.from(r)))) as tf.Tensor2D));
   };
   return { embed, seconds };
 }

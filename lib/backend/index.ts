@@ -25,6 +25,14 @@ import { nativeStatus, type NativeStatus } from './native-kernels/index';
 import { prepareWasmThreads, withWasmThreads } from './threads';
 
 export { tf };
+
+/** The rows of a [n, d] tensor as typed arrays (one read of its data); disposes the tensor. */
+export function takeRows(t: tf.Tensor2D): Float32Array[] {
+  const flat = t.dataSync() as Float32Array;
+  const [n, dim] = t.shape;
+  t.dispose();
+  return Array.from({ length: n }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+}
 export { fileLoadHandler, fileSaveHandler, loadLayersModel, saveLayersModel } from './io';
 export { customKernels, registerCustomKernels } from './kernels';
 export { largestBatch, WASM_HEAP_LIMIT, WasmHeapError } from './heap';

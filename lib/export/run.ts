@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { tf } from '../backend/index';
+import { takeRows, tf } from '../backend/index';
 import { writeFileAtomically } from '../backend/io';
 import { applyTransforms, CENTER, decodeImage } from '../data/augment';
 import type { Awa2SplitName } from '../data/awa2';
@@ -66,11 +66,7 @@ export async function embedFiles(models: tf.LayersModel[], files: string[], size
     pixels.forEach((p, k) => flat.set(p, k * p.length));
     const x = tf.tensor4d(flat, [batch.length, size, size, 3]);
     models.forEach((m, j) => {
-      const y = m.predict(x) as tf.Tensor2D;
-      const rows = y.dataSync() as Float32Array;
-      const dim = y.shape[1];
-      y.dispose();
-      for (let r = 0; r < batch.length; r++) out[j]!.push(rows.slice(r * dim, (r + 1) * dim));
+      out[j]!.push(...takeRows(m.predict(x) as tf.Tensor2D));
     });
     x.dispose();
   }

@@ -10,7 +10,7 @@
  *
  * Similarity is cosine (rows are L2-normalised here), so raw and normalised embeddings give the same answers.
  */
-import { tf } from '../backend/index';
+import { takeRows, tf } from '../backend/index';
 import { Rng } from '../data/rng';
 import { perClassMeanAccuracy } from '../metrics';
 
@@ -157,10 +157,7 @@ export async function fitFrozenClassifier(rows: Rows, labels: ArrayLike<number>,
   tf.dispose([x, y]);
   opt.dispose();
   const probabilities = (r: Rows): Float32Array[] => {
-    const p = tf.tidy(() => tf.softmax(tf.add(tf.matMul(toX(r), W), b)));
-    const flat = p.dataSync() as Float32Array;
-    p.dispose();
-    return Array.from({ length: r.length }, (_, i) => flat.slice(i * classes, (i + 1) * classes));
+    return takeRows(tf.tidy(() => tf.softmax(tf.add(tf.matMul(toX(r), W), b)) as tf.Tensor2D));
   };
   return {
     probabilities,

@@ -8,6 +8,7 @@
  *   await learn.fitOneCycle(5, lr, { checkpoint: 'stage2a' });
  *   await show(pca.figure('stage2a'));   await show(await pca.gif('stage2a'));
  */
+import { takeRows } from '../backend/index';
 import type { Item } from '../data/items';
 import { type DataBunch, ImageLoader } from '../data/loader';
 import { pcaAnimationFigure, type Figure } from '../plots/figures';
@@ -55,10 +56,7 @@ export class EmbeddingSnapshots implements Callback {
   async onEpochEnd(s: TrainState): Promise<void> {
     if (s.learner.model.head?.kind !== 'embedding' || this.items.length === 0) return;
     const { preds } = await s.learner.getPreds(this.loader);
-    const flat = preds.dataSync() as Float32Array;
-    const [n, dim] = preds.shape;
-    preds.dispose();
-    (this.series[s.name ?? 'fit'] ??= []).push(Array.from({ length: n }, (_, i) => flat.slice(i * dim, (i + 1) * dim)));
+    (this.series[s.name ?? 'fit'] ??= []).push(takeRows(preds));
     const vectors = (s.learner as { classVectors?: number[][] }).classVectors;
     if (vectors) this.classVectors = this.classes.map((c) => vectors[s.learner.data.classes.indexOf(c)]!);
   }

@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { tf } from '../backend/index';
+import { takeRows, tf } from '../backend/index';
 import { applyTransforms, type AugmentOptions, CENTER, decodeImage, getTransforms, sampleParams } from '../data/augment';
 import type { Awa2SplitName } from '../data/awa2';
 import { type DataBunch, datasetClasses, ImageLoader, imageDataBunch } from '../data/loader';
@@ -366,9 +366,5 @@ export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, 
 export async function embedImages(learn: VisionLearner, items: DataBunch['train']['items'], classes: string[]): Promise<Float32Array[]> {
   const size = learn.data.size ?? learn.model.inputSize;
   const loader = new ImageLoader(items, { classes, size, bs: learn.data.batchSize ?? DEFAULTS.data.bs, preprocessing: learn.model.preprocessing });
-  const { preds } = await learn.getPreds(loader, { logits: true });
-  const flat = preds.dataSync() as Float32Array;
-  const [n, dim] = preds.shape;
-  preds.dispose();
-  return Array.from({ length: n }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+  return takeRows((await learn.getPreds(loader, { logits: true })).preds);
 }
