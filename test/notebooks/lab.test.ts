@@ -50,7 +50,7 @@ describe.skipIf(!installed)('JupyterLab 4 with the devise-ts kernel, through its
     try {
       await page.waitForTimeout(2000); // the kernel's language_info has arrived: nothing may have changed
       expect(await isDirty(page)).toBe(false);
-      await save(page);
+      await save(page, path.join(served, 'committed.ipynb'));
       expect(fs.readFileSync(path.join(served, 'committed.ipynb'), 'utf8') === committed, 'a save of the unchanged notebook rewrote it').toBe(true);
     } finally {
       await page.close();
@@ -88,7 +88,7 @@ describe.skipIf(!installed)('JupyterLab 4 with the devise-ts kernel, through its
       // (Shift-Enter on the last cell adds an empty one below it, as Lab does for a person.)
       await page.locator('.jp-Notebook .jp-CodeCell', { hasText: 'added in JupyterLab' }).screenshot({ path: fitShot });
       console.log(`screenshot: ${fitShot}`);
-      await save(page);
+      await save(page, spec.out);
     } finally {
       await page.close();
     }

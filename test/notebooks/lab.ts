@@ -144,8 +144,15 @@ export async function addCellAndRun(page: Page, code: string): Promise<void> {
   await page.keyboard.press('Shift+Enter');
 }
 
-/** File → Save (Ctrl-S), then waits until the tab is clean. */
-export async function save(page: Page): Promise<void> {
+/**
+ * File → Save (Ctrl-S), then waits until the server has written `file` (its modification time moves: a clean tab
+ * alone does not say the save happened) and the tab is clean.
+ */
+export async function save(page: Page, file: string): Promise<void> {
+  const before = fs.statSync(file).mtimeMs;
   await page.keyboard.press('Control+s');
+  for (const t0 = Date.now(); fs.statSync(file).mtimeMs === before; await new Promise((r) => setTimeout(r, 100))) {
+    if (Date.now() - t0 > 60_000) throw new Error(`Ctrl-S in JupyterLab did not write ${file} within 60 s`);
+  }
   await page.waitForFunction(() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty'), undefined, { timeout: 60_000 });
 }
