@@ -20,16 +20,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend } from '../lib/backend/index';
 import { defineCli, type FlagValues, parsePairs, runCli, shellQuote, UserError, userPath } from '../lib/cli';
-import { datasetClasses, imageDataBunch } from '../lib/data/loader';
+import { datasetClasses } from '../lib/data/loader';
 import { DEFAULTS } from '../lib/defaults';
 import { ARCHS, type Arch } from '../lib/models/registry';
-import { createModel, loadModel } from '../lib/models/index';
+import { crossEntropy } from '../lib/losses';
+import { type CnnModel, loadModel } from '../lib/models/index';
 import { chooseLr, lrWhy } from '../lib/pipeline/notebook';
 import { openRunFolder, readRunFile, RUN_FORMAT, type RunFile, writeRunFile } from '../lib/run-folder';
 import { findPretrained } from '../lib/settings';
 import { DEFAULT_PHASES, PHASE_NAMES, type PhaseKey, twoStageRecipe } from '../lib/train/recipe';
 import { INTERRUPTED } from '../lib/train/types';
-import type { EmbeddingOptions } from '../lib/train/vision';
+import { accuracy } from '../lib/train/metrics';
+import { cnnLearner, type EmbeddingOptions, ImageDataBunch, VisionLearner } from '../lib/train/vision';
 import type { FitResult } from '../lib/train/learner';
 import { readLabelMap, wordVectorSource } from '../lib/vectors/labels';
 import { openVectors } from '../lib/vectors/vec';
@@ -146,11 +148,13 @@ runCli(async () => {
   const skipEmpty = a['skip-empty'];
   const nClasses = (classes ?? datasetClasses(a.data, undefined, { skipEmpty })).length;
   if (from && from.head.units !== nClasses) throw new UserError(`--from ${a.from} has ${from.head.units} outputs but the data has ${nClasses} classes`, 'pass the same --data and --classes the checkpoint was trained on');
-  // The pretrained weights by default (as the notebook's cnnLearner); `--weights none` for random initialisation.
+  // The pretrained weights by default; `--weights none` for random initialisation (cnnLearner says so).
   const weights = a.weights === 'none' ? null : a.weights ? userPath(a.weights) : findPretrained(a.model);
-  if (!weights && !from) log(`WARNING: ${a.weights === 'none' ? '--weights none' : `no pretrained ${a.model} weights found`}: the body starts from RANDOM weights${a.weights === 'none' ? '' : ` (fetch them with npm run weights -- download ${a.model})`}.`);
-  const model = from ?? (await createModel(a.model as Arch, { classes: nClasses, weights: weights ?? undefined, inputSize: a.size, seed: a.seed }));
-  const data = await imageDataBunch({ root: a.data, size: a.size, bs: a.bs, validPct: a['valid-pct'], seed: a.seed, preprocessing: model.preprocessing, classes, skipEmpty, onWarning: log });
+  // The notebook's calls: the data bunch, then cnnLearner (the weights' body + fastai's head, the data normalised as
+  // the weights expect). With --from, fastai's `learn.load`: the saved stage-1 classifier on the same data.
+  const data = await ImageDataBunch.fromFolder(a.data, { size: a.size, bs: a.bs, validPct: a['valid-pct'], seed: a.seed, classes, skipEmpty, onWarning: log });
+  const learner = from ? await learnerFrom(from, data, out) : await cnnLearner(data, a.model as Arch, { weights, seed: a.seed, path: out, progress: 'terminal' });
+  const model = learner.model;
 
   // --vectors: a label-source name (word2vec, glove100, wordnet, …) or a .vec file (with --alias / --labels for missing words).
   let labelVectors: { vectors: Float32Array; dim: number } | undefined;
@@ -177,12 +181,9 @@ runCli(async () => {
   runStarted = true;
 
   const recipe = twoStageRecipe({
-    model,
-    data,
+    learner,
     labelVectors,
     stage2Loss: a.loss as EmbeddingOptions['loss'],
-    path: out,
-    progress: 'terminal',
     stage1: { ...DEFAULT_PHASES.stage1, epochs: epochsOf('stage1') },
     stage1Unfrozen: { ...DEFAULT_PHASES.stage1Unfrozen, epochs: epochsOf('stage1Unfrozen') },
     stage2a: { ...DEFAULT_PHASES.stage2a, epochs: epochsOf('stage2a') },
@@ -244,3 +245,9 @@ runCli(async () => {
   const knnText = knn ? `kNN (k = 5) accuracy ${knn.accuracy.toFixed(4)}, ` : '';
   console.log(a.json ? JSON.stringify(result) : `${knnText}${labelled ? `nearest-label accuracy top-1 ${ev.top1.toFixed(4)}, top-5 ${ev.top5.toFixed(4)} ` : ''}after ${epochs} epochs (${seconds.toFixed(0)} s); checkpoint ${shown(checkpoint)}`);
 });
+
+/** fastai's `learn.load` for `--from`: a learner over `data` (normalised as the checkpoint expects) with the saved classifier. */
+async function learnerFrom(model: CnnModel, data: ImageDataBunch, out: string): Promise<VisionLearner> {
+  await data.normalizeFor(model.preprocessing, model.arch);
+  return new VisionLearner({ model, data, loss: crossEntropy, metrics: [accuracy], path: out, progress: 'terminal' });
+}

@@ -50,6 +50,10 @@ export interface DataBunchOptions {
   split?: Awa2SplitName;
   /** The normalisation; cnnLearner replaces it with its weights' own (`normalize`). Default ImageNet mean/std. */
   preprocessing?: Preprocessing;
+  /** Leave out class folders with no readable image (with a warning) instead of stopping. */
+  skipEmpty?: boolean;
+  /** Where warnings go (default console.warn). */
+  onWarning?: (message: string) => void;
 }
 
 /** fastai's `imagenet_stats`, for `data.normalize(imagenetStats)`. */
@@ -64,9 +68,16 @@ export class ImageDataBunch implements DataBunch {
 
   /** Reads the dataset's layout (no image is decoded until a batch is asked for). */
   static async fromFolder(root: string, opts: DataBunchOptions = {}): Promise<ImageDataBunch> {
-    const classes = opts.classes ?? datasetClasses(root, opts.split);
-    const bunch = await imageDataBunch({ root, split: opts.split, size: opts.size ?? DEFAULTS.data.size, bs: opts.bs ?? DEFAULTS.data.bs, validPct: opts.validPct ?? DEFAULTS.data.validPct, seed: opts.seed ?? DEFAULTS.data.seed, preprocessing: opts.preprocessing ?? IMAGENET, classes, augment: opts.dsTfms ?? true });
-    return new ImageDataBunch(bunch, root, { ...opts, classes });
+    const withClasses = { ...opts, classes: opts.classes ?? datasetClasses(root, opts.split, { skipEmpty: opts.skipEmpty }) };
+    return new ImageDataBunch(await ImageDataBunch.load(root, withClasses, opts.preprocessing ?? IMAGENET), root, withClasses);
+  }
+
+  /** The loaders of `root` with these options and normalisation (the defaults from lib/defaults.ts). */
+  private static load(root: string, opts: DataBunchOptions, preprocessing: Preprocessing): Promise<DataBunch> {
+    return imageDataBunch({
+      root, split: opts.split, size: opts.size ?? DEFAULTS.data.size, bs: opts.bs ?? DEFAULTS.data.bs, validPct: opts.validPct ?? DEFAULTS.data.validPct,
+      seed: opts.seed ?? DEFAULTS.data.seed, preprocessing, classes: opts.classes, augment: opts.dsTfms ?? true, skipEmpty: opts.skipEmpty, onWarning: opts.onWarning,
+    });
   }
 
   get classes(): string[] { return this.bunch.classes; }
@@ -96,7 +107,7 @@ export class ImageDataBunch implements DataBunch {
   /** Rebuilds the loaders with `prep` (same split, classes and augmentation). */
   private async renormalize(prep: Preprocessing): Promise<this> {
     if (JSON.stringify(prep) === JSON.stringify(this.bunch.preprocessing)) return this;
-    this.bunch = await imageDataBunch({ root: this.root, split: this.opts.split, size: this.size, bs: this.batchSize, validPct: this.opts.validPct ?? DEFAULTS.data.validPct, seed: this.seed, preprocessing: prep, classes: this.classes, augment: this.opts.dsTfms ?? true });
+    this.bunch = await ImageDataBunch.load(this.root, this.opts, prep);
     return this;
   }
 
@@ -352,7 +363,9 @@ export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, 
   const weights = opts.weights === undefined ? findPretrained(arch) : opts.weights;
   if (!weights && !warnedRandom.has(arch)) {
     warnedRandom.add(arch); // once per architecture and process (a grid search builds many learners)
-    console.warn(`WARNING: no pretrained ${arch} weights: the body starts from RANDOM weights. Fetch them with \`npm run weights -- download ${arch}\`.`);
+    console.warn(opts.weights === null
+      ? `WARNING: weights none: the ${arch} body starts from RANDOM weights, so accuracy will be far below the paper's.`
+      : `WARNING: no pretrained ${arch} weights: the body starts from RANDOM weights. Fetch them with \`npm run weights -- download ${arch}\`.`);
   }
   const model = await createModel(arch, { head: 'classifier', classes: data.classes.length, weights: weights ?? undefined, inputSize: data.size, seed: opts.seed });
   if (data instanceof ImageDataBunch) await data.normalizeFor(model.preprocessing, arch);

@@ -22,10 +22,10 @@ beforeAll(() => {
   tiny = tinySet(path.join(dir, 'tiny'));
 });
 
-// 32 train images / batch 4 = 8 batches per epoch; 5 frozen + 5 unfrozen epochs (about a second each).
+// 32 train images (--valid-pct 0.2) / batch 4 = 8 batches per epoch; 5 frozen + 5 unfrozen epochs (about a second each).
 const BATCHES = 8;
 // --lr: a fixed rate, so no LR-finder batches come before the ones the test counts.
-const trainArgs = (out: string): string[] => ['--data', tiny, '--size', '32', '--bs', '4', '--epochs', '5', '--unfreeze-epochs', '5', '--lr', '3e-3', '--seed', '3', '--out', out, '--json'];
+const trainArgs = (out: string): string[] => ['--data', tiny, '--valid-pct', '0.2', '--size', '32', '--bs', '4', '--epochs', '5', '--unfreeze-epochs', '5', '--lr', '3e-3', '--seed', '3', '--out', out, '--json'];
 const ROW = /^\d+\s+-?\d+\.\d+\s+-?\d+\.\d+/gm;
 const count = (re: RegExp, s: string): number => (s.match(re) ?? []).length;
 
