@@ -6,6 +6,8 @@ import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const SHARED = path.resolve(process.env.DEVISE_SHARED ?? path.join(ROOT, '..', 'shared'));
+/** ../shared's real photos: Tiny ImageNet's AWA2 classes in AWA2 layout, and the 20 further animal classes. */
+export const TINY_IMAGENET = { awa2: path.join(SHARED, 'data', 'tiny-imagenet-awa2'), animals: path.join(SHARED, 'data', 'tiny-imagenet-animals') };
 
 /** A fresh temp folder, removed by the returned cleanup. */
 export function tempDir(prefix = 'devise-test-'): { dir: string; cleanup: () => void } {

@@ -9,10 +9,9 @@ import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTinyImagenet, TINY_IMAGENET_ANIMALS, TINY_IMAGENET_AWA2 } from '../../lib/data/tiny-imagenet';
 import { runNode } from '../cli/run';
-import { SHARED, tempDir } from '../helpers';
+import { tempDir, TINY_IMAGENET } from '../helpers';
 
-const AWA2 = path.join(SHARED, 'data', 'tiny-imagenet-awa2');
-const ANIMALS = path.join(SHARED, 'data', 'tiny-imagenet-animals');
+const { awa2: AWA2, animals: ANIMALS } = TINY_IMAGENET;
 const have = fs.existsSync(AWA2) && fs.existsSync(ANIMALS);
 if (!have) console.warn(`Skipping tiny-imagenet tests: ${AWA2} or ${ANIMALS} is missing (set DEVISE_SHARED).`);
 

@@ -12,9 +12,9 @@ import { initBackend, tf } from '../../lib/backend/index';
 import { PKImageLoader } from '../../lib/data/sampler';
 import { cnnLearner, ImageDataBunch } from '../../lib/train/vision';
 import { labelSource } from '../../lib/vectors/sources';
-import { SHARED, tempDir } from '../helpers';
+import { SHARED, tempDir, TINY_IMAGENET } from '../helpers';
 
-const DATA = path.join(SHARED, 'data', 'tiny-imagenet-awa2');
+const DATA = TINY_IMAGENET.awa2;
 const WEIGHTS = path.join(SHARED, 'weights', 'keras-squeezenet', 'squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5');
 const haveShared = [DATA, WEIGHTS].every((p) => fs.existsSync(p));
 if (!haveShared) console.warn(`Skipping the real-photo objective tests: ${SHARED} lacks tiny-imagenet-awa2 or the SqueezeNet weights.`);

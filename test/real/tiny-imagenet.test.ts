@@ -21,10 +21,9 @@ import { downloadGlove100, GLOVE_100D_CACHE } from '../../lib/vectors/glove100';
 import type { LabelSource } from '../../lib/vectors/labels';
 import { labelSource } from '../../lib/vectors/sources';
 import { zeroShotOfImages } from '../../lib/zeroshot-images';
-import { SHARED, tempDir } from '../helpers';
+import { tempDir, TINY_IMAGENET } from '../helpers';
 
-const AWA2 = path.join(SHARED, 'data', 'tiny-imagenet-awa2');
-const ANIMALS = path.join(SHARED, 'data', 'tiny-imagenet-animals');
+const { awa2: AWA2, animals: ANIMALS } = TINY_IMAGENET;
 const have = fs.existsSync(AWA2) && fs.existsSync(ANIMALS);
 if (!have) console.warn(`Skipping real-photo DeViSE tests: ${AWA2} or ${ANIMALS} is missing (set DEVISE_SHARED).`);
 
