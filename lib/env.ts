@@ -55,6 +55,7 @@ const VARIABLES = {
   labels: { name: 'DEVISE_LABELS', doc: 'the label space: a source name (word2vec, glove100, glove, wordnet, attributes, …) or a .vec file', default: 'word2vec', parse: (raw: string): string => (/[/\\]|\.vec$|\.txt$/.test(raw) ? userPath(raw) : raw) },
   size: integer('DEVISE_SIZE', 'image size in pixels', 1, Infinity, '224 (64 in smoke mode)'),
   bs: integer('DEVISE_BS', 'batch size', 1, Infinity, '16'),
+  perClass: integer('DEVISE_PER_CLASS', 'at most this many images per class (the first in path order): a quick run on a big dataset', 1, Infinity, 'every image'),
   seed: integer('DEVISE_SEED', 'the seed of the split, augmentation and initialisation', 0, Infinity, '0'),
   epochs: {
     name: 'DEVISE_EPOCHS', doc: 'epochs of the four phases: stage1,stage1Unfrozen,stage2a,stage2b', default: '4,2,5,3',

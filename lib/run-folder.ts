@@ -42,6 +42,8 @@ export interface RunFile {
   size: number;
   bs?: number;
   validPct?: number;
+  /** At most this many images per class were read (absent: all). */
+  perClass?: number;
   seed: number;
   /** The label source's name (or .vec file); 'none' for a classifier-only run. */
   labels?: string;
@@ -265,6 +267,6 @@ export function runGamma(runDir: string): number | null {
 
 /** The run's train/valid/test items, split exactly as the run split them (same root, seed, validPct). */
 export async function runItems(info: RunFile): Promise<{ train: Item[]; valid: Item[]; test: Item[] }> {
-  const data = await imageDataBunch({ root: info.data, size: info.size, bs: 16, validPct: info.validPct ?? 0.2, seed: info.seed, preprocessing: info.preprocessing, classes: info.classes, augment: false, split: info.split });
+  const data = await imageDataBunch({ root: info.data, size: info.size, bs: 16, validPct: info.validPct ?? 0.2, perClass: info.perClass, seed: info.seed, preprocessing: info.preprocessing, classes: info.classes, augment: false, split: info.split });
   return { train: data.train.items, valid: data.valid.items, test: data.test?.items ?? [] };
 }

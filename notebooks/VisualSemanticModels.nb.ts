@@ -31,6 +31,7 @@
 // | `DEVISE_WEIGHTS` | `.pth` / `.h5` / TF.js folder, `none` for random init | torchvision weights |
 // | `DEVISE_SIZE`, `DEVISE_BS` | image size, batch size | 224, 16 |
 // | `DEVISE_EPOCHS` | `stage1,stage1Unfrozen,stage2a,stage2b` | `4,2,5,3` (the default) |
+// | `DEVISE_PER_CLASS` | at most this many images per class (the first in path order): a quick run on big data | every image |
 // | `DEVISE_SPLIT` | AWA2 zero-shot split: `standard` or `proposed` (Xian et al.) | standard |
 // | `DEVISE_SMOKE=1` | tiny CI mode (64 px, single epochs) | |
 
@@ -62,7 +63,7 @@ if (advice) console.log(advice);
 // holds out 10 classes that are not in ImageNet-1k; this run's split is printed above.
 
 // %%
-const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed, split: cfg.split });
+const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, perClass: cfg.perClass ?? undefined, seed: cfg.seed, split: cfg.split });
 await show(data.counts());
 
 // %% [markdown]

@@ -37,6 +37,7 @@ const cli = defineCli({
     vectors: { type: 'string', placeholder: '<name|file.vec>', description: `label space: a source name (${Object.keys(LABEL_SOURCES).join(', ')}; default word2vec, shipped) or a .vec file` },
     split: { type: 'string', choices: ['standard', 'proposed'], description: "AWA2 zero-shot split: the dataset's or Xian et al.'s proposed one (default standard)" },
     seed: { type: 'integer', description: 'run seed (default 0); with --seeds, the first of them' },
+    'per-class': { type: 'integer', placeholder: '<n>', description: 'at most n images per class (the first in path order): a quick run on a big dataset (default: all)' },
     seeds: { type: 'integer', default: 1, description: 'runs this many seeds (seed, seed+1, …) and reports mean ± sd' },
     lr: { type: 'number', description: "stage-1 learning rate (default: the LR finder's suggestion)" },
     'lr-2a': { type: 'number', description: "stage-2a learning rate (default: the LR finder's suggestion)" },
@@ -89,6 +90,7 @@ runCli(async () => {
     ...(a.split && { split: a.split as DeviseConfig['split'] }),
     ...(a.quick && { smoke: true }),
     ...(a.seed !== undefined && { seed: a.seed }),
+    ...(a['per-class'] !== undefined && { perClass: a['per-class'] }),
     lr: { ...(a.lr !== undefined && { stage1: a.lr }), ...(a['lr-2a'] !== undefined && { stage2a: a['lr-2a'] }) },
   };
   // A resumed run uses the settings the first run resolved (flags and DEVISE_* variables then), not today's environment.

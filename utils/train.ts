@@ -40,6 +40,7 @@ import { exitStopped, interruptGuard, resumeCommandFor, shownPath as shown } fro
 
 const FLAGS = {
   data: { type: 'path', placeholder: '<dir>', description: 'a folder with train/<class>/ (or <class>/) images, or an AWA2 root (required unless --resume)' },
+  'per-class': { type: 'integer', placeholder: '<n>', description: 'at most n images per class (the first in path order): a quick run on a big dataset (default: all)' },
   'valid-pct': { type: 'number', default: DEFAULTS.data.validPct, placeholder: '<fraction>', description: 'share of each class held out for validation when there is no valid/ folder' },
   model: { type: 'string', default: 'squeezenet1_1', choices: Object.keys(ARCHS), description: 'backbone' },
   weights: { type: 'string', placeholder: '<file|none>', description: 'pretrained weights (.pth, .h5 or a TF.js model folder), or none for random init (default: the downloaded or shipped pretrained file)' },
@@ -152,7 +153,7 @@ runCli(async () => {
   const weights = a.weights === 'none' ? null : a.weights ? userPath(a.weights) : findPretrained(a.model);
   // The notebook's calls: the data bunch, then cnnLearner (the weights' body + fastai's head, the data normalised as
   // the weights expect). With --from, fastai's `learn.load`: the saved stage-1 classifier on the same data.
-  const data = await ImageDataBunch.fromFolder(a.data, { size: a.size, bs: a.bs, validPct: a['valid-pct'], seed: a.seed, classes, skipEmpty, onWarning: log });
+  const data = await ImageDataBunch.fromFolder(a.data, { size: a.size, bs: a.bs, validPct: a['valid-pct'], perClass: a['per-class'], seed: a.seed, classes, skipEmpty, onWarning: log });
   const learner = from ? await learnerFrom(from, data, out) : await cnnLearner(data, a.model as Arch, { weights, seed: a.seed, path: out, progress: 'terminal' });
   const model = learner.model;
 
@@ -171,7 +172,7 @@ runCli(async () => {
   // The settings --resume rebuilds the run from, with the weights as resolved now (a later download changes nothing).
   const settings: Record<string, unknown> = { ...Object.fromEntries(SETTINGS.filter((k) => a[k] !== undefined).map((k) => [k, a[k]])), weights: weights ?? 'none' };
   const state: RunFile = (resuming && runFileOf(out)) || {
-    format: RUN_FORMAT, arch: model.arch, size: a.size, bs: a.bs, validPct: a['valid-pct'], seed: a.seed, labels: a.stage === 2 ? a.vectors! : 'none', data: a.data,
+    format: RUN_FORMAT, arch: model.arch, size: a.size, bs: a.bs, validPct: a['valid-pct'], ...(a['per-class'] !== undefined && { perClass: a['per-class'] }), seed: a.seed, labels: a.stage === 2 ? a.vectors! : 'none', data: a.data,
     classes: data.classes, testClasses: data.testClasses ?? [], preprocessing: model.preprocessing,
     lr: {}, phases: {},
     command: { tool: 'train', settings },

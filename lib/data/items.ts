@@ -135,6 +135,17 @@ export function listDirs(dir: string, warn: (message: string) => void = (m) => c
 }
 
 /** Seeded per-class split (fastai `split_by_rand_pct`, but stratified so every class keeps train images). */
+/**
+ * At most `n` items per label: the first `n` in path order, so every run with the same `n` reads the same files
+ * (a quick run on a big dataset; the split is then made inside that subset).
+ */
+export function firstPerClass(items: readonly Item[], n: number): Item[] {
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error(`perClass must be a whole number ≥ 1, got ${n}`);
+  const out: Item[] = [];
+  for (const group of groupBy(items, (it) => it.label).values()) out.push(...group.slice().sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).slice(0, n));
+  return out;
+}
+
 export function splitItems(items: readonly Item[], validPct: number, seed = 0): { train: Item[]; valid: Item[] } {
   if (!(validPct >= 0 && validPct < 1)) throw new Error(`validPct must be in [0, 1), got ${validPct}`);
   const byLabel = groupBy(items, (it) => it.label);

@@ -18,7 +18,7 @@ import { type Preprocessing, normalizeInto } from '../preprocessing';
 import { type AugmentOptions, CENTER, applyTransforms, decodeImage, getTransforms, sampleParams } from './augment';
 import { type Awa2SplitName, isAwa2Root, readAwa2 } from './awa2';
 import { readFolders } from './folders';
-import { checkDatasetRoot, type ClassFolderOptions, type Item, splitItems } from './items';
+import { checkDatasetRoot, type ClassFolderOptions, firstPerClass, type Item, splitItems } from './items';
 import { settleReadable, type Unreadable } from './readable';
 import { Rng, deriveSeed } from './rng';
 
@@ -206,6 +206,8 @@ export async function imageDataBunch(opts: {
   split?: Awa2SplitName;
   /** Leave class folders with no images (or unreadable) out with a warning instead of an error. */
   skipEmpty?: boolean;
+  /** At most this many images per class (train and unseen alike; the first in path order): a quick run on a big dataset. */
+  perClass?: number;
   onWarning?: (message: string) => void;
   prefetch?: number;
   onBadFile?: (file: string, reason: string) => void;
@@ -225,17 +227,22 @@ export async function imageDataBunch(opts: {
       classes = classes.filter((c) => present.has(c));
     }
     testClasses = awa.testClasses;
-    ({ train, valid } = splitItems(awa.items.filter((it) => it.split === 'train'), validPct, seed));
-    test = awa.items.filter((it) => it.split === 'test');
+    const items = opts.perClass ? firstPerClass(awa.items, opts.perClass) : awa.items;
+    ({ train, valid } = splitItems(items.filter((it) => it.split === 'train'), validPct, seed));
+    test = items.filter((it) => it.split === 'test');
     where = (label) => path.join(root, 'JPEGImages', label);
   } else {
     const ds = readFolders(root, { skipEmpty: opts.skipEmpty, onWarning: opts.onWarning });
     classes = opts.classes ?? ds.classes;
     testClasses = ds.testClasses;
-    train = ds.items.filter((it) => it.split === 'train');
-    valid = ds.items.filter((it) => it.split === 'valid');
+    const bySplit = (split: Item['split']) => {
+      const items = ds.items.filter((it) => it.split === split);
+      return opts.perClass ? firstPerClass(items, opts.perClass) : items;
+    };
+    train = bySplit('train');
+    valid = bySplit('valid');
     if (valid.length === 0) ({ train, valid } = splitItems(train, validPct, seed));
-    test = ds.items.filter((it) => it.split === 'test');
+    test = bySplit('test');
     where = (label) => (ds.layout === 'split' ? path.join(root, 'train', label) : path.join(root, label));
   }
   const wanted = new Set(classes);

@@ -27,6 +27,8 @@ export interface DeviseConfig {
   size: number;
   bs: number;
   validPct: number;
+  /** At most this many images per class (the first in path order); null = every image. */
+  perClass: number | null;
   seed: number;
   /** Label embedding source: 'word2vec' (shipped, the default), 'glove', 'wordnet', 'attributes' (AWA2's 85-d), or a `.vec` file. */
   labels: string;
@@ -62,6 +64,7 @@ export function deviseConfig(overrides: Partial<DeviseConfig> = {}): DeviseConfi
     size: overrides.size ?? env.size ?? (smoke ? DEFAULTS.smoke.data.size : DEFAULTS.data.size),
     bs: overrides.bs ?? env.bs ?? DEFAULTS.data.bs,
     validPct: overrides.validPct ?? DEFAULTS.data.validPct,
+    perClass: overrides.perClass !== undefined ? overrides.perClass : env.perClass ?? null,
     seed: overrides.seed ?? env.seed ?? DEFAULTS.data.seed,
     labels: overrides.labels ?? env.labels ?? DEFAULT_LABELS,
     split: overrides.split ?? env.split ?? 'standard',

@@ -36,7 +36,7 @@ export function labelSourceOf(cfg: DeviseConfig): Promise<LabelSource> {
 export function runOf(cfg: DeviseConfig, data: ImageDataBunch, learn: VisionLearner, source: LabelSource): DeviseRun {
   const old = readRunFile(cfg.out);
   writeRunFile(cfg.out, {
-    format: RUN_FORMAT, arch: cfg.arch, size: data.size, bs: data.batchSize, validPct: cfg.validPct, seed: cfg.seed, labels: source.name, data: cfg.data, split: cfg.split,
+    format: RUN_FORMAT, arch: cfg.arch, size: data.size, bs: data.batchSize, validPct: cfg.validPct, ...(cfg.perClass !== null && { perClass: cfg.perClass }), seed: cfg.seed, labels: source.name, data: cfg.data, split: cfg.split,
     classes: data.classes, testClasses: data.testClasses ?? [], preprocessing: data.preprocessing, lr: old?.lr ?? {}, phases: old?.phases ?? {},
   });
   return { cfg, data, learn, source };

@@ -126,7 +126,7 @@ async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: Ru
   const seconds: Record<string, number> = {};
   const t0 = Date.now();
   // The notebook's first cells: data, learner, label source.
-  const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, seed: cfg.seed, split: cfg.split });
+  const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, perClass: cfg.perClass ?? undefined, seed: cfg.seed, split: cfg.split });
   const learn = await cnnLearner(data, cfg.arch, { metrics: [accuracy], weights: cfg.weights, path: cfg.out, seed: cfg.seed });
   const source = await labelSourceOf(cfg);
   const run: DeviseRun = runOf(cfg, data, learn, source);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAwa2, readClassList } from '../../lib/data/awa2';
 import { readFolders } from '../../lib/data/folders';
-import { displayName, splitItems } from '../../lib/data/items';
+import { displayName, firstPerClass, splitItems } from '../../lib/data/items';
 import { SHARED, tempDir } from '../helpers';
 
 const META = path.join(SHARED, 'data', 'awa2-meta');
@@ -73,6 +73,14 @@ describe('readFolders / splitItems / displayName', () => {
     expect(s1.valid.every((it) => it.split === 'valid')).toBe(true);
     expect(splitItems(items.slice().reverse(), 0.2, 1).valid.map((it) => it.path).sort()).toEqual(s1.valid.map((it) => it.path).sort());
     expect(splitItems(items, 0.2, 2).valid.map((it) => it.path).sort()).not.toEqual(s1.valid.map((it) => it.path).sort());
+  });
+
+  it('firstPerClass keeps the first n files of each class in path order, whatever the input order', () => {
+    const items = ['a', 'b'].flatMap((label) => Array.from({ length: 12 }, (_, i) => ({ path: `/x/${label}/${String(i).padStart(2, '0')}.jpg`, label, split: 'train' as const })));
+    const kept = firstPerClass(items.slice().reverse(), 3);
+    expect(kept.map((it) => it.path).sort()).toEqual(['/x/a/00.jpg', '/x/a/01.jpg', '/x/a/02.jpg', '/x/b/00.jpg', '/x/b/01.jpg', '/x/b/02.jpg']);
+    expect(firstPerClass(items, 50)).toHaveLength(24);
+    expect(() => firstPerClass(items, 0)).toThrow(/perClass must be a whole number/);
   });
 
   it('displayName turns AWA2 + into spaces', () => {
