@@ -45,6 +45,11 @@ export function formatTime(seconds: number): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+/** A metric's table column, fastai's Python name: `errorRate` → `error_rate` (the records keep the TypeScript name). */
+function columnName(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
 const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : String(v));
 
 /** Progress display for `mode` ('auto': notebook inside tslab, terminal otherwise). */
@@ -98,8 +103,9 @@ abstract class BaseProgress implements Progress {
     return { pct, text: `${pct.toFixed(0)}% [${this.done}/${total} ${formatTime(elapsed)}<${formatTime(eta)}${loss}]` };
   }
 
+  /** The columns as fastai v1 prints them: `metrics: [errorRate]` heads `error_rate`, as in the original. */
   protected header(): string[] {
-    return ['epoch', 'train_loss', 'valid_loss', ...this.info.metricNames, 'time'];
+    return ['epoch', 'train_loss', 'valid_loss', ...this.info.metricNames.map(columnName), 'time'];
   }
 
   /** One table row; epochs are numbered from 1, as fastai v1 prints them (the records count from 0). */

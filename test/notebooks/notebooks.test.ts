@@ -51,7 +51,7 @@ describe('notebooks in smoke mode, real tslab kernel', { timeout: 900_000 }, () 
     expect(htmlOf(has('data.showBatch('))).toMatch(/<img src="data:image\/jpeg;base64,/); // showBatch
     expect(figures(has('learn.recorder.plotLr()')).length).toBeGreaterThanOrEqual(1); // lrFind + plot
     expect(htmlOf(has('hyperSearch('))).toMatch(/<th>wd<\/th>/); // the lr × wd grid
-    const fitTable = /<th>train_loss<\/th><th>valid_loss<\/th><th>accuracy<\/th>/;
+    const fitTable = /<th>train_loss<\/th><th>valid_loss<\/th><th>error_rate<\/th>/; // metrics: [errorRate], as the original
     expect(htmlOf(has("checkpoint: 'stage1-frozen'"))).toMatch(fitTable); // fitOneCycle(4, lr)
     expect(figures(has('plotTopLosses(9, { heatmap: true })'))).toHaveLength(1); // top losses with heatmaps
     expect(figures(has('plotConfusionMatrix()'))).toHaveLength(1);
@@ -59,11 +59,12 @@ describe('notebooks in smoke mode, real tslab kernel', { timeout: 900_000 }, () 
     expect(htmlOf(has("name: 'unfrozen at the default rate'"))).toMatch(fitTable); // the collapse
     expect(figures(has("learn.load('stage1-frozen')"))).toHaveLength(1); // reload + lrFind
     expect(htmlOf(has("checkpoint: 'stage1-unfrozen'"))).toMatch(fitTable);
-    expect(htmlOf(has("checkpoint: 'stage2a'"))).toMatch(/<th>nearestLabelAccuracy<\/th>/);
+    expect(htmlOf(has("checkpoint: 'stage2a'"))).toMatch(/<th>nearest_label_accuracy<\/th>/);
     expect(has("pca.gif('stage2a')").some((o) => o.data?.['image/gif'])).toBe(true); // PCA per epoch
     expect(has("pca.gif('stage2b')").some((o) => o.data?.['image/gif'])).toBe(true);
     expect(figures(has('zeroShotSummary(run, space)'))).toHaveLength(1); // GZSL table
     expect(joinText(has('zeroShotSummary(run, space)').map((o) => joinText(o.text)))).toMatch(/\S/); // the verdict
+    expect(htmlOf(has('index.searchKnn('))).toContain('<table'); // the index built by hand with hnswlib's calls
     expect(figures(has('searches.image_to_image'))).toHaveLength(3); // the three searches
     expect(figures(has('photoQueryFigure('))).toHaveLength(2); // own photo + any words
     expect(htmlOf(has('backboneSummary('))).toMatch(/squeezenet1_1[\s\S]*resnet34/); // the conclusion

@@ -14,7 +14,7 @@ const tmp = tempDir('devise-progress-');
 afterAll(() => tmp.cleanup());
 
 describe('progress', () => {
-  it('terminal: header and one line per epoch on a non-TTY stream; outside tslab auto = terminal', () => {
+  it('terminal: header (metrics under fastai\'s names) and one line per epoch on a non-TTY stream; outside tslab auto = terminal', () => {
     expect(formatTime(75)).toBe('01:15');
     expect(formatTime(3725)).toBe('1:02:05');
     const writes: string[] = [];
@@ -22,16 +22,16 @@ describe('progress', () => {
     (process.stderr as unknown as { write: (s: string) => boolean }).write = (s: string) => (writes.push(s), true);
     try {
       const p = createProgress('auto');
-      p.begin({ epochs: 2, totalIterations: 4, metricNames: ['accuracy'] });
+      p.begin({ epochs: 2, totalIterations: 4, metricNames: ['accuracy', 'errorRate', 'nearestLabelTop5'] });
       p.batch(2, 1.5);
-      p.epoch({ epoch: 0, trainLoss: 1.5, validLoss: 1.2, metrics: { accuracy: 0.5 }, seconds: 3 });
+      p.epoch({ epoch: 0, trainLoss: 1.5, validLoss: 1.2, metrics: { accuracy: 0.5, errorRate: 0.5, nearestLabelTop5: 0.75 }, seconds: 3 });
       p.end('stopped: test');
     } finally {
       (process.stderr as unknown as { write: typeof orig }).write = orig;
     }
     const text = writes.join('');
-    expect(text).toMatch(/epoch\s+train_loss\s+valid_loss\s+accuracy\s+time/);
-    expect(text).toMatch(/\n1\s+1\.5000\s+1\.2000\s+0\.5000\s+00:03/); // epoch 0 printed as 1 (fastai v1), 4 decimals
+    expect(text).toMatch(/epoch\s+train_loss\s+valid_loss\s+accuracy\s+error_rate\s+nearest_label_top5\s+time/);
+    expect(text).toMatch(/\n1\s+1\.5000\s+1\.2000\s+0\.5000\s+0\.5000\s+0\.7500\s+00:03/); // epoch 0 printed as 1 (fastai v1), 4 decimals
     expect(text).toContain('stopped: test');
     expect(() => createProgress('notebook')).toThrow(/tslab kernel/);
   });
