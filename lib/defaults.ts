@@ -30,6 +30,12 @@ export const DEFAULTS = Object.freeze({
   lrFindIterations: 100,
   /** The classes of the original's PCA animation. */
   pcaClasses: ['elephant', 'buffalo', 'cow', 'dolphin'],
+  /**
+   * The browser app (`npm run app`, the demo's app/): thumbnails of at most `galleryPerClass` images per class are
+   * inlined (50 classes → ≤ 1,000 thumbnails, ~2.3 MB, at AWA2's 37,322 images too); the search index covers every
+   * image, and a hit outside the gallery shows its label, score and file name.
+   */
+  app: { galleryPerClass: 20, thumbSize: 64 },
   /** CI's tiny mode: what it changes. */
   smoke: {
     data: { size: 64 },

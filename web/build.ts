@@ -72,9 +72,9 @@ export interface AppBuild {
 }
 
 /** The whole app folder for a run: shell + export/ (+ bundle.js for file://). */
-export async function buildApp(opts: { run: string; out: string; quantize?: Quantize; onProgress?: (line: string) => void }): Promise<AppBuild> {
+export async function buildApp(opts: { run: string; out: string; quantize?: Quantize; galleryPerClass?: number; onProgress?: (line: string) => void }): Promise<AppBuild> {
   const { appBytes } = await buildWeb(opts.out);
-  const exp = await exportRun(opts.run, path.join(opts.out, 'export'), { quantize: opts.quantize ?? 'uint8', onProgress: opts.onProgress });
+  const exp = await exportRun(opts.run, path.join(opts.out, 'export'), { quantize: opts.quantize ?? 'uint8', galleryPerClass: opts.galleryPerClass, onProgress: opts.onProgress });
   const bundleBytes = writeBundle(exp.dir);
   return { out: opts.out, export: exp, appBytes, bundleBytes };
 }

@@ -29,8 +29,11 @@ export interface DriveResult {
   top5: { label: string; seen: boolean; score: number }[];
   /** The top-5 list with the 'unseen labels only' toggle on (as shown). */
   unseenOnly: { label: string; seen: boolean }[];
-  imageNeighbours: { label: string; score: number }[];
-  textImages: { label: string; score: number }[];
+  /** Hits of the image → image and text → image searches; `thumb`: shown with a thumbnail (in the gallery). */
+  imageNeighbours: { label: string; score: number; thumb: boolean }[];
+  textImages: { label: string; score: number; thumb: boolean }[];
+  /** The page's status line once loaded (model, backend, labels, how many images are searched and have thumbnails). */
+  status: string;
   consoleErrors: string[];
   /** Requests to anything but 127.0.0.1 / data: / blob: / file: (must be empty). */
   outsideRequests: string[];
@@ -110,6 +113,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     await page.fill('#word', opts.word);
     await page.waitForFunction(() => (globalThis as unknown as { devise: { last?: { kind: string } } }).devise.last?.kind === 'text');
     const txt = (await state()).last!;
+    const status = await page.$eval('#status', (e) => (e as unknown as { textContent: string }).textContent);
     const shownTextLabels = await page.$$eval('#text-results figure', (fs) => fs.map((f) => (f as unknown as { dataset: Record<string, string | undefined> }).dataset['label'] ?? ''));
     const screenshot = opts.screenshot ? await page.screenshot({ fullPage: true }) : undefined;
     return {
@@ -132,6 +136,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       outsideRequests,
       requested,
       shownTextLabels,
+      status,
       classified,
       screenshot,
     };

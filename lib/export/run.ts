@@ -1,8 +1,9 @@
 /**
  * Exports a trained run (the run-directory contract: run.json, labels.json, models/<phase>/) for the
  * browser: the stage-2 embedding model (inference-only, fp32/float16/uint8), the label table (classes, word
- * vectors, seen/unseen) and the image table (every run image's embedding by the exported model, with a small
- * JPEG thumbnail); and measures what quantisation costs in size and accuracy.
+ * vectors, seen/unseen) and the image table (every run image's embedding by the exported model; a small JPEG
+ * thumbnail for the gallery's images only, at most `galleryPerClass` per class, so the app stays phone-sized at
+ * AWA2's 37k images); and measures what quantisation costs in size and accuracy.
  *
  *   const e = await exportRun('reports/2026-12-01/run', 'app/export', { quantize: 'uint8' });
  *   const t = await exportComparison('reports/…/run');       // rows: variant, bytes, max |Δ|, seen top-1, ZSL, H
@@ -22,6 +23,7 @@ import { applyTransforms, CENTER, decodeImage } from '../data/augment';
 import type { Awa2SplitName } from '../data/awa2';
 import type { Item, Split } from '../data/items';
 import { imageDataBunch } from '../data/loader';
+import { DEFAULTS } from '../defaults';
 import { cosineScores, evaluate, type MetricRow } from '../metrics';
 import { gzslAt } from '../zeroshot';
 import { type Arch, type CnnModel, createModel, loadModel, modelSummary } from '../models/index';
@@ -37,8 +39,8 @@ export interface ExportImageRow {
   label: string;
   split: Split;
   seen: boolean;
-  /** JPEG data URI, `thumbSize` px square. */
-  thumb: string;
+  /** JPEG data URI, `thumbSize` px square; absent for an image outside the gallery (see {@link galleryIndices}). */
+  thumb?: string;
   /** File name (for humans; the app shows the thumbnail). */
   file: string;
 }
@@ -80,10 +82,31 @@ export interface RunExport {
   classes: number;
   /** Bytes of every file written (model, tables). */
   totalBytes: number;
+  /** Images with a thumbnail (the gallery): at most `galleryPerClass` per class. */
+  thumbnails: number;
+}
+
+/**
+ * Which rows get a thumbnail: at most `perClass` per label, spread evenly over each label's rows in their order
+ * (train, valid, then test), so every class — seen and unseen — is in the gallery and none fills it.
+ */
+export function galleryIndices(labels: readonly string[], perClass: number): Set<number> {
+  const byLabel = new Map<string, number[]>();
+  labels.forEach((l, i) => {
+    const rows = byLabel.get(l);
+    if (rows) rows.push(i);
+    else byLabel.set(l, [i]);
+  });
+  const out = new Set<number>();
+  for (const rows of byLabel.values()) {
+    const k = Math.min(perClass, rows.length);
+    for (let j = 0; j < k; j++) out.add(rows[Math.floor((j * rows.length) / k)]!);
+  }
+  return out;
 }
 
 /** Writes model/, labels.json, images.json, images.bin and export.json for the run into `outDir`. */
-export async function exportRun(dir: string, outDir: string, opts: { quantize?: Quantize; thumbSize?: number; gamma?: number | null; onProgress?: (line: string) => void } = {}): Promise<RunExport> {
+export async function exportRun(dir: string, outDir: string, opts: { quantize?: Quantize; thumbSize?: number; galleryPerClass?: number; gamma?: number | null; onProgress?: (line: string) => void } = {}): Promise<RunExport> {
   const quantize = opts.quantize ?? 'uint8';
   const log = opts.onProgress ?? (() => {});
   const { dir: runDir, info, labels } = await readRun(dir);
@@ -107,7 +130,13 @@ export async function exportRun(dir: string, outDir: string, opts: { quantize?: 
   }
   const seenSet = new Set(info.classes);
   const rows: ExportImageRow[] = [];
-  for (const it of all) rows.push({ label: it.label, split: it.split, seen: seenSet.has(it.label), thumb: await imageThumbnail(it.path, opts.thumbSize ?? 64), file: path.basename(it.path) });
+  const galleryPerClass = opts.galleryPerClass ?? DEFAULTS.app.galleryPerClass;
+  const gallery = galleryIndices(all.map((it) => it.label), galleryPerClass);
+  for (const [i, it] of all.entries()) {
+    const row: ExportImageRow = { label: it.label, split: it.split, seen: seenSet.has(it.label), file: path.basename(it.path) };
+    if (gallery.has(i)) row.thumb = await imageThumbnail(it.path, opts.thumbSize ?? DEFAULTS.app.thumbSize);
+    rows.push(row);
+  }
   const dim = emb[0]?.length ?? labels.dim;
   const bin = new Float32Array(rows.length * dim);
   emb.forEach((r, i) => bin.set(r, i * dim));
@@ -129,11 +158,12 @@ export async function exportRun(dir: string, outDir: string, opts: { quantize?: 
     modelBytes: model.bytes,
     images: rows.length,
     classes: labels.classes.length,
+    gallery: { perClass: galleryPerClass, thumbnails: gallery.size },
   };
   writeFileAtomically(path.join(outDir, 'export.json'), JSON.stringify(manifest, null, 2));
   const totalBytes = model.bytes + ['labels.json', 'images.json', 'images.bin', 'export.json'].reduce((s, f) => s + fs.statSync(path.join(outDir, f)).size, 0);
-  log(`tables: ${labels.classes.length} classes, ${rows.length} images → ${outDir}`);
-  return { dir: outDir, model, images: rows.length, classes: labels.classes.length, totalBytes };
+  log(`tables: ${labels.classes.length} classes, ${rows.length} images (thumbnails for ${gallery.size}: at most ${galleryPerClass} per class) → ${outDir}`);
+  return { dir: outDir, model, images: rows.length, classes: labels.classes.length, totalBytes, thumbnails: gallery.size };
 }
 
 /** One row of the size-and-accuracy table: the trained model itself (`library`) or one exported variant. */

@@ -15,7 +15,8 @@ import { centerCropRgb, cosineTopK, displayName, findLabel, fromBase64, type Hit
 
 interface Meta { arch: string; inputSize: number; dim: number; preprocessing: Preprocessing; quantize: string }
 interface Labels { source: string; dim: number; classes: string[]; seen: boolean[]; vectors: number[][]; gamma?: number }
-interface ImageRow { label: string; split: string; seen: boolean; thumb: string; file: string }
+/** One image of the index; `thumb` only for the gallery (at most a few per class: lib/export/run.ts galleryIndices). */
+interface ImageRow { label: string; split: string; seen: boolean; thumb?: string; file: string }
 interface Bundle { [file: string]: string }
 
 interface State {
@@ -29,7 +30,7 @@ interface State {
   imageTable: Float32Array;
 }
 
-interface Last { kind: 'image' | 'text'; ms: number; /** The model's part of an image query (preprocessing and search excluded). */ modelMs?: number; labels?: { label: string; seen: boolean; score: number }[]; images?: { label: string; score: number }[] }
+interface Last { kind: 'image' | 'text'; ms: number; /** The model's part of an image query (preprocessing and search excluded). */ modelMs?: number; labels?: { label: string; seen: boolean; score: number }[]; images?: { label: string; score: number; thumb: boolean }[] }
 const hooks: Partial<BackendChoice> & { ready?: Promise<void>; loadMs?: number; last?: Last; error?: string; nearestLabel?: (bytes: Uint8Array) => Promise<string> } = {};
 (window as unknown as { devise: typeof hooks }).devise = hooks;
 
@@ -145,17 +146,30 @@ async function pixels(file: Blob, st: State): Promise<Float32Array> {
   return out;
 }
 
+/** A hit: its thumbnail, or for an image outside the gallery a tile with its file name (the search covers it). */
 function figure(row: ImageRow, score: number): HTMLElement {
   const f = document.createElement('figure');
   f.dataset['label'] = row.label;
-  const img = document.createElement('img');
-  img.src = row.thumb;
-  img.alt = displayName(row.label);
+  let pic: HTMLElement;
+  if (row.thumb) {
+    const img = document.createElement('img');
+    img.src = row.thumb;
+    img.alt = displayName(row.label);
+    pic = img;
+  } else {
+    pic = document.createElement('div');
+    pic.className = 'nothumb';
+    pic.title = 'outside the gallery: no thumbnail in this app';
+    pic.textContent = row.file;
+  }
   const cap = document.createElement('figcaption');
   cap.textContent = `${displayName(row.label)} ${score.toFixed(2)}`;
-  f.append(img, cap);
+  f.append(pic, cap);
   return f;
 }
+
+/** Hits as the test hooks report them. */
+const hitRows = (st: State, hits: Hit[]) => hits.map((h) => ({ label: st.rows[h.index]!.label, score: h.score, thumb: st.rows[h.index]!.thumb !== undefined }));
 
 let lastEmbedding: Float32Array | undefined;
 
@@ -198,7 +212,7 @@ async function queryImage(st: State, file: Blob): Promise<void> {
   $('neighbours').replaceChildren(...imageHits.map((h) => figure(st.rows[h.index]!, h.score)));
   $('image-timing').textContent = `query ${ms.toFixed(0)} ms (decode ${(tModel - t0 - modelMs).toFixed(0)} ms, model ${modelMs.toFixed(0)} ms, search ${(ms - (tModel - t0)).toFixed(1)} ms)`;
   $('image-results').hidden = false;
-  hooks.last = { kind: 'image', ms, modelMs, labels: labelHits.map((h) => ({ label: st.labels.classes[h.index]!, seen: st.labels.seen[h.index]!, score: h.score })), images: imageHits.map((h: Hit) => ({ label: st.rows[h.index]!.label, score: h.score })) };
+  hooks.last = { kind: 'image', ms, modelMs, labels: labelHits.map((h) => ({ label: st.labels.classes[h.index]!, seen: st.labels.seen[h.index]!, score: h.score })), images: hitRows(st, imageHits) };
 }
 
 function queryText(st: State, word: string): void {
@@ -215,7 +229,7 @@ function queryText(st: State, word: string): void {
   out.replaceChildren(...hits.map((h) => figure(st.rows[h.index]!, h.score)));
   const seen = st.labels.seen[i];
   $('text-timing').textContent = `${displayName(st.labels.classes[i]!)} (${seen ? 'seen' : 'unseen'} class): ${ms.toFixed(1)} ms`;
-  hooks.last = { kind: 'text', ms, images: hits.map((h) => ({ label: st.rows[h.index]!.label, score: h.score })) };
+  hooks.last = { kind: 'text', ms, images: hitRows(st, hits) };
 }
 
 async function main(): Promise<void> {
@@ -224,7 +238,7 @@ async function main(): Promise<void> {
   const loadMs = performance.now() - t0;
   hooks.nearestLabel = async (bytes) => st.labels.classes[cosineTopK(await embed(st, new Blob([bytes as Uint8Array<ArrayBuffer>])), st.labelTable, st.labels.dim, 1)[0]!.index]!;
   Object.assign(hooks, choice, { loadMs });
-  $('status').textContent = `${st.meta.arch} ${st.meta.inputSize}px · ${st.meta.quantize === 'none' ? 'fp32' : st.meta.quantize} · ${describeBackend(choice)} · ${st.labels.classes.length} labels · ${st.rows.length} images${st.labels.gamma ? ` · GZSL γ ${st.labels.gamma.toFixed(2)}` : ''} · loaded in ${loadMs.toFixed(0)} ms`;
+  $('status').textContent = `${st.meta.arch} ${st.meta.inputSize}px · ${st.meta.quantize === 'none' ? 'fp32' : st.meta.quantize} · ${describeBackend(choice)} · ${st.labels.classes.length} labels · ${galleryLine(st.rows)}${st.labels.gamma ? ` · GZSL γ ${st.labels.gamma.toFixed(2)}` : ''} · loaded in ${loadMs.toFixed(0)} ms`;
   backendSelector(choice, backendKey(st.meta));
   const vocab = $('vocabulary');
   vocab.replaceChildren(...st.labels.classes.map((c) => Object.assign(document.createElement('option'), { value: displayName(c) })));
@@ -247,6 +261,14 @@ async function main(): Promise<void> {
     if (lastEmbedding) showLabels(st, labelHitsOf(st, lastEmbedding));
   });
   $<HTMLInputElement>('word').addEventListener('input', (e) => queryText(st, (e.target as HTMLInputElement).value));
+}
+
+/** 'searching 37,322 images; thumbnails for 1,000 of them', or '243 images' when every image has one. */
+function galleryLine(rows: ImageRow[]): string {
+  const n = rows.length;
+  const k = rows.filter((r) => r.thumb !== undefined).length;
+  const fmt = (v: number) => v.toLocaleString('en-US');
+  return k === n ? `${fmt(n)} images` : `searching ${fmt(n)} images; thumbnails for ${fmt(k)} of them (the others show their file name)`;
 }
 
 /** 'wasm (SIMD, 2 threads)', or why it runs on one thread. */
