@@ -11,7 +11,7 @@
  * detected in one place (lib/plots/display.ts); the notebook display is HTML whose last update is what
  * nbconvert/nbclient saves (update_display_data by display id).
  */
-import type { Callback, EpochRecord } from './types';
+import type { Callback, EpochRecord, TrainState } from './types';
 import { escapeHtml } from '../html';
 import { inNotebook, newDisplay, type NotebookDisplay } from '../plots/display';
 
@@ -199,12 +199,22 @@ class TerminalProgress extends BaseProgress {
   }
 }
 
-/** The progress display as a callback of the loop (fastai v2's ProgressCallback); `title` heads its table. */
+/** A fit's heading: its name and its learning rate, e.g. `stage1-frozen · lr 3.0e-3` (`1.0e-6…1.0e-4` for a slice). */
+function fitTitle(s: TrainState): string {
+  const lrs = s.plan.lrs;
+  const rate = lrs.every((l) => l === lrs[0]) ? lrs[0]!.toExponential(1) : `${lrs[0]!.toExponential(1)}…${lrs[lrs.length - 1]!.toExponential(1)}`;
+  return `${s.name ? `${s.name} · ` : ''}lr ${rate}`;
+}
+
+/**
+ * The progress display as a callback of the loop (fastai v2's ProgressCallback); `title` heads its table (by
+ * default the fit's name and rate, so a rerun cell with a new rate shows it).
+ */
 export function progressCallback(p: Progress, title?: string): Callback {
   return {
     order: 90,
     onTrainBegin(s) {
-      p.begin({ epochs: s.epochs, totalIterations: s.totalIterations, metricNames: s.validate ? s.metricNames : [], startIteration: s.iteration, title });
+      p.begin({ epochs: s.epochs, totalIterations: s.totalIterations, metricNames: s.validate ? s.metricNames : [], startIteration: s.iteration, title: title ?? fitTitle(s) });
     },
     onBatchEnd(s) {
       p.batch(s.iteration, s.smoothLoss);

@@ -57,8 +57,9 @@ describe('progress', () => {
       expect(html).toMatch(/<th>epoch<\/th><th>train_loss<\/th><th>valid_loss<\/th><th>accuracy<\/th><th>time<\/th>/);
       expect(html.match(/<tr><td>/g)).toHaveLength(3);
       expect(html).toMatch(/<tr><td>1<\/td>[\s\S]*<tr><td>3<\/td>/); // numbered from 1, as fastai v1
-      // The plain-text form is the same table as text (nbconvert, GitHub), not a placeholder.
-      expect(joinText(displays[0]!.data!['text/plain'] as string | string[])).toMatch(/^epoch\s+train_loss\s+valid_loss\s+accuracy\s+time\n1\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\d:\d\d\n2\s[\s\S]*\n3\s/);
+      expect(html).toContain('<div>lr 1.0e-1</div>'); // the fit's rate heads its table
+      // The plain-text form is the same table as text (nbconvert, GitHub), not a placeholder, under the fit's rate.
+      expect(joinText(displays[0]!.data!['text/plain'] as string | string[])).toMatch(/^lr 1\.0e-1\nepoch\s+train_loss\s+valid_loss\s+accuracy\s+time\n1\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\d:\d\d\n2\s[\s\S]*\n3\s/);
       expect(html).not.toContain('<progress'); // the final state replaces the bar
     } finally {
       fs.rmSync(served, { recursive: true, force: true });
