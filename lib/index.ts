@@ -101,6 +101,7 @@ export * from './pipeline/space';
 export * from './pipeline/evaluation';
 export * from './pipeline/seeds';
 export * from './pipeline/run';
+export * from './pipeline/compare';
 export * from './pipeline/report';
 export * from './pipeline/notebook';
 export * from './run-folder';

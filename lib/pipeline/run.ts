@@ -22,7 +22,8 @@ import { savedModelBytes } from '../train/summary';
 import type { Callback } from '../train/types';
 import { cnnLearner, ImageDataBunch } from '../train/vision';
 import type { Arch } from '../models/registry';
-import type { LabelSourceRow, ZeroShotSummary } from '../zeroshot';
+import type { LabelSourceRow, ZeroShotResult, ZeroShotSummary } from '../zeroshot';
+import { zeroShotOfImages } from '../zeroshot-images';
 import { exportReport, type ExportReport } from '../export/run';
 import type { DeviseConfig } from './config';
 import { compareLabelSources, zeroShotSummary } from './evaluation';
@@ -48,6 +49,8 @@ export interface DeviseResults {
   zeroShotSummary: ZeroShotSummary;
   /** The same zero-shot protocol (stage 2a from the same stage-1 weights) for every label source. */
   labelSources: LabelSourceRow[];
+  /** Zero-shot of extra photos over labels never trained on (`opts.openVocabulary`); null when not asked. */
+  openVocabulary: ZeroShotResult | null;
   /** The exported model's variants: accuracy against the trained model, and bytes on disk for both backbones. */
   mobile: { rows: ExportReport['rows']; sizes: ExportReport['sizes'] };
   examples: ReturnType<typeof searchExamples>;
@@ -92,6 +95,8 @@ export interface RunDeviseOptions {
   callbacks?: Callback[];
   /** Compare every label source (stage 2a per source; default true). */
   labelSources?: boolean;
+  /** Open vocabulary: also score these photos (each labelled with one of `labels`, words the model never trained on) by the stage-2 model. */
+  openVocabulary?: { labels: string[]; items: { path: string; label: string }[] };
   /** Export for mobile and measure each variant (default true). */
   mobile?: boolean;
   /** Measure the backbones' sizes on disk (default true). */
@@ -183,6 +188,8 @@ async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: Ru
   const summary = zeroShotSummary(run, space);
   summary.verdict.forEach((line) => log(line));
   const labelSources = opts.labelSources === false ? [] : await timed(seconds, 'labelSources', () => compareLabelSources(run, { stage1Model, lr: lr2a.value }));
+  const open = opts.openVocabulary;
+  const openVocabulary = open ? await timed(seconds, 'openVocabulary', () => zeroShotOfImages(learn, data, source, open.labels, open.items)) : null;
   const examples = searchExamples(run, space);
   const sizes = opts.sizes === false ? [] : await timed(seconds, 'sizes', () => backboneSizes(source.dim, cfg.arch));
   // For mobile: the inference-only export (fp32/float16/uint8), its bytes on disk and its accuracy against this model.
@@ -202,6 +209,7 @@ async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: Ru
     zeroShot,
     zeroShotSummary: summary,
     labelSources,
+    openVocabulary,
     mobile: { rows: exported.rows, sizes: exported.sizes },
     examples,
     sizes,
