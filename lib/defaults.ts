@@ -36,6 +36,11 @@ export const DEFAULTS = Object.freeze({
    * image, and a hit outside the gallery shows its label, score and file name.
    */
   app: { galleryPerClass: 20, thumbSize: 64 },
+  /**
+   * Extra runs on top of a run (the label-source comparison, the hyper-search grid) state their cost before they
+   * start; above `askAboveHours` at the measured speed they stop and ask (an option to allow it, or a perClass that fits).
+   */
+  cost: { askAboveHours: 2 },
   /** CI's tiny mode: what it changes. */
   smoke: {
     data: { size: 64 },

@@ -22,6 +22,7 @@ import { reportDir, runMetrics, writeReport } from '../lib/pipeline/report';
 import { runDevise, RunStopped } from '../lib/pipeline/run';
 import { formatMetric, HEADLINE_METRICS, type SeedRun, writeSeedsReport } from '../lib/pipeline/seeds';
 import { ARCHS, type Arch } from '../lib/models/registry';
+import { costStatement } from '../lib/train/estimate';
 import { LABEL_SOURCES } from '../lib/vectors/sources';
 import { ROOT } from '../lib/settings';
 import { buildApp } from '../web/build';
@@ -111,7 +112,11 @@ runCli(async () => {
   const log = a.json ? (line: string) => console.error(line) : console.log;
   const guard = interruptGuard(log, () => (started ? resumeCommand : undefined));
   const runs: SeedRun[] = [];
+  // Told before committing hours: --seeds N is N whole runs; the cost is stated before each extra one, at the measured time of the last.
+  if (a.seeds > 1) log(`--seeds ${a.seeds}: ${a.seeds} whole runs one after another; the estimate printed during seed ${first} is for one run (× ${a.seeds} in all)`);
+  let lastSeconds: number | undefined;
   for (let i = 0; i < a.seeds; i++) {
+    if (lastSeconds !== undefined) log(costStatement({ what: `--seeds ${a.seeds}, still to run`, runs: a.seeds - i, unit: 'seed', secondsPerRun: lastSeconds, measuredOn: `seed ${first + i - 1}` }).line);
     const seed = first + i;
     const dir = a.seeds > 1 ? path.join(out, `seed-${seed}`) : out;
     const cfg = deviseConfig({ ...settings, seed, out: path.join(dir, 'run') });
@@ -131,6 +136,7 @@ runCli(async () => {
     const app = await buildApp({ run: cfg.out, out: path.join(dir, 'app') });
     const report = await writeReport(dir, results, { links: [{ href: path.relative(dir, path.join(app.out, 'index.html')), text: `Search this model in your browser, offline (uint8 export, ${(app.export.model.bytes / 1e6).toFixed(2)} MB): open app/index.html, or run npm run app` }] });
     runs.push({ seed, report: report.dir, metrics: runMetrics(results) });
+    lastSeconds = (Date.now() - t0) / 1000; // the whole seed: training, app and report
     if (!a.json) log(`\nReport: ${path.join(report.dir, 'index.html')}`);
   }
   if (a.seeds > 1) {

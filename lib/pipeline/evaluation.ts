@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { displayName, type Item } from '../data/items';
 import { cosineScores } from '../metrics';
 import { type CnnModel, loadModel } from '../models/index';
-import { twoStageRecipe } from '../train/recipe';
+import { checkCost, costStatement } from '../train/estimate';
+import { PHASE_NAMES, twoStageRecipe } from '../train/recipe';
 import type { Callback } from '../train/types';
 import { embedImages } from '../train/vision';
 import type { LabelSource } from '../vectors/labels';
@@ -81,6 +82,15 @@ export interface LabelSourceComparison {
   names?: string[];
   /** Extra callbacks of each source's stage 2a. */
   callbacks?: Callback[];
+  /**
+   * Above this many estimated hours (at the speed of the run's own stage 2a) it does not start (default
+   * DEFAULTS.cost.askAboveHours): it throws a CostLimitError naming the cost, this option and a perClass that fits,
+   * or with `onOverLimit: 'skip'` (the demo's) returns every source as skipped with that reason.
+   */
+  maxHours?: number;
+  onOverLimit?: 'throw' | 'skip';
+  /** Where the cost statement goes (default console.log). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -93,32 +103,52 @@ export async function compareLabelSources(run: DeviseRun, opts: LabelSourceCompa
   if (!(lr > 0)) throw new Error(`compareLabelSources: lr must be the positive rate stage 2a trained at, got ${lr}`);
   const { data } = run;
   const allClasses = [...data.classes, ...(data.testClasses ?? [])];
-  const evalItems = [...data.valid.items, ...(data.test?.items ?? [])];
   const rows: LabelSourceRow[] = [];
+  // First which sources can run (cheap), so the cost statement counts only the stage-2a runs that will happen.
+  const runnable: { name: string; description: string; source: LabelSource; row: number }[] = [];
+  for (const name of [...new Set(names)]) {
+    const description = (LABEL_SOURCES as Record<string, { description: string }>)[name]?.description ?? `word vectors from ${path.basename(name)}`;
+    let source: LabelSource;
+    try {
+      source = await labelSource(name, { awa2Meta: run.cfg.awa2Meta, seed: run.cfg.seed });
+    } catch (err) {
+      rows.push({ source: name, description, unavailable: (err as Error).message.split('\n')[0]! });
+      continue;
+    }
+    const missing = allClasses.filter((c) => {
+      try {
+        source.embed([c]);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    if (missing.length) {
+      const shown = missing.slice(0, 4).map(displayName).join(', ');
+      rows.push({ source: name, description, dim: source.dim, unavailable: `no vector for ${missing.length} of the ${allClasses.length} classes (${shown}${missing.length > 4 ? ', …' : ''})` });
+      continue;
+    }
+    runnable.push({ name, description, source, row: rows.length });
+    rows.push({ source: name, description, dim: source.dim });
+  }
+  // Each source repeats the run's stage 2a: its measured time (the recorder's stage-2a fit) is the cost of one.
+  const fit2a = run.learn.recorder.fits.find((f) => f.name === PHASE_NAMES.stage2a);
+  const measured = fit2a?.epochs.length ? (fit2a.epochs.reduce((t, e) => t + e.seconds, 0) * run.cfg.epochs.stage2a) / fit2a.epochs.length : null;
+  const cost = costStatement({
+    what: 'label-source comparison', runs: runnable.length, unit: 'source', imagesPerRun: data.train.items.length, epochs: run.cfg.epochs.stage2a,
+    secondsPerRun: measured, measuredOn: measured === null ? undefined : "this run's stage 2a", classes: data.classes.length, maxHours: opts.maxHours,
+  });
+  (opts.log ?? console.log)(cost.line);
+  if (cost.overLimit && opts.onOverLimit === 'skip') {
+    const why = `skipped: ${cost.line}, over the ${cost.maxHours} h limit${cost.perClass !== null ? ` (a run with --per-class ${cost.perClass} fits)` : ''}`;
+    (opts.log ?? console.log)(why);
+    for (const r of runnable) rows[r.row] = { ...rows[r.row]!, unavailable: why };
+    return rows;
+  }
+  checkCost(cost, `compareLabelSources(run, { …, maxHours: ${Math.ceil(cost.seconds! / 3600)} })`);
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-labels-'));
   try {
-    for (const name of [...new Set(names)]) {
-      const description = (LABEL_SOURCES as Record<string, { description: string }>)[name]?.description ?? `word vectors from ${path.basename(name)}`;
-      let source: LabelSource;
-      try {
-        source = await labelSource(name, { awa2Meta: run.cfg.awa2Meta, seed: run.cfg.seed });
-      } catch (err) {
-        rows.push({ source: name, description, unavailable: (err as Error).message.split('\n')[0]! });
-        continue;
-      }
-      const missing = allClasses.filter((c) => {
-        try {
-          source.embed([c]);
-          return false;
-        } catch {
-          return true;
-        }
-      });
-      if (missing.length) {
-        const shown = missing.slice(0, 4).map(displayName).join(', ');
-        rows.push({ source: name, description, dim: source.dim, unavailable: `no vector for ${missing.length} of the ${allClasses.length} classes (${shown}${missing.length > 4 ? ', …' : ''})` });
-        continue;
-      }
+    for (const { name, description, source, row } of runnable) {
       const model: CnnModel = await loadModel(stage1Model);
       const recipe = twoStageRecipe({
         model, data, labelVectors: source.embed(data.classes), path: scratch, progress: 'none', callbacks: opts.callbacks,
@@ -128,9 +158,11 @@ export async function compareLabelSources(run: DeviseRun, opts: LabelSourceCompa
         await recipe.stage2a(lr);
         const seenRows = await embedImages(recipe.learner, data.valid.items, data.classes);
         const unseenRows = data.test?.items.length ? await embedImages(recipe.learner, data.test.items, data.testClasses!) : [];
+        // After embedding: an image that failed to decode has left the lists, so rows and items agree.
+        const evalItems = [...data.valid.items, ...(data.test?.items ?? [])];
         const { scores, actual, seen, unseen } = scoresOf(run, [...seenRows, ...unseenRows], evalItems, source, allClasses);
         const z = zeroShot({ scores, actual, seen, unseen });
-        rows.push({ source: name, description, dim: source.dim, seenTop1: seenTop1(scores, actual, seen), zslPerClassTop1: z.zsl.perClassTop1, u: z.gzsl.u, s: z.gzsl.s, H: z.gzsl.H, calibratedH: z.gzsl.calibrated.H, ausuc: z.gzsl.ausuc });
+        rows[row] = { source: name, description, dim: source.dim, seenTop1: seenTop1(scores, actual, seen), zslPerClassTop1: z.zsl.perClassTop1, u: z.gzsl.u, s: z.gzsl.s, H: z.gzsl.H, calibratedH: z.gzsl.calibrated.H, ausuc: z.gzsl.ausuc };
       } finally {
         recipe.learner.model.model.dispose();
       }

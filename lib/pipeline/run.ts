@@ -187,7 +187,7 @@ async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: Ru
   const zeroShot = zeroShotEvaluation(run, space);
   const summary = zeroShotSummary(run, space);
   summary.verdict.forEach((line) => log(line));
-  const labelSources = opts.labelSources === false ? [] : await timed(seconds, 'labelSources', () => compareLabelSources(run, { stage1Model, lr: lr2a.value }));
+  const labelSources = opts.labelSources === false ? [] : await timed(seconds, 'labelSources', () => compareLabelSources(run, { stage1Model, lr: lr2a.value, log, onOverLimit: 'skip' }));
   const open = opts.openVocabulary;
   const openVocabulary = open ? await timed(seconds, 'openVocabulary', () => zeroShotOfImages(learn, data, source, open.labels, open.items)) : null;
   const examples = searchExamples(run, space);

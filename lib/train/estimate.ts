@@ -13,6 +13,7 @@
  * each phase's first epoch and at the start of each later phase (a frozen body trains faster than the whole model),
  * and re-said when that moves the total by more than 15 %.
  */
+import { DEFAULTS } from '../defaults';
 import { PHASE_NAMES, PHASE_ORDER, type PhaseKey } from './recipe';
 import type { Callback, TrainState } from './types';
 
@@ -154,3 +155,77 @@ export class RunEstimate implements Callback {
     this.log(line);
   }
 }
+
+/** Extra work planned on top of a run (see {@link costStatement}). */
+export interface CostPlan {
+  /** What the user asked for, as they would name it: 'label-source comparison', 'hyper-search grid', '--seeds 3'. */
+  what: string;
+  /** Runs it makes (sources, trials, seeds) and what one is called ('source', 'trial', 'seed'). */
+  runs: number;
+  unit: string;
+  /** Training images per epoch of one run, and its epochs (absent: the run is counted whole, by `secondsPerRun`). */
+  imagesPerRun?: number;
+  epochs?: number;
+  /** Measured speed: training images per second, or the seconds one run took (e.g. the run's own stage 2a). */
+  imgPerSec?: number | null;
+  secondsPerRun?: number | null;
+  /** Where the speed was measured, in words ("this run's stage 2a"). */
+  measuredOn?: string;
+  /** Classes trained on: with them, an over-limit statement names the perClass that would fit. */
+  classes?: number;
+  /** Above this many hours it asks (default DEFAULTS.cost.askAboveHours). */
+  maxHours?: number;
+}
+
+/** What {@link costStatement} says. */
+export interface CostStatement {
+  /** Estimated seconds, or null when no speed has been measured yet. */
+  seconds: number | null;
+  /** Training images it will process in all (runs × epochs × images), when known. */
+  images: number | null;
+  /** Whether the estimate exceeds `maxHours` (the limit it was checked against). */
+  overLimit: boolean;
+  maxHours: number;
+  /** With `classes` and over the limit: at most this many images per class keeps it under the limit. */
+  perClass: number | null;
+  /** The one line to print before starting. */
+  line: string;
+}
+
+/**
+ * The cost of extra runs, in one line, before they start: how many runs of what size, and at the measured speed
+ * how long ("label-source comparison: 5 sources × 5 epochs × 1,350 images = 33,750 training images ≈ 12 min at 47
+ * img/s (measured on this run's stage 2a)"). Used by compareLabelSources, hyperSearch and the demo's seeds.
+ */
+export function costStatement(plan: CostPlan): CostStatement {
+  const maxHours = plan.maxHours ?? DEFAULTS.cost.askAboveHours;
+  const runsWord = `${plan.runs} ${plan.unit}${plan.runs === 1 ? '' : 's'}`;
+  const images = plan.imagesPerRun !== undefined && plan.epochs !== undefined ? plan.runs * plan.epochs * plan.imagesPerRun : null;
+  const perRun = plan.secondsPerRun ?? (images !== null && plan.imgPerSec ? (images / plan.runs) / plan.imgPerSec : null);
+  const seconds = perRun === null || !Number.isFinite(perRun) ? null : plan.runs * perRun;
+  const size = images !== null ? `${runsWord} × ${plan.epochs} epoch${plan.epochs === 1 ? '' : 's'} × ${fmt(plan.imagesPerRun!)} images = ${fmt(images)} training images` : runsWord;
+  const speed = plan.imgPerSec ? `at ${plan.imgPerSec.toFixed(plan.imgPerSec < 10 ? 1 : 0)} img/s` : plan.secondsPerRun ? `at ${humanDuration(plan.secondsPerRun)} per ${plan.unit}` : '';
+  const where = plan.measuredOn ? ` (measured on ${plan.measuredOn})` : '';
+  const overLimit = seconds !== null && seconds > maxHours * 3600;
+  // Time scales with the images trained on: the share of them that fits, spread over the classes.
+  const perClass = overLimit && plan.classes && plan.imagesPerRun ? Math.max(1, Math.floor(((maxHours * 3600) / seconds!) * plan.imagesPerRun / plan.classes)) : null;
+  const line = seconds === null
+    ? `${plan.what}: ${size}; speed not measured yet`
+    : `${plan.what}: ${size} ≈ ${humanDuration(seconds)} ${speed}${where}`;
+  return { seconds, images, overLimit, maxHours, perClass, line };
+}
+
+/** Thrown before extra runs start when their estimate is over the limit: the message says the cost and the ways on. */
+export class CostLimitError extends Error {
+  constructor(readonly statement: CostStatement, howToAllow: string) {
+    super(`${statement.line}: over the ${statement.maxHours} h limit (DEFAULTS.cost.askAboveHours), so it did not start. To run it anyway: ${howToAllow}${statement.perClass !== null ? `; or sub-sample: perClass ${statement.perClass} (--per-class ${statement.perClass}) fits in the limit` : ''}`);
+    this.name = 'CostLimitError';
+  }
+}
+
+/** Stops with a {@link CostLimitError} when `statement` is over its limit. */
+export function checkCost(statement: CostStatement, howToAllow: string): void {
+  if (statement.overLimit) throw new CostLimitError(statement, howToAllow);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

@@ -13,11 +13,17 @@
  *
  * `lr` is the max LR of the one-cycle run (fastai `slice(lr)` across groups); other keys are passed
  * through to the factory. Each trial's model is disposed after its run.
+ *
+ * Told before committing hours: it states its cost before the first trial (trials × epochs × training images, and
+ * the time at `imgPerSec` when you give a measured speed), else after the first trial at that trial's measured time;
+ * an estimate over `maxHours` (default DEFAULTS.cost.askAboveHours) stops it with a CostLimitError naming the cost,
+ * `maxHours` and a perClass that fits.
  */
 import { createRequire } from 'node:module';
 import type { tf } from '../backend/index';
 import { Rng } from '../data/rng';
 import { monitored } from './callbacks';
+import { checkCost, costStatement, type CostPlan } from './estimate';
 import type { Learner } from './learner';
 import { slice } from './schedule';
 
@@ -37,6 +43,12 @@ export interface HyperSearchOptions {
   makeLearner(config: SearchConfig): Learner | Promise<Learner>;
   /** Called after each trial (for progress). */
   onTrial?(result: TrialResult, index: number, total: number): void;
+  /** Measured training speed (images per second), so the cost is stated in time before the first trial. */
+  imgPerSec?: number;
+  /** Above this many estimated hours the search stops before (or after its first trial) with a CostLimitError. */
+  maxHours?: number;
+  /** Where the cost statement goes (default console.log). */
+  log?(line: string): void;
 }
 
 export interface TrialResult {
@@ -77,9 +89,25 @@ export async function hyperSearch(opts: HyperSearchOptions): Promise<{ table: Da
   const metric = opts.metric ?? 'validLoss';
   const maximise = !/loss|error/i.test(metric);
   const results: TrialResult[] = [];
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const allow = `hyperSearch({ …, maxHours: <hours> }), fewer trials (mode: 'random', trials) or epochs`;
+  let plan: CostPlan | undefined;
   for (const [i, config] of configs.entries()) {
     const t0 = Date.now();
     const learn = await opts.makeLearner(config);
+    if (i === 0) {
+      // The first learner's data gives the size of every trial; the speed is the user's, else the first trial's.
+      const items = (learn.data.train as { items?: unknown[] }).items?.length;
+      plan = { what: `hyper-search ${opts.mode === 'random' ? 'sample' : 'grid'}`, runs: configs.length, unit: 'trial', imagesPerRun: items, epochs: items === undefined ? undefined : opts.epochs ?? 1, imgPerSec: opts.imgPerSec, measuredOn: opts.imgPerSec ? 'the speed given' : undefined, classes: learn.data.classes.length, maxHours: opts.maxHours };
+      const cost = costStatement(plan);
+      log(cost.line + (cost.seconds === null ? ': said after the first trial' : ''));
+      try {
+        checkCost(cost, allow);
+      } catch (err) {
+        learn.model.model.dispose();
+        throw err;
+      }
+    }
     let result: TrialResult;
     try {
       const fit = await learn.fitOneCycle(opts.epochs ?? 1, slice(config.lr ?? 3e-3));
@@ -92,6 +120,11 @@ export async function hyperSearch(opts: HyperSearchOptions): Promise<{ table: Da
     }
     results.push(result);
     opts.onTrial?.(result, i, configs.length);
+    if (i === 0 && !opts.imgPerSec && configs.length > 1) {
+      const cost = costStatement({ ...plan!, imgPerSec: undefined, secondsPerRun: result.seconds, measuredOn: 'its first trial' });
+      log(cost.line);
+      checkCost(cost, allow);
+    }
   }
   const sorted = [...results].sort((a, b) => (maximise ? b.score - a.score : a.score - b.score));
   const dfd = createRequire(__filename)('danfojs-node') as { DataFrame: new (rows: Record<string, unknown>[]) => DataFrameLike };

@@ -17,6 +17,7 @@ import { lrFinderFigureOf, runMetrics } from '../../lib/pipeline/report';
 import { runDevise } from '../../lib/pipeline/run';
 import { buildSearch } from '../../lib/pipeline/space';
 import { runPaths } from '../../lib/run-folder';
+import { CostLimitError } from '../../lib/train/estimate';
 import { ClassificationInterpretation } from '../../lib/train/interpret';
 import { accuracy } from '../../lib/train/metrics';
 import { slice } from '../../lib/train/schedule';
@@ -96,5 +97,11 @@ describe('one path, one result (one thread)', { timeout: 900_000 }, () => {
     expect(maxLrs.length).toBe(1);
     expect(Math.max(...maxLrs[0]!)).toBeCloseTo(nb.lr2a, 12);
     expect(nb.lr2a).not.toBe(3e-3); // the old fallback: the test tells the two apart
+    // Over its limit (a tiny one here) it does not start: thrown (a notebook's call) or every source skipped (the demo's).
+    const tiny = { stage1Model: nb.stage1Model, lr: nb.lr2a, names: ['word2vec'], maxHours: 1e-9, log: () => {} };
+    await expect(compareLabelSources(nb.run, tiny)).rejects.toThrow(CostLimitError);
+    const [skipped] = await compareLabelSources(nb.run, { ...tiny, onOverLimit: 'skip' });
+    expect(skipped!.unavailable).toMatch(/^skipped: label-source comparison: 1 source × \d+ epochs? × \d+ images = [\d,]+ training images ≈ \d+ s at \d+ s per source \(measured on this run's stage 2a\), over the 1e-9 h limit/);
+    expect(maxLrs.length).toBe(1); // neither trained
   });
 });

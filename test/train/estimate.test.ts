@@ -5,7 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend/index';
 import { crossEntropy } from '../../lib/losses';
 import { hook } from '../../lib/train/callbacks';
-import { humanDuration, RunEstimate } from '../../lib/train/estimate';
+import { DEFAULTS } from '../../lib/defaults';
+import { CostLimitError, costStatement, humanDuration, RunEstimate } from '../../lib/train/estimate';
+import { hyperSearch } from '../../lib/train/hypersearch';
 import { Learner } from '../../lib/train/learner';
 import { blobData, denseModel } from './helpers';
 
@@ -69,4 +71,57 @@ describe('RunEstimate', () => {
   it('writes durations as a person reads them', () => {
     expect([humanDuration(42), humanDuration(600), humanDuration(4 * 3600), humanDuration(3 * 86400)]).toEqual(['42 s', '10 min', '4.0 h', '3.0 days']);
   });
+});
+
+describe('costStatement: extra runs say their cost before they start', () => {
+  it('runs × epochs × images at the measured speed, in one line', () => {
+    const c = costStatement({ what: 'label-source comparison', runs: 5, unit: 'source', imagesPerRun: 1350, epochs: 5, imgPerSec: 45, measuredOn: "this run's stage 2a" });
+    expect(c.images).toBe(5 * 5 * 1350);
+    expect(c.seconds).toBeCloseTo(33_750 / 45, 6);
+    expect(c.overLimit).toBe(false);
+    expect(c.line).toBe("label-source comparison: 5 sources × 5 epochs × 1,350 images = 33,750 training images ≈ 13 min at 45 img/s (measured on this run's stage 2a)");
+    // Counted by whole runs (the seeds): the measured time of one.
+    const seeds = costStatement({ what: '--seeds 3, still to run', runs: 2, unit: 'seed', secondsPerRun: 3 * 3600, measuredOn: 'seed 0' });
+    expect(seeds.line).toBe('--seeds 3, still to run: 2 seeds ≈ 6.0 h at 3.0 h per seed (measured on seed 0)');
+    expect(seeds.overLimit).toBe(6 > DEFAULTS.cost.askAboveHours);
+    expect(costStatement({ what: 'grid', runs: 4, unit: 'trial', imagesPerRun: 100, epochs: 1 }).line).toBe('grid: 4 trials × 1 epoch × 100 images = 400 training images; speed not measured yet');
+  });
+
+  it('over the limit: names the perClass that fits (time scales with the images per class)', () => {
+    // AWA2-sized: 5 sources × 5 epochs × 29,870 images at 8 img/s ≈ 26 h.
+    const c = costStatement({ what: 'label-source comparison', runs: 5, unit: 'source', imagesPerRun: 29_870, epochs: 5, imgPerSec: 8, classes: 40, maxHours: 2 });
+    expect(c.overLimit).toBe(true);
+    const fits = costStatement({ what: 'x', runs: 5, unit: 'source', imagesPerRun: 40 * c.perClass!, epochs: 5, imgPerSec: 8, maxHours: 2 });
+    const more = costStatement({ what: 'x', runs: 5, unit: 'source', imagesPerRun: 40 * (c.perClass! + 2), epochs: 5, imgPerSec: 8, maxHours: 2 });
+    expect([fits.overLimit, more.overLimit]).toEqual([false, true]);
+    expect(new CostLimitError(c, 'maxHours: 30').message).toMatch(new RegExp(`≈ 25\\.9 h .*over the 2 h limit.*To run it anyway: maxHours: 30; or sub-sample: perClass ${c.perClass} \\(--per-class ${c.perClass}\\)`));
+  });
+
+  it('hyperSearch states its cost first and stops over the limit (given speed: before any trial; else after the first)', async () => {
+    const made: number[] = [];
+    const lines: string[] = [];
+    const makeLearner = () => {
+      made.push(1);
+      const data = blobData({ nTrain: 64, nValid: 16, bs: 16 });
+      Object.assign(data.train, { items: new Array(64) }); // a folder's loader lists its items: the trial's size
+      return new Learner({ model: denseModel(data.dim, 3), data, loss: crossEntropy, progress: 'none' });
+    };
+    const space = { lr: [1e-3, 1e-2], wd: [0, 1e-2] };
+    // 1e-6 img/s: the grid would take days, so it stops with the statement before the first trial trains.
+    await expect(hyperSearch({ space, epochs: 2, makeLearner, imgPerSec: 1e-6, log: (l) => lines.push(l) })).rejects.toThrow(CostLimitError);
+    expect(made).toHaveLength(1);
+    expect(lines[0]).toMatch(/^hyper-search grid: 4 trials/);
+    // No speed given: said after the first trial at its measured time; a limit it exceeds stops the second.
+    made.length = 0;
+    lines.length = 0;
+    await expect(hyperSearch({ space, epochs: 1, makeLearner, maxHours: 1e-9, log: (l) => lines.push(l) })).rejects.toThrow(/over the 1e-9 h limit/);
+    expect(made).toHaveLength(1);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^hyper-search grid: 4 trials × 1 epoch × 64 images = 256 training images ≈ \d+ s at \d+ s per trial \(measured on its first trial\)/);
+    // Under the limit it runs every trial, having said its cost.
+    lines.length = 0;
+    const { results } = await hyperSearch({ space, epochs: 1, makeLearner, log: (l) => lines.push(l) });
+    expect(results).toHaveLength(4);
+    expect(lines).toHaveLength(2);
+  }, 60_000);
 });
