@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineCli, runCli, UserError } from '../lib/cli';
-import { childEnv, env as deviseEnv } from '../lib/env';
+import { childEnv, userPath } from '../lib/env';
 import { KERNEL_DISPLAY_NAME, KERNEL_NAME } from './kernel';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -31,22 +31,42 @@ export interface NotebookSpec {
   source: string;
   out: string;
   vars: Record<string, string>;
-  /** Extra environment for `execute` on the embedded data_samples/ (ignored when DEVISE_DATA is set). */
-  sampleEnv?: Record<string, string>;
+  /** The environment `execute` runs it with: the settings of the committed outputs (a variable the user set wins). */
+  runEnv?: Record<string, string>;
+  /** Why `npm run notebooks` leaves this notebook without outputs (it runs only when `--only` names it). */
+  notExecuted?: string;
 }
 
 const MAIN = 'notebooks/VisualSemanticModels.nb.ts';
-// In execution order: the ResNet34 run first, so the SqueezeNet conclusion has both rows; the Quickstart reads the SqueezeNet run.
+/** The real photos the committed outputs ran on (`npm run data -- tiny-imagenet` builds them; ../shared holds a copy). */
+const REAL_PHOTOS = { DEVISE_DATA: '../shared/data/tiny-imagenet-awa2', DEVISE_PER_CLASS: '150', DEVISE_SIZE: '112', DEVISE_LABELS: 'glove100' };
+const RAN_ON_REAL_PHOTOS = 'The outputs below ran on real photos: Tiny ImageNet\'s 64 px ImageNet photos of 13 AWA2 classes (10 seen, 3 unseen: persian cat, pig, chimpanzee), the first 150 of each class (1,350 train / 150 valid / 450 unseen), upscaled to 112 px, `glove100` labels (GloVe 6B 100-d), the default recipe (epochs 4,2,5,3, LR finder, batch 16, seed 0)';
+// In execution order: the ResNet-50 run first, so the SqueezeNet conclusion has both rows; the Quickstart reads the SqueezeNet run.
 export const NOTEBOOKS: NotebookSpec[] = [
+  {
+    source: MAIN,
+    out: 'notebooks/VisualSemanticModels_Resnet50.ipynb',
+    vars: {
+      ARCH: 'resnet50',
+      TITLE: 'ResNet-50 (baseline)',
+      WHY: 'ResNet-50 is the baseline, with real ImageNet weights (Keras\'s ResNet-50 v1, `npm run weights -- download resnet50`): more accurate on ImageNet than SqueezeNet, but about 25.8 M parameters (about 100 MB with the DeViSE head). The cells are those of `VisualSemanticModels_Squeezenet1_1.ipynb`; only the backbone differs. (The original\'s baseline was ResNet34: `VisualSemanticModels_Resnet34.ipynb` runs it for users who download torchvision\'s weights.)',
+      RAN: RAN_ON_REAL_PHOTOS,
+      LABEL_SPACES: '',
+    },
+    runEnv: REAL_PHOTOS,
+  },
   {
     source: MAIN,
     out: 'notebooks/VisualSemanticModels_Resnet34.ipynb',
     vars: {
       ARCH: 'resnet34',
-      TITLE: 'ResNet34 (baseline)',
-      WHY: 'ResNet34 is the baseline: more accurate on ImageNet, but about 22 M parameters (about 88 MB with the DeViSE head). The cells are those of `VisualSemanticModels_Squeezenet1_1.ipynb`; only the backbone differs. The committed outputs ran at the original\'s settings (224 px, batch 16, the default epochs) from **random weights**: no ResNet34 weights are available offline (`npm run weights -- download resnet34` fetches torchvision\'s ImageNet weights), so its accuracies say what ResNet34 learns from these few photos alone, not what the pretrained baseline reaches.',
+      TITLE: 'ResNet34 (the original\'s baseline)',
+      WHY: 'ResNet34 is the original\'s baseline: more accurate on ImageNet, but about 22 M parameters (about 88 MB with the DeViSE head). The cells are those of `VisualSemanticModels_Squeezenet1_1.ipynb`; only the backbone differs. Its ImageNet weights are torchvision\'s (`npm run weights -- download resnet34`, internet needed), so this notebook is committed **without outputs**: offline its weights would be random, and a random-weight run is not a baseline. The pretrained baseline that runs offline is ResNet-50 (`VisualSemanticModels_Resnet50.ipynb`).',
+      RAN: 'This notebook is committed without outputs. With torchvision\'s weights downloaded, `npm run notebooks -- execute --only Resnet34` runs it on the same real photos as the other two notebooks',
+      LABEL_SPACES: 'word2vec,glove,glove100,wordnet,attributes',
     },
-    sampleEnv: { DEVISE_WEIGHTS: 'none' },
+    runEnv: REAL_PHOTOS,
+    notExecuted: "it needs torchvision's ResNet34 weights (npm run weights -- download resnet34, internet); then run it with --only Resnet34",
   },
   {
     source: MAIN,
@@ -54,10 +74,15 @@ export const NOTEBOOKS: NotebookSpec[] = [
     vars: {
       ARCH: 'squeezenet1_1',
       TITLE: 'SqueezeNet 1.1',
-      WHY: 'SqueezeNet 1.1 reaches AlexNet-level ImageNet accuracy with about 1.2 M parameters: with the DeViSE head it is about 5.6 MB, small enough for a phone. This is the main experiment; `VisualSemanticModels_Resnet34.ipynb` runs the same cells with the ResNet34 baseline.',
+      WHY: 'SqueezeNet 1.1 reaches AlexNet-level ImageNet accuracy with about 1.2 M parameters: with the DeViSE head it is a few MB, small enough for a phone. This is the main experiment; `VisualSemanticModels_Resnet50.ipynb` runs the same cells with the pretrained ResNet-50 baseline.',
+      RAN: RAN_ON_REAL_PHOTOS,
+      LABEL_SPACES: 'word2vec,glove,glove100,wordnet,attributes',
     },
+    runEnv: REAL_PHOTOS,
   },
   { source: 'notebooks/00_Quickstart.nb.ts', out: 'notebooks/00_Quickstart.ipynb', vars: {} },
+  // Picks its own data: ../shared's real photos when present (DEVISE_DATA and DEVISE_SMOKE win), else data_samples/.
+  { source: 'notebooks/ObjectivesCompared.nb.ts', out: 'notebooks/ObjectivesCompared.ipynb', vars: {} },
 ];
 
 export interface Cell {
@@ -402,16 +427,35 @@ export function pull(spec: NotebookSpec): string[] {
   return [spec.source, ...[spec, ...siblings].filter((s) => build(s, { force: s === spec }).changed).map((s) => s.out)];
 }
 
-/** Repo paths in outputs become relative (no machine paths in committed notebooks). */
+/** Repo paths in outputs become relative, and so do paths beside the repo such as ../shared (no machine paths in committed notebooks). */
 export function relativizeOutputs(nb: Notebook): Notebook {
   const roots = [ROOT, fs.realpathSync(ROOT)].sort((a, b) => b.length - a.length);
+  const parents = [...new Set(roots.map((r) => path.dirname(r)))].sort((a, b) => b.length - a.length);
   const fix = (v: unknown): unknown => {
-    if (typeof v === 'string') return roots.reduce((s, r) => s.split(`${r}/`).join('').split(r).join('.'), v);
+    if (typeof v === 'string') {
+      const inRepo = roots.reduce((s, r) => s.split(`${r}/`).join('').split(r).join('.'), v);
+      return parents.reduce((s, p) => s.split(`${p}/`).join('../'), inRepo);
+    }
     if (Array.isArray(v)) return v.map(fix);
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fix(x)]));
     return v;
   };
   return { ...nb, cells: nb.cells.map((c) => (c.outputs ? { ...c, outputs: fix(c.outputs) as NbOutput[] } : c)) };
+}
+
+/**
+ * The variables of `spec.runEnv` the user has not set. Its data folder must exist: the committed outputs ran on
+ * real photos that are not part of the repository, so a machine without them is told how to get them.
+ */
+export function runEnvOf(spec: NotebookSpec): Record<string, string> {
+  const unset = Object.fromEntries(Object.entries(spec.runEnv ?? {}).filter(([name]) => !process.env[name]));
+  if (unset.DEVISE_DATA && !fs.existsSync(userPath(unset.DEVISE_DATA))) {
+    throw new UserError(
+      `${spec.out} runs on ${unset.DEVISE_DATA} (the committed outputs' real photos), which is not on this machine`,
+      'build the photos with `npm run data -- tiny-imagenet --out <dir>` and set DEVISE_DATA=<dir>/tiny-imagenet-awa2, or set DEVISE_DATA=data_samples for the offline emoji sample',
+    );
+  }
+  return unset;
 }
 
 /** Executes one notebook in place with nbclient and the project's kernel (from notebooks/, as a user would). */
@@ -420,7 +464,7 @@ export function execute(spec: NotebookSpec, opts: { timeoutS?: number; env?: Nod
   const kernel = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'utils', 'kernel.ts'), '--dir', path.join(jupyterPath, 'kernels')], { encoding: 'utf8' });
   if (kernel.status !== 0) throw new Error(`registering the kernel failed: ${kernel.stderr}`);
   const file = path.resolve(ROOT, spec.out);
-  const env = childEnv({ ...(deviseEnv.data ? {} : spec.sampleEnv), ...opts.env, JUPYTER_PATH: jupyterPath });
+  const env = childEnv({ ...runEnvOf(spec), ...opts.env, JUPYTER_PATH: jupyterPath });
   const t0 = Date.now();
   const run = spawnSync('/usr/bin/python3', [path.join(ROOT, 'utils', 'execute-notebook.py'), file, file, '--cwd', DIR, '--timeout', String(opts.timeoutS ?? 3600)], { encoding: 'utf8', env, stdio: ['ignore', 'inherit', 'pipe'] });
   writeNotebook(file, relativizeOutputs(readNotebook(file)));
@@ -474,7 +518,13 @@ function main(argv: string[]): void {
   }
   if (!['all', 'build', 'execute'].includes(command)) throw new UserError(`unknown command ${command}; use all, build, check, pull or execute`);
   if (command === 'build' || command === 'all') for (const s of specs) console.log(`${s.out}: ${build(s, { force: a.force }).changed ? 'written' : 'unchanged'}`);
-  if (command === 'execute' || command === 'all') for (const s of specs) execute(s, { timeoutS: a.timeout });
+  if (command === 'execute' || command === 'all') {
+    for (const s of specs) {
+      // A notebook left without outputs runs only when asked for by name.
+      if (s.notExecuted && !a.only) console.log(`${s.out}: not executed: ${s.notExecuted}`);
+      else execute(s, { timeoutS: a.timeout });
+    }
+  }
 }
 
 if (require.main === module) runCli(() => main(process.argv.slice(2)));
