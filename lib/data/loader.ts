@@ -19,7 +19,7 @@ import { type AugmentOptions, CENTER, applyTransforms, decodeImage, getTransform
 import { type Awa2SplitName, isAwa2Root, readAwa2 } from './awa2';
 import { readFolders } from './folders';
 import { checkDatasetRoot, type ClassFolderOptions, firstPerClass, type Item, splitItems } from './items';
-import { settleReadable, type Unreadable } from './readable';
+import { dropUnreadable, isUnreadable, markUnreadable, settleReadable, type Unreadable } from './readable';
 import { Rng, deriveSeed } from './rng';
 
 export interface Batch {
@@ -144,6 +144,10 @@ export class ImageLoader implements DataLoader {
       if (b.items.length === 0) continue; // every file of this batch was unreadable
       yield { x: tf.tensor4d(b.pixels, [b.items.length, size, size, 3]), y: tf.tensor1d(b.labels, 'int32'), items: b.items };
     }
+    // A file that passed the probe but failed to decode here is gone from the list from now on (the list is the
+    // bunch's, or the caller's for embedImages): the rows of this pass and the list agree, and every later consumer
+    // sees the same items. Only after the pass: the order above indexes into the list.
+    dropUnreadable(this.items);
   }
 
   private dropsLast(): boolean {
@@ -156,7 +160,7 @@ export class ImageLoader implements DataLoader {
     const decoded = await Promise.all(
       indices.map(async (i) => {
         const item = this.items[i]!;
-        if (this.badFiles.has(item.path)) return null;
+        if (this.badFiles.has(item.path) || isUnreadable(item.path)) return null;
         try {
           const img = await decodeImage(item.path, size);
           const params = augment ? sampleParams(new Rng(deriveSeed(seed, epoch, i)), augment) : CENTER;
@@ -177,7 +181,8 @@ export class ImageLoader implements DataLoader {
   private reportBad(file: string, reason: string): void {
     if (this.badFiles.has(file)) return;
     this.badFiles.set(file, reason);
-    this.opts.onBadFile(file, reason);
+    // Once per process: a second loader over the same file (embedImages after training) does not report it again.
+    if (markUnreadable(file, reason)) this.opts.onBadFile(file, reason);
   }
 }
 

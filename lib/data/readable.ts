@@ -7,7 +7,13 @@
  * The probe decodes nothing: at AWA2's 37,322 files it reads a few KB each. What it catches: a text or other
  * non-image file named .jpg, an empty file, an image over the decoder's pixel limit (a 40000×40000 PNG), a JPEG/PNG
  * cut short (no end marker), a broken or looping symbolic link, a file that cannot be read. A file damaged in its
- * middle still passes; the loader then skips it and reports it (see ImageLoader).
+ * middle (a progressive JPEG or a PNG with overwritten bytes) still passes; the first decode that fails marks it
+ * (`markUnreadable`): it is reported once by path, the loader that met it drops it from its item list at the end of
+ * that pass (`dropUnreadable`), and every later probe in this process settles it as unreadable, so indices,
+ * interpretation and export all work on the same list.
+ *
+ *   markUnreadable(item.path, err.message);   // a decoder that failed: true the first time (report it then)
+ *   dropUnreadable(items);                    // in place: rows computed so far and the list agree again
  */
 import * as fs from 'node:fs';
 import sharp from 'sharp';
@@ -127,6 +133,38 @@ async function truncation(file: string, format: string, size: number): Promise<s
     return head.length >= 8 && head.readUInt32LE(4) + 8 <= size ? null : cut;
   }
   return null;
+}
+
+/**
+ * Records that `file` failed to decode (after passing the probe): later probes of this version of the file settle it
+ * as unreadable. Returns true the first time, so the caller reports it once.
+ */
+export function markUnreadable(file: string, reason: string): boolean {
+  const seen = probed.get(file);
+  if (seen?.reason) return false;
+  let key = seen?.key;
+  try {
+    const st = fs.statSync(file);
+    key = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    key ??= 'decode';
+  }
+  probed.set(file, { key, reason: `damaged: it failed to decode (${reason.split('\n')[0]})`, reported: true });
+  return true;
+}
+
+/** Whether `file` is known unreadable in this process (probed, or marked by a failed decode). */
+export function isUnreadable(file: string): boolean {
+  return !!probed.get(file)?.reason;
+}
+
+/** Removes, in place, the items whose file is known unreadable; returns how many it removed. */
+export function dropUnreadable(items: Item[]): number {
+  let kept = 0;
+  for (const it of items) if (!isUnreadable(it.path)) items[kept++] = it;
+  const dropped = items.length - kept;
+  items.length = kept;
+  return dropped;
 }
 
 /** Options of {@link settleReadable}. */

@@ -23,6 +23,7 @@ import { applyTransforms, CENTER, decodeImage } from '../data/augment';
 import type { Awa2SplitName } from '../data/awa2';
 import type { Item, Split } from '../data/items';
 import { imageDataBunch } from '../data/loader';
+import { dropUnreadable, isUnreadable, markUnreadable } from '../data/readable';
 import { DEFAULTS } from '../defaults';
 import { cosineScores, evaluate, type MetricRow } from '../metrics';
 import { gzslAt } from '../zeroshot';
@@ -58,15 +59,28 @@ export async function imagePixels(file: string, size: number, prep: Preprocessin
   return out;
 }
 
-/** Embeddings of `files` by each model, batch by batch (pixels decoded once per batch). */
+/**
+ * Embeddings of `files` by each model, batch by batch (pixels decoded once per batch). A file that fails to decode
+ * (damaged in its middle: the probe passed it) is reported once by path, marked unreadable for the process and left
+ * out, as the loader does: `dropUnreadable(items)` then gives the items the rows belong to.
+ */
 export async function embedFiles(models: tf.LayersModel[], files: string[], size: number, prep: Preprocessing, bs = 16): Promise<Float32Array[][]> {
   const out: Float32Array[][] = models.map(() => []);
   for (let i = 0; i < files.length; i += bs) {
-    const batch = files.slice(i, i + bs);
-    const pixels = await Promise.all(batch.map((f) => imagePixels(f, size, prep)));
+    const decoded = await Promise.all(files.slice(i, i + bs).map(async (f) => {
+      if (isUnreadable(f)) return null;
+      try {
+        return await imagePixels(f, size, prep);
+      } catch (err) {
+        if (markUnreadable(f, (err as Error).message)) console.warn(`skipping unreadable image ${f}: ${(err as Error).message.split('\n')[0]}`);
+        return null;
+      }
+    }));
+    const pixels = decoded.filter((p): p is Float32Array => p !== null);
+    if (!pixels.length) continue;
     const flat = new Float32Array(pixels.length * size * size * 3);
     pixels.forEach((p, k) => flat.set(p, k * p.length));
-    const x = tf.tensor4d(flat, [batch.length, size, size, 3]);
+    const x = tf.tensor4d(flat, [pixels.length, size, size, 3]);
     models.forEach((m, j) => {
       out[j]!.push(...takeRows(m.predict(x) as tf.Tensor2D));
     });
@@ -128,6 +142,7 @@ export async function exportRun(dir: string, outDir: string, opts: { quantize?: 
   } finally {
     exported.dispose();
   }
+  dropUnreadable(all); // an image that failed to decode has no row: the table lists the images it has rows for
   const seenSet = new Set(info.classes);
   const rows: ExportImageRow[] = [];
   const galleryPerClass = opts.galleryPerClass ?? DEFAULTS.app.galleryPerClass;
@@ -219,8 +234,10 @@ export async function exportComparison(dir: string, opts: { variants?: readonly 
       loaded.push(await loadExportedModel(e.dir));
     }
     const items = await runItems(info);
+    const [ref, ...embs] = await embedFiles([cnn.model, ...loaded], [...items.valid, ...items.test].map((it) => it.path), cnn.inputSize, cnn.preprocessing);
+    dropUnreadable(items.valid); // an image that failed to decode has no row
+    dropUnreadable(items.test);
     const evalItems = [...items.valid, ...items.test];
-    const [ref, ...embs] = await embedFiles([cnn.model, ...loaded], evalItems.map((it) => it.path), cnn.inputSize, cnn.preprocessing);
     const classes = { labels: labels.classes, dim: labels.dim, vectors: Float32Array.from(labels.vectors.flat()) };
     const refMax = ref!.reduce((m, r) => r.reduce((mm, v) => Math.max(mm, Math.abs(v)), m), 0);
     const refTop = ref!.map((r) => argmaxCosine(r, classes.vectors, classes.dim));

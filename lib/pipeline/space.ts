@@ -35,7 +35,9 @@ export async function buildSearch(run: DeviseRun): Promise<SearchSpace> {
   const { data, learn } = run;
   const testItems = data.test?.items ?? [];
   const allClasses = [...data.classes, ...(data.testClasses ?? [])];
-  const seen = await embedImages(learn, [...data.train.items, ...data.valid.items], data.classes);
+  // Each list embedded as itself: an image that fails to decode here leaves that list (in place) with its row, so
+  // rows and items agree and the evaluation below uses the same items.
+  const seen = [...(await embedImages(learn, data.train.items, data.classes)), ...(await embedImages(learn, data.valid.items, data.classes))];
   const unseen = testItems.length ? await embedImages(learn, testItems, data.testClasses!) : [];
   const items = [...data.train.items, ...data.valid.items, ...testItems];
   const images = new ImageIndex(seen[0]!.length);

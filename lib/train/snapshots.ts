@@ -29,8 +29,10 @@ export class EmbeddingSnapshots implements Callback {
   readonly order = 60;
   /** The drawn classes, in order. */
   readonly classes: string[];
-  /** Index into `classes` of each snapshot row. */
-  readonly labels: number[];
+  /** Index into `classes` of each snapshot row (of `items` as they are now: a file that failed to decode has left them). */
+  get labels(): number[] {
+    return this.items.map((it) => this.classes.indexOf(it.label));
+  }
   /** Fit name → epoch → rows. */
   readonly series: Record<string, Float32Array[][]> = {};
   /** The class vectors of `classes` (from the learner's embedding head), captured with the snapshots. */
@@ -39,7 +41,6 @@ export class EmbeddingSnapshots implements Callback {
 
   constructor(readonly items: Item[], data: Pick<DataBunch, 'classes' | 'size' | 'batchSize' | 'preprocessing'>) {
     this.classes = [...new Set(items.map((it) => it.label))];
-    this.labels = items.map((it) => this.classes.indexOf(it.label));
     this.loader = new ImageLoader(items, { classes: data.classes, size: data.size, bs: data.batchSize, preprocessing: data.preprocessing });
   }
 
@@ -55,7 +56,11 @@ export class EmbeddingSnapshots implements Callback {
 
   async onEpochEnd(s: TrainState): Promise<void> {
     if (s.learner.model.head?.kind !== 'embedding' || this.items.length === 0) return;
+    // Training has decoded these images by now: one that failed leaves the list before the first frame, so every
+    // frame has the same rows (were it to fail later, the fit's earlier frames, one row longer, are dropped).
+    const before = this.items.length;
     const { preds } = await s.learner.getPreds(this.loader);
+    if (this.items.length !== before) delete this.series[s.name ?? 'fit'];
     (this.series[s.name ?? 'fit'] ??= []).push(takeRows(preds));
     const vectors = (s.learner as { classVectors?: number[][] }).classVectors;
     if (vectors) this.classVectors = this.classes.map((c) => vectors[s.learner.data.classes.indexOf(c)]!);

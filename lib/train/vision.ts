@@ -377,7 +377,10 @@ export async function cnnLearner(data: ImageDataBunch | VisionData, arch: Arch, 
   return learn;
 }
 
-/** Model outputs (rows) for image items, center-cropped, in the learner's normalisation. */
+/**
+ * Model outputs (rows) for image items, center-cropped, in the learner's normalisation. An image that fails to decode
+ * (damaged mid-file) yields no row and leaves `items` in place (reported once by path), so rows and items agree.
+ */
 export async function embedImages(learn: VisionLearner, items: DataBunch['train']['items'], classes: string[]): Promise<Float32Array[]> {
   const size = learn.data.size ?? learn.model.inputSize;
   const loader = new ImageLoader(items, { classes, size, bs: learn.data.batchSize ?? DEFAULTS.data.bs, preprocessing: learn.model.preprocessing });

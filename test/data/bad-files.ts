@@ -40,17 +40,34 @@ export function hugePngHeader(w: number, h: number): Buffer {
 export interface BadFilesDataset {
   root: string;
   classes: string[];
-  /** Every bad file → what it is. */
+  /** Every bad file the probe catches → what it is. */
   bad: Map<string, string>;
   good: string[];
+  /** With `damaged`: a JPEG whose middle bytes are overwritten (the probe passes it; decoding fails). */
+  damaged?: string;
+}
+
+/**
+ * Writes to `file` a progressive 200×150 photo-like JPEG with 256 bytes in its middle overwritten by stray scan
+ * markers: its header and end marker are intact (the probe passes it), but decoding it fails.
+ */
+export async function writeDamagedJpeg(file: string, seed = 1): Promise<void> {
+  const w = 200;
+  const h = 150;
+  const raw = Buffer.alloc(w * h * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (120 + 60 * Math.sin(i / 977 + seed) + (Math.imul(i + seed, 2654435761) >>> 26)) & 0xff;
+  const jpeg = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 85, progressive: true }).toBuffer();
+  const at = Math.floor(jpeg.length * 0.6);
+  for (let i = 0; i < 256; i++) jpeg[at + i] = i % 2 ? 0xda : 0xff;
+  fs.writeFileSync(file, jpeg);
 }
 
 /**
  * `<root>/<class>/*.jpg` for `classes` × `perClass` small JPEGs, plus in the first class: a text file named .jpg, an
- * empty file, a 40000×40000 PNG, a JPEG cut in half, a looping and a broken symbolic link; and a self-link at the
- * root (`<root>/everything -> .`).
+ * empty file, a 40000×40000 PNG, a JPEG cut in half, a looping and a broken symbolic link (and with `damaged`, a
+ * JPEG damaged in its middle); and a self-link at the root (`<root>/everything -> .`).
  */
-export async function makeBadFilesDataset(root: string, classes = ['fox', 'otter', 'zebra'], perClass = 6, size = 40): Promise<BadFilesDataset> {
+export async function makeBadFilesDataset(root: string, classes = ['fox', 'otter', 'zebra'], perClass = 6, size = 40, opts: { damaged?: boolean } = {}): Promise<BadFilesDataset> {
   const good: string[] = [];
   for (const [ci, c] of classes.entries()) {
     const d = path.join(root, c);
@@ -76,5 +93,7 @@ export async function makeBadFilesDataset(root: string, classes = ['fox', 'otter
   put('loop.jpg', 'loop', (f) => fs.symlinkSync('loop.jpg', f));
   put('gone.jpg', 'broken link', (f) => fs.symlinkSync('no-such-file.jpg', f));
   fs.symlinkSync('.', path.join(root, 'everything'));
-  return { root, classes, bad, good };
+  let damaged: string | undefined;
+  if (opts.damaged) await writeDamagedJpeg((damaged = path.join(d, 'damaged.jpg')));
+  return { root, classes, bad, good, damaged };
 }
