@@ -4,6 +4,7 @@
  *
  *   npm run bench -- objectives --json                            # 3 seeds, 64 px, 150 photos per class, 10 epochs
  *   npm run bench -- objectives --seeds 1 --per-class 60 --epochs 5 --features-cache /tmp/f.json
+ *   npm run bench -- objectives --labels glove100 --animals ../shared/data/tiny-imagenet-animals   # + open vocabulary (3 unseen + 20 animals)
  *
  * Caveat: these are ImageNet classes, which the ImageNet-pretrained backbone has seen (Xian et al.'s reason for the proposed split).
  */
@@ -24,6 +25,8 @@ export const flags: FlagSpecs = {
   'first-seed': { type: 'integer', default: 0, description: 'the first seed (seeds first..first+n−1; split a long run over processes, then --merge)' },
   'published-defaults': { type: 'boolean', description: 'ESZSL and ALE with the published AWA2 settings (γ = 10³, λ = 1; lr 0.01) instead of choosing on held-out seen classes' },
   merge: { type: 'string', placeholder: '<a.json,b.json>', description: 'combine the perSeed results of earlier --json runs (same settings) instead of running' },
+  labels: { type: 'string', default: 'word2vec', placeholder: '<source>', description: 'label source of every objective (glove100 knows the extra animals; the shipped word2vec only the 50 AWA2 classes)' },
+  animals: { type: 'string', placeholder: '<dir>', description: 'open vocabulary: a folder per extra word (e.g. ../shared/data/tiny-imagenet-animals), scored with the unseen classes; needs --labels that know the words' },
   'per-class': { type: 'integer', default: 150, description: 'photos per class (seen: 60 % train, 20 % valid, 20 % test; unseen: all test)' },
   size: { type: 'integer', default: 64, placeholder: '<px>', description: 'input size' },
   epochs: { type: 'integer', default: 10, description: 'epochs of each head (cosine, hinge, triplet, hybrid)' },
@@ -51,26 +54,34 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   }
   const backend = await initBackend();
   const cacheFile = flag(argv, 'features-cache');
-  const settingsKey = JSON.stringify({ root, weights, perClass, size });
+  const labels = flag(argv, 'labels') ?? 'word2vec';
+  const animals = flag(argv, 'animals');
+  const openVocabulary = animals ? { root: path.resolve(animals), perClass } : undefined;
+  const settingsKey = JSON.stringify({ root, weights, perClass, size, labels, openVocabulary });
   let set: FeatureSet;
   const cached = cacheFile && fs.existsSync(cacheFile) ? (JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { key: string; set: FeatureSet & { features: number[][] } }) : undefined;
-  if (cached && cached.key === settingsKey) set = { ...cached.set, features: cached.set.features.map((r) => Float32Array.from(r)) };
+  if (cached && cached.key === settingsKey) {
+    const ov = cached.set.openVocabulary as (FeatureSet['openVocabulary'] & { features: number[][] }) | undefined;
+    set = { ...cached.set, features: cached.set.features.map((r) => Float32Array.from(r)), ...(ov && { openVocabulary: { ...ov, features: ov.features.map((r) => Float32Array.from(r)) } }) };
+  }
   else {
     if (cached) console.error(`${cacheFile} holds features of other settings; recomputing.`);
-    set = await cacheFeatures({ root, weights, perClass, size });
-    if (cacheFile) fs.writeFileSync(cacheFile, JSON.stringify({ key: settingsKey, set: { ...set, features: set.features.map((r) => Array.from(r)) } }));
+    set = await cacheFeatures({ root, weights, perClass, size, labels, openVocabulary });
+    const plain = (rows: Float32Array[]) => rows.map((r) => Array.from(r));
+    const ov = set.openVocabulary;
+    if (cacheFile) fs.writeFileSync(cacheFile, JSON.stringify({ key: settingsKey, set: { ...set, features: plain(set.features), ...(ov && { openVocabulary: { ...ov, features: plain(ov.features) } }) } }));
   }
   console.error(`features: ${set.features.length} photos in ${set.featureSeconds.toFixed(1)} s`);
   const cmp = await compareObjectives(set, {
     seeds, firstSeed: numberFlag(argv, 'first-seed', 0), epochs, defaults: hasFlag(argv, 'published-defaults'), objectives: which as Objective[],
-    onResult: (o, seed, r) => console.error(`seed ${seed} ${o}: seen ${r.seenTop1.toFixed(3)} (${r.seenTop1Method}), zero-shot ${r.zeroShotPerClassTop1?.toFixed(3) ?? 'n/a'}, H ${r.calibratedH?.toFixed(3) ?? 'n/a'}, mAP ${r.mAP.toFixed(3)}, ${r.seconds.toFixed(1)} s`),
+    onResult: (o, seed, r) => console.error(`seed ${seed} ${o}: seen ${r.seenTop1.toFixed(3)} (${r.seenTop1Method}), zero-shot ${r.zeroShotPerClassTop1?.toFixed(3) ?? 'n/a'}, open vocabulary ${r.openVocabularyTop1?.toFixed(3) ?? 'n/a'}, H ${r.calibratedH?.toFixed(3) ?? 'n/a'}, mAP ${r.mAP.toFixed(3)}, ${r.seconds.toFixed(1)} s`),
   });
   const count = (s: string) => set.split.filter((x) => x === s).length;
   return {
     settings: {
       data: path.relative(ROOT, root), backbone: 'squeezenet1_1 (Keras ImageNet weights, frozen; concat avg+max pool, 1024-d)', size, perClass,
       images: { train: count('train'), valid: count('valid'), test: count('test') }, seen: set.seen.map((c) => set.classes[c]), unseen: set.unseen.map((c) => set.classes[c]),
-      labels: 'word2vec 300-d (shipped)', head: '1024 → 512 ReLU → 300, Adam 1e-3, P×K batches 5 × 8', epochs, seeds: Array.from({ length: seeds }, (_, i) => numberFlag(argv, 'first-seed', 0) + i),
+      labels: `${labels} ${set.vectors[0]!.length}-d`, openVocabulary: set.openVocabulary ? { classes: set.openVocabulary.classes.length, images: set.openVocabulary.features.length, chance: 1 / set.openVocabulary.classes.length } : null, head: '1024 → 512 ReLU → 300, Adam 1e-3, P×K batches 5 × 8', epochs, seeds: Array.from({ length: seeds }, (_, i) => numberFlag(argv, 'first-seed', 0) + i),
       triplet: 'margin 0.2, semi-hard', hinge: 'margin 0.1', hybrid: 'cosine + 1 × triplet', knn: 'k = 5, cosine',
       eszsl: 'γ, λ ∈ 10^{−3..3} chosen on 3 held-out seen classes (default AWA2 γ = 10³, λ = 1)', ale: 'lr ∈ {0.001, 0.01, 0.1, 1}, 20 epochs, chosen on the same held-out seen classes',
       featureSeconds: +set.featureSeconds.toFixed(1), backend: backend.backend,

@@ -78,6 +78,7 @@ export * from './metrics';
 export * from './zeroshot';
 export * from './zeroshot-baselines';
 export * from './zeroshot-images';
+export * from './objectives';
 
 // Plots: figures, images, PCA, rendering, display in notebooks
 export * from './pca';

@@ -1,7 +1,8 @@
 /**
  * The main job end to end, as a fresh clone without ../shared runs it: `npm run demo` with the defaults on
  * data_samples/ (shipped Keras SqueezeNet weights, shipped word2vec vectors), its metrics, the project's claim
- * (calibrated GZSL H > 0, zero-shot above chance) and its report in a real browser.
+ * (calibrated GZSL H > 0, zero-shot above chance) and its report in a real browser. With `--objectives` (about 30 s
+ * more on an idle 2-core machine): the embedding objectives compared on the run's own stage-1 features.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -20,7 +21,7 @@ describe('npm run demo (defaults, ../shared hidden)', { timeout: 1_500_000 }, ()
   let metrics: Record<string, any>;
 
   it('trains from the shipped pretrained weights against the shipped word vectors, with no random-init warning', () => {
-    const run = spawnSync('npm', ['run', '-s', 'demo', '--', '--json', '--out', out], {
+    const run = spawnSync('npm', ['run', '-s', 'demo', '--', '--json', '--objectives', '--out', out], {
       cwd: ROOT, encoding: 'utf8', timeout: 1_440_000, env: { ...process.env, DEVISE_SHARED: emptyShared },
     });
     expect(run.status, run.stderr.slice(-3000)).toBe(0);
@@ -48,6 +49,24 @@ describe('npm run demo (defaults, ../shared hidden)', { timeout: 1_500_000 }, ()
     expect(fs.readdirSync(out)).toEqual(expect.arrayContaining(['index.html', 'metrics.json', 'PCA_Squeezenet_2a_Epochs1to5.gif', 'figures']));
   });
 
+  it('--objectives: one entry per objective in metrics.json, null where an objective cannot produce a number', () => {
+    const o = metrics.objectives as Record<string, Record<string, number | string | null>>;
+    expect(Object.keys(o)).toEqual(['cosine', 'hinge', 'triplet', 'hybrid', 'eszsl', 'ale']);
+    for (const [name, m] of Object.entries(o)) {
+      for (const k of ['seenTop1', 'recallAt1', 'recallAt5', 'mAP', 'seconds']) expect(m[k], `${name}.${k}`).toBeGreaterThanOrEqual(0);
+      expect(m.seenTop1Method).toBe(name === 'triplet' ? 'knn' : 'nearest-label');
+      if (name === 'triplet') {
+        // No label vectors: no zero-shot, no GZSL.
+        expect(m.zeroShotPerClassTop1).toBeNull();
+        expect(m.calibratedH).toBeNull();
+      } else {
+        expect(m.zeroShotPerClassTop1, name).toBeGreaterThanOrEqual(0);
+        expect(m.calibratedH, name).toBeGreaterThanOrEqual(0);
+      }
+    }
+    expect(metrics.objectivesSetup).toMatchObject({ seed: 0, epochs: 10 });
+  });
+
   it('the claim: zero-shot per-class top-1 above chance and calibrated GZSL H > 0', () => {
     expect(metrics.zeroShotPerClassTop1).toBeGreaterThan(metrics.zeroShotChance);
     expect(metrics.zeroShotChance).toBeCloseTo(0.1, 12);
@@ -73,6 +92,7 @@ describe('npm run demo (defaults, ../shared hidden)', { timeout: 1_500_000 }, ()
       expect(text).toMatch(/GZSL calibrated u \/ s \/ H/);
       expect(text).toMatch(/What the zero-shot numbers say/);
       expect(text).toMatch(/seed\s+0/);
+      expect(text).toMatch(/which embedding objective\?[\s\S]*triplet\s+[\d.]+ \(kNN\)\s+no zero-shot/);
     } finally {
       await browser.close();
     }

@@ -8,6 +8,7 @@
  *   npm run demo -- --quick --out /tmp/r           # tiny settings (what CI runs)
  *   npm run demo -- --data ~/AwA2 --model resnet34 --vectors crawl-300d-2M.vec --split proposed
  *   npm run demo -- --resume reports/<timestamp>   # after Ctrl-C or a crash: continues where it stopped
+ *   npm run demo -- --objectives                   # also compares cosine, hinge, triplet, hybrid, ESZSL, ALE on the run's features
  *
  * The report folder holds command.json (the flags, which --resume reuses) and run/ (run.json, models/<phase>/
  * checkpoints, search indices). Ctrl-C stops after the current batch, writes the phase's checkpoint, prints the
@@ -44,6 +45,7 @@ const cli = defineCli({
     'lr-2a': { type: 'number', description: "stage-2a learning rate (default: the LR finder's suggestion)" },
     out: { type: 'path', description: 'report folder (default reports/<timestamp>)' },
     quick: { type: 'boolean', description: 'tiny settings (64 px, single epochs): about a minute' },
+    objectives: { type: 'boolean', description: "also compare the embedding objectives (cosine, hinge, triplet + kNN, hybrid, ESZSL, ALE) on the run's own frozen stage-1 features: a table in the report, objectives in metrics.json" },
     json: { type: 'boolean', description: 'print the metrics as one JSON line (progress goes to stderr)' },
     resume: { type: 'path', placeholder: '<report dir>', description: 'continue the stopped run in this folder (its --out) with its own flags' },
   },
@@ -125,7 +127,7 @@ runCli(async () => {
     started = true;
     let results;
     try {
-      results = await runDevise(cfg, log, { resume: resuming, callbacks: [guard.callback], command: ['npm run demo --', ...process.argv.slice(2)].join(' ') });
+      results = await runDevise(cfg, log, { resume: resuming, objectives: a.objectives, callbacks: [guard.callback], command: ['npm run demo --', ...process.argv.slice(2)].join(' ') });
     } catch (err) {
       if (err instanceof RunStopped) exitStopped(log, err.reason, cfg.out, resumeCommand);
       throw err;

@@ -12,6 +12,7 @@ import { figureHtml } from '../plots/display';
 import { confusionMatrixFigure, type Figure, lossCurvesFigure, lrFinderFigure, modelSizeFigure, mostConfusedFigure, pcaAnimationFigure, tableFigure, zeroShotTableFigure } from '../plots/figures';
 import { imageThumbnail, searchStripFigure } from '../plots/images';
 import { openRenderer, RenderUnavailableError } from '../plots/render';
+import { objectivesTableRows } from '../objectives';
 import { lrWhy } from './notebook';
 import { stripCells } from './space';
 import type { DeviseResults } from './run';
@@ -64,8 +65,21 @@ export function runMetrics(r: DeviseResults): Record<string, unknown> {
     modelSizeMB: own?.sizeMB ?? null,
     modelSizes: r.sizes,
     mobile: r.mobile,
+    // npm run demo -- --objectives: one entry per objective (null where it cannot produce a number), and how they ran.
+    ...(r.objectives && {
+      objectives: r.objectives.objectives,
+      objectivesSetup: { seed: r.seed, epochs: r.objectives.epochs, featureSeconds: r.objectives.featureSeconds, backbone: `${r.cfg.arch} stage-1 body, frozen (avg + max pooling)`, eszslAle: 'published AWA2 settings' },
+    }),
     seconds: r.seconds,
   };
+}
+
+/** The objectives table of `npm run demo -- --objectives` as an HTML section ('' when not asked). */
+function objectivesSection(r: DeviseResults): string {
+  if (!r.objectives) return '';
+  const ran = Object.fromEntries(Object.entries(r.objectives.objectives).filter(([, m]) => m !== null)) as Record<string, Record<string, number | null | string>>;
+  const { header, rows } = objectivesTableRows(ran, null);
+  return `<section><h2>which embedding objective?</h2>${tableHtml(header, rows)}<p>${escapeHtml(`Every objective on the same cached features (this run's stage-1 ${r.cfg.arch} body, frozen), the same label vectors (${r.cfg.labels}), seed ${r.seed}, ${r.objectives.epochs} epochs per head; ESZSL and ALE at the published AWA2 settings. Seen top-1 is nearest label, or kNN (k = 5) for triplet, which has no label vectors and so no zero-shot. Retrieval: leave-one-out over the seen test and unseen photos. One seed: npm run bench -- objectives --seeds 3 gives mean ± sd.`)}</p></section>`;
 }
 
 /** One phase's epoch-end train and valid losses for the loss chart (x in epochs, one axis per loss kind). */
@@ -178,7 +192,7 @@ export async function writeReport(dir: string, r: DeviseResults, opts: ReportOpt
     return `<section><h2>${name.replace(/_/g, ' ')}</h2>\n${gif}${figureHtml(fig, { png: pngs[name], message, includeBundle: i === 0 })}</section>`;
   });
   const batch = `<section><h2>batch preview (training augmentation)</h2>${r.batchPreview}</section>`;
-  files['index.html'] = page(r, [missing, batch, tables, ...sections], opts.links ?? []);
+  files['index.html'] = page(r, [missing, batch, tables, objectivesSection(r), ...sections], opts.links ?? []);
   // File by file (each atomic): the run's checkpoints may live inside the same folder. metrics.json last: its presence
   // says the report is whole.
   const order = Object.keys(files).sort((a, b) => Number(a === 'metrics.json') - Number(b === 'metrics.json'));

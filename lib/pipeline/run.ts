@@ -25,6 +25,7 @@ import type { Arch } from '../models/registry';
 import type { LabelSourceRow, ZeroShotResult, ZeroShotSummary } from '../zeroshot';
 import { zeroShotOfImages } from '../zeroshot-images';
 import { exportReport, type ExportReport } from '../export/run';
+import { compareObjectivesOnRun, type ObjectivesComparison } from '../objectives';
 import type { DeviseConfig } from './config';
 import { compareLabelSources, zeroShotSummary } from './evaluation';
 import { chooseLr, type DeviseRun, labelSourceOf, lrWhy, runOf } from './notebook';
@@ -51,6 +52,8 @@ export interface DeviseResults {
   labelSources: LabelSourceRow[];
   /** Zero-shot of extra photos over labels never trained on (`opts.openVocabulary`); null when not asked. */
   openVocabulary: ZeroShotResult | null;
+  /** Every embedding objective on this run's photos and stage-1 backbone (`opts.objectives`); null when not asked. */
+  objectives: (ObjectivesComparison & { featureSeconds: number; epochs: number }) | null;
   /** The exported model's variants: accuracy against the trained model, and bytes on disk for both backbones. */
   mobile: { rows: ExportReport['rows']; sizes: ExportReport['sizes'] };
   examples: ReturnType<typeof searchExamples>;
@@ -97,6 +100,8 @@ export interface RunDeviseOptions {
   labelSources?: boolean;
   /** Open vocabulary: also score these photos (each labelled with one of `labels`, words the model never trained on) by the stage-2 model. */
   openVocabulary?: { labels: string[]; items: { path: string; label: string }[] };
+  /** Compare the embedding objectives (cosine, hinge, triplet, hybrid, ESZSL, ALE) on the run's cached stage-1 features (default false). */
+  objectives?: boolean;
   /** Export for mobile and measure each variant (default true). */
   mobile?: boolean;
   /** Measure the backbones' sizes on disk (default true). */
@@ -190,6 +195,7 @@ async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: Ru
   const labelSources = opts.labelSources === false ? [] : await timed(seconds, 'labelSources', () => compareLabelSources(run, { stage1Model, lr: lr2a.value, log, onOverLimit: 'skip' }));
   const open = opts.openVocabulary;
   const openVocabulary = open ? await timed(seconds, 'openVocabulary', () => zeroShotOfImages(learn, data, source, open.labels, open.items)) : null;
+  const objectives = opts.objectives ? await timed(seconds, 'objectives', () => compareObjectivesOnRun(data, stage1Model, source, { seed: cfg.seed, log })) : null;
   const examples = searchExamples(run, space);
   const sizes = opts.sizes === false ? [] : await timed(seconds, 'sizes', () => backboneSizes(source.dim, cfg.arch));
   // For mobile: the inference-only export (fp32/float16/uint8), its bytes on disk and its accuracy against this model.
@@ -209,6 +215,7 @@ async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: Ru
     zeroShot,
     zeroShotSummary: summary,
     labelSources,
+    objectives,
     openVocabulary,
     mobile: { rows: exported.rows, sizes: exported.sizes },
     examples,
