@@ -12,7 +12,7 @@ import { figureHtml } from '../plots/display';
 import { confusionMatrixFigure, type Figure, lossCurvesFigure, lrFinderFigure, modelSizeFigure, mostConfusedFigure, pcaAnimationFigure, tableFigure, zeroShotTableFigure } from '../plots/figures';
 import { imageThumbnail, searchStripFigure } from '../plots/images';
 import { openRenderer, RenderUnavailableError } from '../plots/render';
-import { objectivesTableRows } from '../objectives';
+import { objectivesTableRows, objectivesVerdict } from '../objectives';
 import { lrWhy } from './notebook';
 import { stripCells } from './space';
 import type { DeviseResults } from './run';
@@ -79,7 +79,8 @@ function objectivesSection(r: DeviseResults): string {
   if (!r.objectives) return '';
   const ran = Object.fromEntries(Object.entries(r.objectives.objectives).filter(([, m]) => m !== null)) as Record<string, Record<string, number | null | string>>;
   const { header, rows } = objectivesTableRows(ran, null);
-  return `<section><h2>which embedding objective?</h2>${tableHtml(header, rows)}<p>${escapeHtml(`Every objective on the same cached features (this run's stage-1 ${r.cfg.arch} body, frozen), the same label vectors (${r.cfg.labels}), seed ${r.seed}, ${r.objectives.epochs} epochs per head; ESZSL and ALE at the published AWA2 settings. Seen top-1 is nearest label, or kNN (k = 5) for triplet, which has no label vectors and so no zero-shot. Retrieval: leave-one-out over the seen test and unseen photos. One seed: npm run bench -- objectives --seeds 3 gives mean ± sd.`)}</p></section>`;
+  const verdict = objectivesVerdict(r.objectives, { zeroShot: 1 / r.testClasses.length }).map((line) => `<p>${escapeHtml(line)}</p>`).join('');
+  return `<section><h2>which embedding objective?</h2>${tableHtml(header, rows)}${verdict}<p>${escapeHtml(`Every objective on the same cached features (this run's stage-1 ${r.cfg.arch} body, frozen), the same label vectors (${r.cfg.labels}), seed ${r.seed}, ${r.objectives.epochs} epochs per head; ESZSL and ALE at the published AWA2 settings. Seen top-1 is nearest label, or kNN (k = 5) for triplet, which has no label vectors and so no zero-shot. Retrieval: leave-one-out over the seen test and unseen photos. One seed: npm run bench -- objectives --seeds 3 gives mean ± sd.`)}</p></section>`;
 }
 
 /** One phase's epoch-end train and valid losses for the loss chart (x in epochs, one axis per loss kind). */
