@@ -10,7 +10,7 @@
  *   console.log(comparisonMarkdown(t));
  *   const r = await exportReport('reports/…');                // comparison + sizes of both archs + r.markdown
  *
- * Output folder: model/ (model.json + shards), labels.json (+ the report's GZSL γ), images.json (rows + thumbnails), images.bin
+ * Output folder: model/ (model.json + shards), labels.json (+ the report's GZSL γ), images.json (rows + gallery thumbnails), images.bin
  * (float32 n × dim embeddings, row-major), export.json (what, sizes, counts).
  */
 import * as fs from 'node:fs';
@@ -48,7 +48,29 @@ export interface ExportImageRow {
 
 export interface ExportImageTable {
   dim: number;
+  /**
+   * How images.bin holds the n × dim embeddings: 'int8-rows' (each row scaled so its largest |value| is 127, then
+   * rounded: a quarter of float32, cosine within ~1e-4 as the app re-normalises rows, so AWA2's 37,322 × 300 index is
+   * 11 MB, not 45); absent: float32.
+   */
+  encoding?: 'int8-rows';
   rows: ExportImageRow[];
+}
+
+/**
+ * Rows as images.bin's 'int8-rows' encoding: each scaled so its largest |value| is 127, rounded. A row's scale is
+ * dropped: the app searches by cosine and re-normalises every row, so only directions are kept (and finer than a
+ * unit-length × 127 scale would keep them).
+ */
+export function int8Rows(rows: Float32Array[], dim: number): Int8Array {
+  const out = new Int8Array(rows.length * dim);
+  rows.forEach((r, i) => {
+    let max = 0;
+    for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(r[j]!));
+    const f = max > 0 ? 127 / max : 0;
+    for (let j = 0; j < dim; j++) out[i * dim + j] = Math.round(r[j]! * f);
+  });
+  return out;
 }
 
 /** One image as the library's validation pipeline feeds it (decode, short side `size`, center crop, normalise). */
@@ -153,13 +175,12 @@ export async function exportRun(dir: string, outDir: string, opts: { quantize?: 
     rows.push(row);
   }
   const dim = emb[0]?.length ?? labels.dim;
-  const bin = new Float32Array(rows.length * dim);
-  emb.forEach((r, i) => bin.set(r, i * dim));
-  const table: ExportImageTable = { dim, rows };
+  const bin = int8Rows(emb, dim);
+  const table: ExportImageTable = { dim, encoding: 'int8-rows', rows };
   const gamma = opts.gamma === undefined ? runGamma(runDir) : opts.gamma;
   writeFileAtomically(path.join(outDir, 'labels.json'), JSON.stringify(gamma === null ? labels : { ...labels, gamma }));
   writeFileAtomically(path.join(outDir, 'images.json'), JSON.stringify(table));
-  writeFileAtomically(path.join(outDir, 'images.bin'), new Uint8Array(bin.buffer));
+  writeFileAtomically(path.join(outDir, 'images.bin'), new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
   const manifest = {
     format: 'devise-ts-export-1',
     arch: cnn.arch,

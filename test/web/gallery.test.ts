@@ -10,14 +10,14 @@ import { initBackend } from '../../lib/backend/index';
 import { readAwa2 } from '../../lib/data/awa2';
 import { Rng } from '../../lib/data/rng';
 import { DEFAULTS } from '../../lib/defaults';
-import type { ExportImageTable } from '../../lib/export/run';
+import { type ExportImageTable, int8Rows } from '../../lib/export/run';
 import { createModel, saveModel } from '../../lib/models/index';
 import { browserAvailable } from '../../lib/plots/render';
 import type { LabelTable, RunFile } from '../../lib/run-folder';
 import { buildApp, type AppBuild } from '../../web/build';
 import { driveApp } from '../../web/drive';
 import { serveStatic } from '../../web/serve';
-import { cosineTopK, normalizeRows } from '../../web/src/core';
+import { cosineTopK, normalizeRows, rowsFromInt8 } from '../../web/src/core';
 import { tempDir } from '../helpers';
 
 const tmp = tempDir('devise-gallery-');
@@ -63,13 +63,31 @@ describe('the app gallery at scale', () => {
   it('thumbnails at most galleryPerClass images per class, every class in the gallery, every image in the index', () => {
     expect(DEFAULTS.app.galleryPerClass).toBeGreaterThan(0);
     expect(table.rows).toHaveLength(IMAGES);
-    expect(fs.statSync(path.join(app.export.dir, 'images.bin')).size).toBe(IMAGES * table.dim * 4);
+    expect(fs.statSync(path.join(app.export.dir, 'images.bin')).size).toBe(IMAGES * table.dim); // int8: a byte per value
     const thumbs = new Map<string, number>();
     for (const r of table.rows) if (r.thumb) thumbs.set(r.label, (thumbs.get(r.label) ?? 0) + 1);
     for (const [label, n] of counts) expect(thumbs.get(label)).toBe(Math.min(PER_CLASS, n));
     const expected = [...counts.values()].reduce((s, n) => s + Math.min(PER_CLASS, n), 0);
     expect(app.export.thumbnails).toBe(expected);
     expect(JSON.parse(fs.readFileSync(path.join(app.export.dir, 'export.json'), 'utf8'))).toMatchObject({ images: IMAGES, gallery: { perClass: PER_CLASS, thumbnails: expected } });
+  });
+
+  it('int8 index rows keep the cosine of the float embeddings (within 1e-3 at 300-d)', () => {
+    const dim = 300;
+    const float = Array.from({ length: 40 }, (_, i) => Float32Array.from({ length: dim }, (_, j) => Math.sin(i * 1.3 + j * 0.7) * (1 + (j % 5))));
+    const rows = rowsFromInt8(new Uint8Array(int8Rows(float, dim).buffer), dim);
+    const unit = normalizeRows(Float32Array.from(float.flatMap((r) => [...r])), dim);
+    for (let a = 0; a < 40; a += 7) {
+      for (let b = 0; b < 40; b += 3) {
+        let exact = 0;
+        let approx = 0;
+        for (let j = 0; j < dim; j++) {
+          exact += unit[a * dim + j]! * unit[b * dim + j]!;
+          approx += rows[a * dim + j]! * rows[b * dim + j]!;
+        }
+        expect(Math.abs(exact - approx)).toBeLessThan(1e-3);
+      }
+    }
   });
 
   it('bytes grow with the gallery, not with the images: a row outside it costs under 150 bytes of images.json', () => {
@@ -84,9 +102,8 @@ describe('the app gallery at scale', () => {
     expect(awa2MB).toBeLessThan(8);
   });
 
-  it('a search finds an image outside the gallery (node scan of the exported index)', () => {
-    const bin = fs.readFileSync(path.join(app.export.dir, 'images.bin'));
-    const rows = normalizeRows(new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4), table.dim);
+  it('a search finds an image outside the gallery (node scan of the exported index, as the app decodes it)', () => {
+    const rows = rowsFromInt8(fs.readFileSync(path.join(app.export.dir, 'images.bin')), table.dim);
     const outside = table.rows.findIndex((r) => !r.thumb && AWA2_STANDARD_TEST.includes(r.label));
     expect(outside).toBeGreaterThanOrEqual(0);
     const [hit] = cosineTopK(rows.subarray(outside * table.dim, (outside + 1) * table.dim), rows, table.dim, 1);

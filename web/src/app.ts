@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { foldArtifacts, type NamedWeight } from '../../lib/export/fold';
 import { encodeWeights } from '../../lib/export/quantize';
 import { BACKENDS, type BackendChoice, chooseBackend, forgetBackend, loadScript, prepareWasm } from './backend';
-import { centerCropRgb, cosineTopK, displayName, findLabel, fromBase64, type Hit, normalizeInto, normalizeRows, type Preprocessing, rgbaToRgbOnWhite } from './core';
+import { centerCropRgb, cosineTopK, displayName, findLabel, fromBase64, type Hit, normalizeInto, normalizeRows, type Preprocessing, rgbaToRgbOnWhite, rowsFromInt8 } from './core';
 
 interface Meta { arch: string; inputSize: number; dim: number; preprocessing: Preprocessing; quantize: string }
 interface Labels { source: string; dim: number; classes: string[]; seen: boolean[]; vectors: number[][]; gamma?: number }
@@ -85,8 +85,9 @@ async function load(): Promise<{ st: State; choice: BackendChoice }> {
   };
   const choice = await chooseBackend(forced, backendKey(meta), warm);
   const labels = JSON.parse(labelsText) as Labels;
-  const images = JSON.parse(imagesText) as { dim: number; rows: ImageRow[] };
-  const imageTable = normalizeRows(new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4), images.dim);
+  const images = JSON.parse(imagesText) as { dim: number; encoding?: 'int8-rows'; rows: ImageRow[] };
+  // A quarter of the bytes in int8 (lib/export/run.ts int8Rows); an older export holds float32.
+  const imageTable = images.encoding === 'int8-rows' ? rowsFromInt8(bin, images.dim) : normalizeRows(new Float32Array(bin.buffer, bin.byteOffset, bin.byteLength / 4), images.dim);
   const labelTable = normalizeRows(Float32Array.from(labels.vectors.flat()), labels.dim);
   return { st: { model: model!, meta, labels, labelTable, rows: images.rows, imageTable }, choice };
 }

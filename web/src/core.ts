@@ -179,6 +179,12 @@ export function normalizeRows(flat: Float32Array, dim: number): Float32Array {
   return out;
 }
 
+/** images.bin's 'int8-rows' rows (each scaled to a largest |value| of 127: lib/export/run.ts int8Rows) as unit float rows. */
+export function rowsFromInt8(bytes: Uint8Array, dim: number): Float32Array {
+  const q = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return normalizeRows(Float32Array.from(q), dim);
+}
+
 export interface Hit {
   index: number;
   /** Cosine similarity. */
