@@ -30,35 +30,60 @@ const ROOT = path.resolve(__dirname, '..');
 /** The original recipe: stage 1 frozen + unfrozen, stage 2a + 2b. */
 const RECIPE_EPOCHS = 4 + 2 + 5 + 3;
 
-/** Runs the demo on `data` into `out`; its stderr lines go to `log`; peak RSS polled from /proc (VmHWM). */
-function runDemo(data: string, out: string, size: number, log: (line: string) => void): Promise<{ code: number | null; seconds: number; peakRssMB: number; stdout: string }> {
+/** What {@link runDemo} saw of the demo process. */
+export interface DemoRun {
+  code: number | null;
+  seconds: number;
+  /** Peak RSS of the process (VmHWM). */
+  peakRssMB: number;
+  /** Its RSS (VmRSS) every `pollMs`, at seconds since the start: memory over the run's epochs. */
+  rss: { t: number; mb: number }[];
+  /** Every stderr line (progress, estimates, tables) at seconds since the start. */
+  lines: { t: number; line: string }[];
+  stdout: string;
+}
+
+/**
+ * Runs `npm run demo -- --data <data> --quick --out <out> --json` at `size` px (plus `args`, and DEVISE_* variables in
+ * `env`); its stderr lines go to `log`; RSS polled from /proc every `pollMs`.
+ */
+export function runDemo(data: string, out: string, size: number, log: (line: string) => void, opts: { args?: string[]; env?: Record<string, string>; pollMs?: number } = {}): Promise<DemoRun> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'utils/demo.ts'), '--data', data, '--quick', '--out', out, '--json'], {
+    const now = () => (performance.now() - t0) / 1000;
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'utils/demo.ts'), '--data', data, '--quick', '--out', out, '--json', ...(opts.args ?? [])], {
       cwd: ROOT,
-      env: childEnv({ DEVISE_SIZE: String(size) }),
+      env: childEnv({ ...opts.env, DEVISE_SIZE: String(size) }),
     });
     let stdout = '';
     let peakKB = 0;
+    const rss: DemoRun['rss'] = [];
+    const lines: DemoRun['lines'] = [];
     const poll = setInterval(() => {
       try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peakKB = Math.max(peakKB, Number(m[1]));
+        const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+        if (hwm) peakKB = Math.max(peakKB, Number(hwm[1]));
+        const cur = /VmRSS:\s+(\d+) kB/.exec(status);
+        if (cur) rss.push({ t: now(), mb: Number(cur[1]) / 1024 });
       } catch {
         /* exited between two polls */
       }
-    }, 250);
+    }, opts.pollMs ?? 250);
     let partial = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => {
       const text = partial + String(d);
-      const lines = text.split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) log(l);
+      const split = text.split('\n');
+      partial = split.pop()!;
+      for (const l of split) {
+        lines.push({ t: now(), line: l });
+        log(l);
+      }
     });
     child.on('close', (code) => {
       clearInterval(poll);
-      resolve({ code, seconds: (performance.now() - t0) / 1000, peakRssMB: Math.round(peakKB / 1024), stdout });
+      resolve({ code, seconds: now(), peakRssMB: Math.round(peakKB / 1024), rss, lines, stdout });
     });
   });
 }
