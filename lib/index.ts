@@ -55,6 +55,7 @@ export * from './train/checkpoint';
 export * from './train/learner';
 export * from './train/recipe';
 export * from './train/hypersearch';
+export * from './train/estimate';
 export * from './train/types';
 export * from './train/vision';
 export * from './train/interpret';
