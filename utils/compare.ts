@@ -6,6 +6,7 @@
  *   npm run compare                                            # squeezenet1_1,resnet50 × seeds 0,1,2 on ../shared's photos
  *   npm run compare -- --models squeezenet1_1 --seeds 1 --size 224 --out models/compare-224
  *   npm run compare -- --json                                  # { rows, runs, settings, chance, verdict } on stdout
+ *   npm run compare -- --table                                 # only the table of the runs finished so far
  *
  * Writes <out>/<model>-seed<k>/ (the run folder, the exports, row.json) and <out>/compare.json + compare.md. A
  * killed comparison keeps its finished runs: the same command again skips them and runs the rest.
@@ -31,8 +32,10 @@ const cli = defineCli({
     vectors: { type: 'string', default: 'glove100', placeholder: '<name>', description: `label space (${Object.keys(LABEL_SOURCES).join(', ')}); glove100 knows the extra animals` },
     epochs: { type: 'string', default: '4,2,5,3', placeholder: '<a,b,c,d>', description: 'epochs of stage 1 frozen, unfrozen, stage 2a, 2b' },
     bs: { type: 'integer', default: 16, description: 'batch size' },
+    'lr-find-iterations': { type: 'integer', default: 100, placeholder: '<n>', description: "LR-finder steps before stage 1 and stage 2a (fastai's 100)" },
     out: { type: 'path', default: path.join(ROOT, 'models', 'compare'), placeholder: '<dir>', description: 'one folder per run, compare.json, compare.md' },
     json: { type: 'boolean', description: 'print compare.json on stdout (progress goes to stderr)' },
+    table: { type: 'boolean', description: 'run nothing: write compare.json and compare.md from the runs finished in --out' },
   },
   examples: ['npm run compare', 'npm run compare -- --models squeezenet1_1 --seeds 1 --size 224 --out models/compare-224', 'npm run compare -- --per-class 4 --size 32 --epochs 1,0,1,0 --seeds 1 --out /tmp/c --json'],
   notes: 'Order: every model at the first seed, then the other seeds model by model, so a stopped comparison still has every model. Rerun the same command to continue (finished runs are skipped).',
@@ -58,8 +61,10 @@ runCli(async () => {
     labels: a.vectors,
     epochs: { stage1: e[0]!, stage1Unfrozen: e[1]!, stage2a: e[2]!, stage2b: e[3]! },
     bs: a.bs,
+    lrFindIterations: a['lr-find-iterations'],
     out: a.out,
     log,
+    run: !a.table,
     command: ['npm run compare --', ...process.argv.slice(2)].join(' '),
   });
   if (a.json) console.log(JSON.stringify(c));

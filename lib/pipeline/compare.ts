@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initBackend, tf } from '../backend/index';
-import { writeFileAtomically } from '../backend/io';
+import { lockFolder, writeFileAtomically } from '../backend/io';
 import { readAwa2 } from '../data/awa2';
 import { firstPerClass, type Item, listDirs, listImages } from '../data/items';
 import { type PhaseEpochs } from '../defaults';
@@ -104,8 +104,10 @@ export interface ComparisonOptions extends Partial<ComparisonSettings> {
   /** One subfolder per run (`<model>-seed<k>/`), compare.json and compare.md. */
   out: string;
   log?: (line: string) => void;
-  /** Recorded in each run folder's lock. */
+  /** Recorded in the folder's lock (a second comparison into `out` refuses, naming it). */
   command?: string;
+  /** false: run nothing, only write compare.json and compare.md from the runs finished in `out`. */
+  run?: boolean;
 }
 
 /** The comparison's default data: the real photos of ../shared (npm run data -- tiny-imagenet builds them). */
@@ -388,12 +390,21 @@ export async function runComparison(opts: ComparisonOptions): Promise<ModelCompa
     log(`open vocabulary: ${s.animals} does not exist, so it is left out (npm run data -- tiny-imagenet builds it)`);
     s.animals = null;
   }
-  fs.mkdirSync(opts.out, { recursive: true });
+  const release = lockFolder(opts.out, opts.command ?? 'runComparison');
+  try {
+    return await runPending(opts, s, log);
+  } finally {
+    release();
+  }
+}
+
+async function runPending(opts: ComparisonOptions, s: ComparisonSettings, log: (line: string) => void): Promise<ModelComparison> {
   // Every model's first seed first (a stopped comparison still compares), then the other seeds model by model (the cheap model's seeds before the next expensive run).
   const all = [...opts.models.map((model) => ({ model, seed: opts.seeds[0]! })), ...opts.models.flatMap((model) => opts.seeds.slice(1).map((seed) => ({ model, seed })))];
   const pending = all.filter((p) => !finishedRun(opts.out, p.model, p.seed));
-  log(`${all.length} runs (${opts.models.join(', ')} × seeds ${opts.seeds.join(', ')}); ${all.length - pending.length} finished in ${opts.out}, ${pending.length} to run.`);
+  log(`${all.length} runs (${opts.models.join(', ')} × seeds ${opts.seeds.join(', ')}); ${all.length - pending.length} finished in ${opts.out}, ${pending.length} ${opts.run === false ? 'not run (table only)' : 'to run'}.`);
   const backend = await initBackend();
+  if (opts.run === false) return writeComparison(opts.out, s, opts.models, opts.seeds, backend);
   if (pending.length) {
     const source = await labelSource(s.labels);
     await costEstimate(s, opts.models, pending, source.dim, log);
