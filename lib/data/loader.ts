@@ -19,7 +19,7 @@ import { type AugmentOptions, CENTER, applyTransforms, decodeImage, getTransform
 import { type Awa2SplitName, isAwa2Root, readAwa2 } from './awa2';
 import { readFolders } from './folders';
 import { checkDatasetRoot, type ClassFolderOptions, firstPerClass, type Item, splitItems } from './items';
-import { dropUnreadable, isUnreadable, markUnreadable, settleReadable, type Unreadable } from './readable';
+import { decodeFailure, dropUnreadable, isUnreadable, markUnreadable, settleReadable, type Unreadable } from './readable';
 import { Rng, deriveSeed } from './rng';
 
 export interface Batch {
@@ -166,7 +166,7 @@ export class ImageLoader implements DataLoader {
           const params = augment ? sampleParams(new Rng(deriveSeed(seed, epoch, i)), augment) : CENTER;
           return { item, rgb: applyTransforms(img, size, params) };
         } catch (err) {
-          this.reportBad(item.path, (err as Error).message);
+          this.reportBad(item.path, decodeFailure(item.path, err));
           return null;
         }
       }),

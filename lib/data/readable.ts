@@ -135,9 +135,16 @@ async function truncation(file: string, format: string, size: number): Promise<s
   return null;
 }
 
+/** Why a file that passed the probe failed to decode, in words (the decoder's own message is often "Unknown error"). */
+export function decodeFailure(file: string, err: unknown): string {
+  if (!fs.existsSync(file)) return 'the file disappeared after the folder was listed';
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  return `damaged inside: its header and end look whole but decoding failed (${message}): re-download or re-copy it`;
+}
+
 /**
- * Records that `file` failed to decode (after passing the probe): later probes of this version of the file settle it
- * as unreadable. Returns true the first time, so the caller reports it once.
+ * Records that `file` could not be decoded after passing the probe (`reason`: {@link decodeFailure}'s words): later
+ * probes of this version of the file settle it as unreadable. Returns true the first time, so the caller reports it once.
  */
 export function markUnreadable(file: string, reason: string): boolean {
   const seen = probed.get(file);
@@ -149,7 +156,7 @@ export function markUnreadable(file: string, reason: string): boolean {
   } catch {
     key ??= 'decode';
   }
-  probed.set(file, { key, reason: `damaged: it failed to decode (${reason.split('\n')[0]})`, reported: true });
+  probed.set(file, { key, reason, reported: true });
   return true;
 }
 

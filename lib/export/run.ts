@@ -23,7 +23,7 @@ import { applyTransforms, CENTER, decodeImage } from '../data/augment';
 import type { Awa2SplitName } from '../data/awa2';
 import type { Item, Split } from '../data/items';
 import { imageDataBunch } from '../data/loader';
-import { dropUnreadable, isUnreadable, markUnreadable } from '../data/readable';
+import { decodeFailure, dropUnreadable, isUnreadable, markUnreadable } from '../data/readable';
 import { DEFAULTS } from '../defaults';
 import { cosineScores, evaluate, type MetricRow } from '../metrics';
 import { gzslAt } from '../zeroshot';
@@ -94,7 +94,8 @@ export async function embedFiles(models: tf.LayersModel[], files: string[], size
       try {
         return await imagePixels(f, size, prep);
       } catch (err) {
-        if (markUnreadable(f, (err as Error).message)) console.warn(`skipping unreadable image ${f}: ${(err as Error).message.split('\n')[0]}`);
+        const reason = decodeFailure(f, err);
+        if (markUnreadable(f, reason)) console.warn(`skipping unreadable image ${f}: ${reason}`);
         return null;
       }
     }));

@@ -45,7 +45,11 @@ describe('an image damaged mid-file', () => {
 
   it('is reported once by path; after the pass that met it, every list, row set and later bunch agrees without it', async () => {
     const reported: string[] = [];
-    const onBadFile = (f: string) => reported.push(f);
+    const reasons: string[] = [];
+    const onBadFile = (f: string, why: string) => {
+      reported.push(f);
+      reasons.push(why);
+    };
     const data = await imageDataBunch({ root: ds.root, size: 32, bs: 4, validPct: 0.3, seed: 0, preprocessing: IMAGENET, augment: false, onBadFile });
     expect(reported.sort()).toEqual([...ds.bad.keys()].sort()); // the probe's catches; the damaged one is not among them
     reported.length = 0;
@@ -55,6 +59,7 @@ describe('an image damaged mid-file', () => {
     const before = where.items.length;
     const seen = await pass(where as ImageLoader);
     expect(reported).toEqual([ds.damaged]);
+    expect(reasons.at(-1)).toMatch(/^damaged inside: its header and end look whole but decoding failed/); // what and what to do
     // The loader's list (the bunch's) lost it at the end of the pass: rows and items agree.
     expect(where.items).toHaveLength(before - 1);
     expect(seen.rows).toBe(where.items.length);
@@ -77,7 +82,7 @@ describe('an image damaged mid-file', () => {
     // A bunch built later in this process (export's runItems, the app) settles it with the probe's catches.
     const later = await imageDataBunch({ root: ds.root, size: 32, bs: 4, validPct: 0.3, seed: 0, preprocessing: IMAGENET, augment: false, onBadFile });
     expect([...later.train.items, ...later.valid.items].map((it) => it.path)).not.toContain(ds.damaged);
-    expect(later.unreadable?.find((u) => u.path === ds.damaged)?.reason).toMatch(/^damaged: it failed to decode/);
+    expect(later.unreadable?.find((u) => u.path === ds.damaged)?.reason).toMatch(/^damaged inside: its header and end look whole but decoding failed \(.+\): re-download or re-copy it$/);
     expect(reported).toEqual([ds.damaged]); // still once
     expect(fs.existsSync(ds.damaged!)).toBe(true); // never deleted: left out and named
   });
