@@ -275,7 +275,7 @@ export function modelComparisonRow(model: Arch, runs: ModelComparisonRun[]): Mod
   };
 }
 
-const pct = (s: Stat) => `${(100 * s.mean).toFixed(1)} ± ${(100 * s.sd).toFixed(1)} %`;
+const pct = (s: Stat) => (s.sd > 0 ? `${(100 * s.mean).toFixed(1)} ± ${(100 * s.sd).toFixed(1)} %` : `${(100 * s.mean).toFixed(1)} %`);
 const NAMES: Partial<Record<Arch, string>> = { squeezenet1_1: 'SqueezeNet 1.1', resnet50: 'ResNet-50', resnet34: 'ResNet34' };
 const nameOf = (a: Arch) => NAMES[a] ?? a;
 
@@ -331,21 +331,22 @@ export function modelComparisonMarkdown(c: ModelComparison): string {
 
 /** Header and rows of the table (shared by the Markdown and the figure). */
 function comparisonTable(c: ModelComparison): { head: string[]; rows: string[][] } {
-  const num = (s: Stat | null, f: (v: number) => string) => (s === null ? '–' : `${f(s.mean)} ± ${f(s.sd)}`);
-  const p = (s: Stat | null) => num(s, (v) => (100 * v).toFixed(1));
+  // A model with one seed has no spread: its number alone, not '± 0.0'.
+  const num = (r: ModelComparisonRow, s: Stat | null, f: (v: number) => string) => (s === null ? '–' : r.seeds.length === 1 ? f(s.mean) : `${f(s.mean)} ± ${f(s.sd)}`);
+  const p = (r: ModelComparisonRow, s: Stat | null) => num(r, s, (v) => (100 * v).toFixed(1));
   const lines: [string, (r: ModelComparisonRow) => string][] = [
     ['seeds', (r) => r.seeds.join(', ')],
-    [`stage-1 accuracy, % (chance ${(100 * c.chance.stage1).toFixed(1)})`, (r) => p(r.stage1Accuracy)],
-    ['stage-2 top-1, %', (r) => p(r.stage2Top1)],
-    ['stage-2 top-5, %', (r) => p(r.stage2Top5)],
-    [`zero-shot per-class top-1, % (chance ${(100 * c.chance.zeroShot).toFixed(1)})`, (r) => p(r.zeroShotPerClassTop1)],
-    ['GZSL u / s / H, %', (r) => `${p(r.gzsl.uncalibrated.u)} / ${p(r.gzsl.uncalibrated.s)} / ${p(r.gzsl.uncalibrated.H)}`],
-    ['GZSL calibrated u / s / H, %', (r) => `${p(r.gzsl.calibrated.u)} / ${p(r.gzsl.calibrated.s)} / ${p(r.gzsl.calibrated.H)}`],
-    ['AUSUC', (r) => num(r.ausuc, (v) => v.toFixed(3))],
-    [`open vocabulary top-1, % (chance ${c.chance.openVocabulary === null ? '–' : (100 * c.chance.openVocabulary).toFixed(1)})`, (r) => p(r.openVocabularyTop1)],
+    [`stage-1 accuracy, % (chance ${(100 * c.chance.stage1).toFixed(1)})`, (r) => p(r, r.stage1Accuracy)],
+    ['stage-2 top-1, %', (r) => p(r, r.stage2Top1)],
+    ['stage-2 top-5, %', (r) => p(r, r.stage2Top5)],
+    [`zero-shot per-class top-1, % (chance ${(100 * c.chance.zeroShot).toFixed(1)})`, (r) => p(r, r.zeroShotPerClassTop1)],
+    ['GZSL u / s / H, %', (r) => `${p(r, r.gzsl.uncalibrated.u)} / ${p(r, r.gzsl.uncalibrated.s)} / ${p(r, r.gzsl.uncalibrated.H)}`],
+    ['GZSL calibrated u / s / H, %', (r) => `${p(r, r.gzsl.calibrated.u)} / ${p(r, r.gzsl.calibrated.s)} / ${p(r, r.gzsl.calibrated.H)}`],
+    ['AUSUC', (r) => num(r, r.ausuc, (v) => v.toFixed(3))],
+    [`open vocabulary top-1, % (chance ${c.chance.openVocabulary === null ? '–' : (100 * c.chance.openVocabulary).toFixed(1)})`, (r) => p(r, r.openVocabularyTop1)],
     ['size fp32 / uint8, MB', (r) => `${(r.sizeBytes.fp32.mean / 1e6).toFixed(2)} / ${(r.sizeBytes.uint8.mean / 1e6).toFixed(2)}`],
-    ['training, img/s', (r) => num(r.trainImgPerSec, (v) => v.toFixed(1))],
-    ['inference, ms/image (batch 16)', (r) => num(r.inferMsPerImage, (v) => v.toFixed(2))],
+    ['training, img/s', (r) => num(r, r.trainImgPerSec, (v) => v.toFixed(1))],
+    ['inference, ms/image (batch 16)', (r) => num(r, r.inferMsPerImage, (v) => v.toFixed(2))],
   ];
   return { head: ['', ...c.rows.map((r) => nameOf(r.model))], rows: lines.map(([name, f]) => [name, ...c.rows.map(f)]) };
 }
@@ -374,7 +375,7 @@ export function writeComparison(out: string, s: ComparisonSettings, models: Arch
     rows, runs,
     settings: { ...s, models, seeds, ...backend, inference: `inference: the fp32 export's forward pass on a batch of ${INFER_BATCH}, ms per image`, trainSpeed: 'training img/s: stages 1, 2a, 2b (validation included, LR finders not)' },
     chance,
-    verdict: comparisonVerdict(rows, chance),
+    verdict: [...comparisonVerdict(rows, chance), ...models.filter((m) => !rows.some((r) => r.model === m)).map((m) => `${nameOf(m)}: no run finished in ${out} (npm run compare runs it; a stopped run starts over).`)],
   };
   writeFileAtomically(path.join(out, 'compare.json'), JSON.stringify(c, null, 2) + '\n');
   writeFileAtomically(path.join(out, 'compare.md'), modelComparisonMarkdown(c));
