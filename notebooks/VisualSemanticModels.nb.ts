@@ -136,9 +136,14 @@ console.log(`${new Set(gridScores).size} distinct validation accuracies among ${
 // ## Stage 1: training the classifier
 //
 // `fitOneCycle` with the finder's rate, the body frozen. The checkpoint (`models/stage1-frozen` in the run
-// folder) is fastai's `learn.save('stage-1')`.
+// folder) is fastai's `learn.save('stage-1')`. Change the rate here and rerun from this cell: stage 1 starts again
+// from the pretrained weights, whatever later cells trained.
 
 // %%
+const stage1Start = path.join(cfg.out, 'models', 'stage1-start');
+// The first run keeps the model stage 1 starts from; a rerun goes back to it (not the embedding head or the unfrozen body).
+if (learn.recorder.fits.some((f) => f.name === 'stage1-frozen')) (await learn.loadModel(stage1Start)).freeze();
+else await saveModel(learn.model, stage1Start);
 await learn.fitOneCycle(cfg.epochs.stage1, lr, { checkpoint: 'stage1-frozen' });
 
 // %% [markdown]
