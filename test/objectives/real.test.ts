@@ -2,7 +2,8 @@
  * Every objective learns on real photos (../shared/data/tiny-imagenet-awa2, 64 px, SqueezeNet 1.1 with the real Keras
  * ImageNet weights): on cached backbone features, triplet beats chance on kNN accuracy and cosine, hinge, hybrid, ESZSL and
  * ALE beat chance on zero-shot top-1 (3 unseen classes); through the notebook API, `toEmbedding(v, { loss: 'triplet' })`
- * trains on P×K batches of photos and `evaluateKnn` beats chance.
+ * trains on P×K batches of photos and `evaluateKnn` beats chance; open vocabulary (the 3 unseen classes + the 20 extra
+ * animals of tiny-imagenet-animals, glove100 labels) is a number for the objectives with label vectors and null for triplet.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,7 +17,7 @@ import { SHARED, tempDir, TINY_IMAGENET } from '../helpers';
 
 const DATA = TINY_IMAGENET.awa2;
 const WEIGHTS = path.join(SHARED, 'weights', 'keras-squeezenet', 'squeezenet_weights_tf_dim_ordering_tf_kernels_notop.h5');
-const haveShared = [DATA, WEIGHTS].every((p) => fs.existsSync(p));
+const haveShared = [DATA, WEIGHTS, TINY_IMAGENET.animals].every((p) => fs.existsSync(p));
 if (!haveShared) console.warn(`Skipping the real-photo objective tests: ${SHARED} lacks tiny-imagenet-awa2 or the SqueezeNet weights.`);
 
 const tmp = tempDir('devise-objectives-');
@@ -44,6 +45,25 @@ describe.skipIf(!haveShared)('each objective beats chance on the metric it is fo
       expect(r.mAP).toBeGreaterThan(0);
     });
   }
+});
+
+describe.skipIf(!haveShared)('open vocabulary: the unseen classes and the extra animals, among all their words', () => {
+  it('a per-class top-1 for objectives with label vectors, null for triplet', async () => {
+    const small = await cacheFeatures({ root: DATA, weights: WEIGHTS, perClass: 10, size: 64, labels: 'glove100', openVocabulary: { root: TINY_IMAGENET.animals, perClass: 4 } });
+    const open = small.openVocabulary!;
+    expect(open.classes.slice(0, 3)).toEqual(small.unseen.map((c) => small.classes[c]));
+    expect(open.classes).toHaveLength(3 + fs.readdirSync(TINY_IMAGENET.animals).filter((d) => fs.statSync(path.join(TINY_IMAGENET.animals, d)).isDirectory()).length);
+    expect(open.features).toHaveLength(3 * 10 + (open.classes.length - 3) * 4); // the unseen test photos, then 4 per extra word
+    expect(open.vectors[0]).toHaveLength(100);
+    for (const name of ['cosine', 'eszsl', 'triplet'] as const) {
+      const r = await runObjective(name, small, { seed: 0, epochs: 2, defaults: true });
+      if (name === 'triplet') expect(r.openVocabularyTop1).toBeNull();
+      else {
+        expect(r.openVocabularyTop1!).toBeGreaterThanOrEqual(0);
+        expect(r.openVocabularyTop1!).toBeLessThanOrEqual(1);
+      }
+    }
+  });
 });
 
 describe.skipIf(!haveShared)('the notebook API: toEmbedding with the triplet loss', () => {
