@@ -137,6 +137,8 @@ async function runSteps(cfg: DeviseConfig, log: (line: string) => void, opts: Ru
   const t0 = Date.now();
   // The notebook's first cells: data, learner, label source.
   const data = await ImageDataBunch.fromFolder(cfg.data, { size: cfg.size, bs: cfg.bs, validPct: cfg.validPct, perClass: cfg.perClass ?? undefined, seed: cfg.seed, split: cfg.split });
+  // Told before training, not after: the objectives comparison scores zero-shot on the unseen classes.
+  if (opts.objectives && !data.testClasses?.length) throw new Error(`--objectives needs unseen classes (an AWA2 root with testclasses.txt); ${cfg.data} has none.`);
   const learn = await cnnLearner(data, cfg.arch, { metrics: [accuracy], weights: cfg.weights, path: cfg.out, seed: cfg.seed });
   const source = await labelSourceOf(cfg);
   const run: DeviseRun = runOf(cfg, data, learn, source);
