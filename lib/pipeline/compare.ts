@@ -293,30 +293,32 @@ const VERDICT_METRICS: { key: string; name: string; get: (r: ModelComparisonRow)
  */
 export function comparisonVerdict(rows: ModelComparisonRow[], chance: ModelComparison['chance']): string[] {
   const lines: string[] = [];
-  if (rows.length < 2) return [`Only ${rows.map((r) => nameOf(r.model)).join('') || 'no model'} finished: nothing to compare yet.`];
-  const [small, base] = [rows.find((r) => r.model === 'squeezenet1_1') ?? rows[0]!, rows.find((r) => r.model !== 'squeezenet1_1' && r !== rows[0]) ?? rows[1]!];
-  const outcomes = VERDICT_METRICS.map((m) => {
-    const a = m.get(small);
-    const b = m.get(base);
-    const d = a.mean - b.mean;
-    const tol = Math.max(a.sd, b.sd);
-    const outcome = Math.abs(d) <= tol && tol > 0 ? 'tie' : d >= 0 ? 'higher' : 'lower';
-    lines.push(`${m.name}: ${nameOf(small.model)} ${pct(a)} vs ${nameOf(base.model)} ${pct(b)} → ${outcome === 'tie' ? `a tie (within one sd, ${(100 * tol).toFixed(1)} points)` : `${outcome} by ${(100 * Math.abs(d)).toFixed(1)} points`}`);
-    return { ...m, outcome };
-  });
-  const fraction = small.sizeBytes.fp32.mean / base.sizeBytes.fp32.mean;
-  const speed = base.inferMsPerImage.mean / small.inferMsPerImage.mean;
-  const lower = outcomes.filter((o) => o.outcome === 'lower');
-  const size = `at ${(100 * fraction).toFixed(1)} % of the size (${(small.sizeBytes.fp32.mean / 1e6).toFixed(1)} vs ${(base.sizeBytes.fp32.mean / 1e6).toFixed(1)} MB fp32) and ${speed.toFixed(1)}× the inference speed`;
-  lines.unshift(lower.length
-    ? `The original's conclusion does NOT hold here: ${nameOf(small.model)} is below ${nameOf(base.model)} in ${lower.map((o) => o.name).join(', ')} (by more than one sd), ${size}.`
-    : `The original's conclusion holds here: ${nameOf(small.model)} reaches ${nameOf(base.model)}'s accuracy (stage 1, stage 2, zero-shot: higher or within one sd) ${size}.`);
-  if (small.seeds.length !== base.seeds.length) lines.push(`Seeds differ: ${nameOf(small.model)} over ${small.seeds.length} (${small.seeds.join(', ')}), ${nameOf(base.model)} over ${base.seeds.length} (${base.seeds.join(', ')}); with one seed the sd is 0 and only equal numbers tie.`);
-  for (const r of [small, base]) {
+  if (rows.length < 2) lines.push(`Only ${rows.map((r) => nameOf(r.model)).join('') || 'no model'} finished: nothing to compare yet.`);
+  else {
+    const [small, base] = [rows.find((r) => r.model === 'squeezenet1_1') ?? rows[0]!, rows.find((r) => r.model !== 'squeezenet1_1' && r !== rows[0]) ?? rows[1]!];
+    const outcomes = VERDICT_METRICS.map((m) => {
+      const a = m.get(small);
+      const b = m.get(base);
+      const d = a.mean - b.mean;
+      const tol = Math.max(a.sd, b.sd);
+      const outcome = Math.abs(d) <= tol && tol > 0 ? 'tie' : d >= 0 ? 'higher' : 'lower';
+      lines.push(`${m.name}: ${nameOf(small.model)} ${pct(a)} vs ${nameOf(base.model)} ${pct(b)} → ${outcome === 'tie' ? `a tie (within one sd, ${(100 * tol).toFixed(1)} points)` : `${outcome} by ${(100 * Math.abs(d)).toFixed(1)} points`}`);
+      return { ...m, outcome };
+    });
+    const fraction = small.sizeBytes.fp32.mean / base.sizeBytes.fp32.mean;
+    const speed = base.inferMsPerImage.mean / small.inferMsPerImage.mean;
+    const lower = outcomes.filter((o) => o.outcome === 'lower');
+    const size = `at ${(100 * fraction).toFixed(1)} % of the size (${(small.sizeBytes.fp32.mean / 1e6).toFixed(1)} vs ${(base.sizeBytes.fp32.mean / 1e6).toFixed(1)} MB fp32) and ${speed.toFixed(1)}× the inference speed`;
+    lines.unshift(lower.length
+      ? `The original's conclusion does NOT hold here: ${nameOf(small.model)} is below ${nameOf(base.model)} in ${lower.map((o) => o.name).join(', ')} (by more than one sd), ${size}.`
+      : `The original's conclusion holds here: ${nameOf(small.model)} reaches ${nameOf(base.model)}'s accuracy (stage 1, stage 2, zero-shot: higher or within one sd) ${size}.`);
+    if (small.seeds.length !== base.seeds.length || small.seeds.length === 1) lines.push(`Seeds: ${nameOf(small.model)} over ${small.seeds.join(', ')}, ${nameOf(base.model)} over ${base.seeds.join(', ')}; a model with one seed has sd 0, so only the other's sd can make a tie.`);
+  }
+  for (const r of rows) {
     const z = r.zeroShotPerClassTop1.mean;
     lines.push(`${nameOf(r.model)} zero-shot ${(z / chance.zeroShot).toFixed(2)}× chance (${(100 * chance.zeroShot).toFixed(1)} %), calibrated H ${(100 * r.gzsl.calibrated.H.mean).toFixed(1)} %: the issue's targets (≥ 2× chance, H ≥ 0.2) ${z >= 2 * chance.zeroShot && r.gzsl.calibrated.H.mean >= 0.2 ? 'are met' : 'are not met'}.`);
   }
-  lines.push('Caveat: these photos are ImageNet images of ImageNet classes; both backbones were pretrained on ImageNet, unseen classes included, so every number is optimistic (zero-shot most of all) and the comparison favours neither backbone by data it never saw.');
+  if (rows.length) lines.push('Caveat: these photos are ImageNet images of ImageNet classes; the backbones were pretrained on ImageNet, unseen classes included, so every number is optimistic (zero-shot most of all).');
   return lines;
 }
 
