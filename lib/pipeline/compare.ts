@@ -20,7 +20,7 @@ import { type Arch, createModel, loadModel } from '../models/index';
 import { ARCHS } from '../models/registry';
 import { tableFigure, type Figure } from '../plots/figures';
 import { embeddingCheckpoint } from '../run-folder';
-import { findPretrained, ROOT } from '../settings';
+import { displayPath, findPretrained, ROOT } from '../settings';
 import { humanDuration } from '../train/estimate';
 import { labelSource } from '../vectors/sources';
 import { deviseConfig, type DeviseConfig } from './config';
@@ -327,7 +327,7 @@ export function modelComparisonMarkdown(c: ModelComparison): string {
   const { head, rows } = comparisonTable(c);
   const s = c.settings;
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`), '',
-    `${s.data} (first ${s.perClass ?? 'all'} photos per class), ${s.size} px, labels ${s.labels}, epochs ${s.epochs.stage1}+${s.epochs.stage1Unfrozen}+${s.epochs.stage2a}+${s.epochs.stage2b}, batch ${s.bs}, LR finder; mean ± sd over seeds; ${c.settings.inference}; ${c.settings.trainSpeed}; ${c.settings.backend}, ${c.settings.threads} threads.`,
+    `${displayPath(s.data)} (first ${s.perClass ?? 'all'} photos per class), ${s.size} px, labels ${s.labels}, epochs ${s.epochs.stage1}+${s.epochs.stage1Unfrozen}+${s.epochs.stage2a}+${s.epochs.stage2b}, batch ${s.bs}, LR finder; mean ± sd over seeds; ${c.settings.inference}; ${c.settings.trainSpeed}; ${c.settings.backend}, ${c.settings.threads} threads.`,
     '', ...c.verdict.map((l) => `- ${l}`), ''].join('\n');
 }
 
@@ -377,7 +377,7 @@ export function writeComparison(out: string, s: ComparisonSettings, models: Arch
     rows, runs,
     settings: { ...s, models, seeds, ...backend, inference: `inference: the fp32 export's forward pass on a batch of ${INFER_BATCH}, ms per image`, trainSpeed: 'training img/s: stages 1, 2a, 2b (validation included, LR finders not)' },
     chance,
-    verdict: [...comparisonVerdict(rows, chance), ...models.filter((m) => !rows.some((r) => r.model === m)).map((m) => `${nameOf(m)}: no run finished in ${out} (npm run compare runs it; a stopped run starts over).`)],
+    verdict: [...comparisonVerdict(rows, chance), ...models.filter((m) => !rows.some((r) => r.model === m)).map((m) => `${nameOf(m)}: no run finished in ${displayPath(out)} (npm run compare runs it; a stopped run starts over).`)],
   };
   writeFileAtomically(path.join(out, 'compare.json'), JSON.stringify(c, null, 2) + '\n');
   writeFileAtomically(path.join(out, 'compare.md'), modelComparisonMarkdown(c));
