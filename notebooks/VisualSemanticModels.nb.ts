@@ -155,7 +155,8 @@ await learn.fitOneCycle(cfg.epochs.stage1, lr, { checkpoint: 'stage1-frozen' });
 
 // %%
 const interp = await ClassificationInterpretation.fromLearner(learn);
-await interp.plotTopLosses(9, { heatmap: true });
+// fastai's interp.plotTopLosses(9, { heatmap: true }), drawn smaller: the photos are 64 px, and the committed notebook stays under 2.5 MB
+await show(await interp.topLossesFigure(9, { heatmap: true }), { width: 560, height: 700 });
 
 // %%
 await interp.plotConfusionMatrix();
@@ -313,9 +314,10 @@ if (LABEL_SPACES) {
 
 // %%
 const searches = await searchFiguresOf(searchExamples(run, space), data.testClasses ?? []);
-await show(searches.image_to_image);
+const strip = { width: 600, height: 177 }; // photo strips drawn smaller: 64 px photos lose nothing, and the notebook stays small
+await show(searches.image_to_image, strip);
 await show(searches.image_to_text);
-await show(searches.text_to_image);
+await show(searches.text_to_image, strip);
 
 // %% [markdown]
 // ### Your own query
@@ -327,8 +329,8 @@ await show(searches.text_to_image);
 // %%
 const photo = data.test?.items[0]?.path ?? data.valid.items[0]!.path; // or your own, e.g. '../my-photos/cat.jpg'
 const words = 'giant panda'; // with DEVISE_LABELS=crawl-300d-2M.vec any English words, e.g. 'striped horse'
-await show(await photoQueryFigure(run, space, photo));
-await show(await wordQueryFigure(run, space, words));
+await show(await photoQueryFigure(run, space, photo), strip);
+await show(await wordQueryFigure(run, space, words), strip);
 
 // %% [markdown]
 // ## Conclusion: SqueezeNet 1.1 against the ResNet-50 baseline
