@@ -213,6 +213,8 @@ export class VisionLearner extends Learner {
   declare data: VisionData;
   /** The class vectors of the embedding head (set by toEmbedding). */
   classVectors?: number[][];
+  /** The classifier's loss, metrics and data that toEmbedding replaced: loading a classifier model brings them back. */
+  private classifierSetup?: { loss: Loss; metrics: Metric[]; data: VisionData };
 
   /** Stage 2 (DeViSE): swaps the classifier for an embedding head of the label vectors' dimension, with the cosine, hinge, triplet or hybrid loss (and a P×K loader with `pk`). Keeps the body and hidden head layers. */
   toEmbedding(labelVectors: ClassVectors, opts: EmbeddingOptions = {}): this {
@@ -220,6 +222,7 @@ export class VisionLearner extends Learner {
     const n = this.data.classes.length;
     if (rows.length !== n) throw new Error(`labelVectors has ${rows.length} rows but the data has ${n} classes; embed data.classes in order.`);
     const old = this.model;
+    if (old.head.kind === 'classifier') this.classifierSetup = { loss: this.loss, metrics: this.metrics, data: this.data };
     if (old.head.kind !== 'embedding' || old.head.units !== rows[0]!.length) {
       this.model = swapHead(old, { kind: 'embedding', units: rows[0]!.length, keepHidden: opts.keepHidden ?? true });
       old.model.dispose();
@@ -254,12 +257,17 @@ export class VisionLearner extends Learner {
 
   /**
    * Replaces the model with one `saveModel` wrote (e.g. the stage-1 classifier), the old one disposed: a rerun of
-   * the stage-2 cell starts from stage 1 again instead of saving the embedding model under stage 1's name.
+   * the stage-2 cell starts from stage 1 again instead of saving the embedding model under stage 1's name. A
+   * classifier loaded after toEmbedding gets the classifier's loss, metrics and data back (a rerun of stage 1).
    */
   async loadModel(dir: string): Promise<this> {
     const old = this.model;
     this.model = await loadModel(dir);
     if (old !== this.model) old.model.dispose();
+    if (this.model.head.kind === 'classifier' && this.classifierSetup) {
+      ({ loss: this.loss, metrics: this.metrics, data: this.data } = this.classifierSetup);
+      this.classVectors = undefined;
+    }
     this.opt.reset();
     return this;
   }

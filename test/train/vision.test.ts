@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend/index';
+import { saveModel } from '../../lib/models/index';
 import { ClassificationInterpretation } from '../../lib/train/interpret';
 import { EmbeddingSnapshots } from '../../lib/train/snapshots';
 import { cnnLearner, ImageDataBunch, loadLearner } from '../../lib/train/vision';
@@ -48,6 +49,7 @@ describe('fastai-style vision API', () => {
     expect((await inf.predict(file)).top).toEqual(p.top.map((t) => ({ label: t.label, score: expect.closeTo(t.score, 5) })));
 
     const vectors = data.classes.map((_, i) => Array.from({ length: 8 }, (_, j) => Math.sin(i * 7 + j)));
+    await saveModel(learn.model, path.join(tmp.dir, 'classifier'));
     learn.toEmbedding(vectors);
     expect(learn.model.head).toEqual({ kind: 'embedding', units: 8 });
     expect(learn.metrics.map((m) => m.metricName)).toEqual(['nearestLabelAccuracy', 'nearestLabelTop5']);
@@ -63,5 +65,11 @@ describe('fastai-style vision API', () => {
     const inf2 = await loadLearner(path.join(tmp.dir, 'exported2'));
     expect((await inf2.predict(file)).label).toBe((await learn.predict(file)).label);
     expect(learn.recorder.fits.map((f) => [f.name, f.lossName])).toEqual([['stage1-frozen', 'crossEntropy'], ['stage2a', 'cosineLoss']]);
+
+    // A rerun of stage 1 after stage 2 (the notebook's stage-1 cell): the classifier comes back with its loss and metrics.
+    await learn.loadModel(path.join(tmp.dir, 'classifier'));
+    expect([learn.model.head.kind, learn.loss.lossName, learn.metrics.map((m) => m.metricName), learn.classVectors]).toEqual(['classifier', 'crossEntropy', ['accuracy'], undefined]);
+    await learn.fitOneCycle(1, 1e-3, { checkpoint: 'stage1-frozen' });
+    expect(learn.recorder.fits.map((f) => [f.name, f.lossName])).toEqual([['stage1-frozen', 'crossEntropy'], ['stage2a', 'cosineLoss']]); // the rerun replaced its record
   });
 });
