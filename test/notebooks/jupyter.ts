@@ -79,6 +79,24 @@ export function servedFolder(prefix = 'labserve-'): string {
 /** All outputs of a notebook, flattened. */
 export const outputsOf = (nb: NotebookJson): NotebookOutput[] => nb.cells.flatMap((c) => c.outputs ?? []);
 
+/** Outputs of the code cells whose source contains `marker`. */
+export const cellOutputs = (nb: NotebookJson, marker: string): NotebookOutput[] => outputsOf({ ...nb, cells: nb.cells.filter((c) => c.cell_type === 'code' && joinText(c.source).includes(marker)) });
+
+/** Error outputs and stderr that is not a plain warning line. */
+export function problems(outputs: NotebookOutput[]): string[] {
+  return outputs
+    .filter((o) => o.output_type === 'error' || (o.name === 'stderr' && !/^WARNING: /.test(joinText(o.text))))
+    .map((o) => (o.output_type === 'error' ? `${o.ename}` : joinText(o.text)).slice(0, 500));
+}
+
+/** The HTML of `outputs`, joined. */
+export const htmlOf = (outputs: NotebookOutput[]): string => outputs.map((o) => joinText(o.data?.['text/html'])).join('\n');
+
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+
+/** Outputs that are figures: plotly JSON (interactive) with its PNG. */
+export const figuresOf = (outputs: NotebookOutput[]): NotebookOutput[] => outputs.filter((o) => o.data?.[PLOTLY_MIME]);
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();

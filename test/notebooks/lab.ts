@@ -44,21 +44,28 @@ export async function waitIdle(page: Page, timeout: number): Promise<void> {
 /** Whether the open notebook's tab shows unsaved changes. */
 export const isDirty = (page: Page): Promise<boolean> => page.evaluate(() => !!document.querySelector('.jp-NotebookPanel')?.classList.contains('jp-mod-dirty') || !!document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty'));
 
-/** Records every distinct state of progress displays (outputs holding a <progress> bar or an epoch table) as it changes. */
+/**
+ * Records every distinct state of each progress display (an output holding a <progress> bar or an epoch table) as
+ * it changes. textContent: a cell scrolled out of view during Run All has no innerText.
+ */
 export async function watchProgress(page: Page): Promise<void> {
   await page.evaluate(() => {
-    window.__progress = [] as string[];
+    const histories = new Map<unknown, string[]>();
+    window.__progress = histories;
     const seen = () => {
       for (const o of document.querySelectorAll('.jp-OutputArea-output')) {
-        const text = (o.innerText ?? '') as string;
-        if ((o.querySelector('progress') || /train_loss/.test(text)) && window.__progress[window.__progress.length - 1] !== text) window.__progress.push(text);
+        const text = (o.textContent ?? '') as string;
+        if (!o.querySelector('progress') && !/train_loss/.test(text)) continue;
+        const states = histories.get(o) ?? [];
+        if (states[states.length - 1] !== text) histories.set(o, [...states, text]);
       }
     };
     new window.MutationObserver(seen).observe(document.querySelector('.jp-NotebookPanel'), { subtree: true, childList: true, characterData: true, attributes: true });
   });
 }
 
-export const progressStates = (page: Page): Promise<string[]> => page.evaluate(() => window.__progress as string[]);
+/** The successive states of each progress display seen since {@link watchProgress}, one list per display. */
+export const progressStates = (page: Page): Promise<string[][]> => page.evaluate(() => [...(window.__progress as Map<unknown, string[]>).values()]);
 
 /** Code cells run so far, those in total, error outputs, and whether the kernel is idle. */
 const runState = (page: Page) =>
@@ -71,13 +78,68 @@ const runState = (page: Page) =>
       // textContent: Lab does not lay out cells scrolled out of view, so their innerText is empty.
       errors: [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')].filter((e: any) => !(e.textContent as string).startsWith('WARNING: ')).length as number,
       idle: /\| Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent ?? ''),
+      queued: cells.some((c: any) => /\[\*\]/.test(c.querySelector('.jp-InputPrompt')?.textContent ?? '')),
     };
   });
 
+/** Cell `index` of the open notebook (markdown cells count, as in the .ipynb; Lab keeps every cell in the DOM). */
+export const cellAt = (page: Page, index: number) => page.locator('.jp-Notebook .jp-Cell').nth(index);
+
+/** The execution count in cell `index`'s prompt (null while blank or queued). */
+export async function executionCount(page: Page, index: number): Promise<number | null> {
+  const m = /\[(\d+)\]/.exec((await cellAt(page, index).locator('.jp-InputPrompt').textContent()) ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/** The text the outputs of cell `index` show. */
+export const cellOutputText = async (page: Page, index: number): Promise<string> => (await cellAt(page, index).locator('.jp-OutputArea').textContent()) ?? '';
+
+/** Selects cell `index` as a person does: scrolls to it and clicks its prompt (command mode). */
+export async function selectCell(page: Page, index: number): Promise<void> {
+  const cell = cellAt(page, index);
+  await cell.scrollIntoViewIfNeeded();
+  await cell.locator('.jp-InputPrompt').click();
+}
+
+/** Replaces the code in cell `index` by typing into its editor (select all, then the new text). */
+export async function editCell(page: Page, index: number, code: string): Promise<void> {
+  const editor = cellAt(page, index).locator('.cm-content');
+  await editor.scrollIntoViewIfNeeded();
+  await editor.click();
+  await page.keyboard.press('Control+a');
+  await page.keyboard.insertText(code);
+  await page.keyboard.press('Escape');
+}
+
+/** A Run menu item (e.g. 'Run Selected Cell and All Below'), clicked. */
+export async function runMenu(page: Page, item: string): Promise<void> {
+  await page.click('.lm-MenuBar-item:has-text("Run")');
+  await page.getByRole('menuitem', { name: item, exact: true }).click();
+}
+
+/**
+ * Waits until cell `index` has run again (its execution count passes `above`) and nothing is queued with the
+ * kernel idle, or the run stopped at an error (Lab then clears the queue).
+ */
+export async function waitForCell(page: Page, index: number, above: number, timeoutMs: number, log: (s: string) => void = () => undefined): Promise<void> {
+  const t0 = Date.now();
+  let lastLog = t0;
+  for (;;) {
+    await page.waitForTimeout(1000);
+    const s = await runState(page);
+    const count = await executionCount(page, index);
+    if (s.idle && !s.queued && ((count ?? 0) > above || s.errors > 0)) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`cell ${index} did not run again within ${timeoutMs / 1000} s (prompt ${count})`);
+    if (Date.now() - lastLog > 30_000) {
+      lastLog = Date.now();
+      log(`  waiting for cell ${index}: ${((lastLog - t0) / 1000).toFixed(0)} s`);
+    }
+  }
+}
+
 /** Run → Run All Cells, then {@link waitForRun}. */
 export async function runAll(page: Page, timeoutMs: number, log: (s: string) => void = () => undefined): Promise<void> {
-  await page.click('.lm-MenuBar-item:has-text("Run")');
-  await page.getByRole('menuitem', { name: 'Run All Cells', exact: true }).click();
+  await runMenu(page, 'Run All Cells');
   await waitForRun(page, timeoutMs, log);
 }
 
@@ -109,26 +171,43 @@ export async function waitForRun(page: Page, timeoutMs: number, log: (s: string)
   }
 }
 
-/** What the page shows after a run: error and stderr outputs (text), plotly outputs. */
-export async function outputsShown(page: Page): Promise<{ errors: string[]; plotly: number }> {
+/** What the page shows after a run: error and stderr outputs (text; not the library's `WARNING: ` lines), plotly outputs, HTML tables. */
+export async function outputsShown(page: Page): Promise<{ errors: string[]; plotly: number; tables: number }> {
   return page.evaluate(() => ({
-    errors: Array.from(document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'), (e: any) => e.textContent as string),
+    errors: Array.from(document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'), (e: any) => e.textContent as string).filter((t) => !t.startsWith('WARNING: ')),
     plotly: document.querySelectorAll('.jp-RenderedPlotly').length as number,
+    tables: document.querySelectorAll('.jp-OutputArea-output table').length as number,
   }));
+}
+
+/** Closes the notebook's page and shuts down every kernel of `lab` (its REST API): a closed page leaves its kernel running. */
+export async function closeNotebook(page: Page, lab: RunningLab): Promise<void> {
+  await page.close();
+  const kernels = (await (await fetch(`${lab.base}api/kernels?token=${lab.token}`)).json()) as { id: string }[];
+  await Promise.all(kernels.map((k) => fetch(`${lab.base}api/kernels/${k.id}?token=${lab.token}`, { method: 'DELETE' })));
 }
 
 /**
  * Moves the mouse over every plotly output (the renderer shows the PNG until then, as a user sees it) and waits
- * until each holds plotly's live chart; returns how many do.
+ * until each holds plotly's live chart; returns how many do. The mouse goes over the PNG itself (a narrow figure
+ * leaves the middle of its output area empty), and away and back again until the chart appears: a move made while
+ * Lab re-lays out the output fires no mouseenter.
  */
 export async function hoverFigures(page: Page, timeoutPerFigure = 60_000): Promise<number> {
   const figures = page.locator('.jp-RenderedPlotly');
   const n = await figures.count();
   for (let i = 0; i < n; i++) {
     const fig = figures.nth(i);
-    await fig.scrollIntoViewIfNeeded();
-    await fig.hover();
-    await fig.locator('.plot-container svg.main-svg').first().waitFor({ timeout: timeoutPerFigure });
+    const live = fig.locator('.plot-container svg.main-svg').first();
+    for (const t0 = Date.now(); !(await live.isVisible()); ) {
+      if (Date.now() - t0 > timeoutPerFigure) throw new Error(`plotly figure ${i + 1} of ${n} did not become a live chart under the mouse within ${timeoutPerFigure / 1000} s`);
+      await fig.scrollIntoViewIfNeeded();
+      const png = fig.locator('img');
+      const box = await ((await png.count()) ? png.first() : fig).boundingBox();
+      await page.mouse.move(0, 0);
+      if (box) await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 3 });
+      await live.waitFor({ timeout: 3000 }).catch(() => undefined);
+    }
   }
   return page.locator('.jp-RenderedPlotly .plot-container').count();
 }
