@@ -468,7 +468,7 @@ export function execute(spec: NotebookSpec, opts: { timeoutS?: number; env?: Nod
   const file = path.resolve(ROOT, spec.out);
   const env = childEnv({ ...runEnvOf(spec), ...opts.env, JUPYTER_PATH: jupyterPath });
   const t0 = Date.now();
-  const run = spawnSync('/usr/bin/python3', [path.join(ROOT, 'utils', 'execute-notebook.py'), file, file, '--cwd', DIR, '--timeout', String(opts.timeoutS ?? 3600)], { encoding: 'utf8', env, stdio: ['ignore', 'inherit', 'pipe'] });
+  const run = spawnSync('/usr/bin/python3', [path.join(ROOT, 'utils', 'execute-notebook.py'), file, file, '--cwd', DIR, '--timeout', String(opts.timeoutS ?? 3600), '--optimize-png'], { encoding: 'utf8', env, stdio: ['ignore', 'inherit', 'pipe'] });
   writeNotebook(file, relativizeOutputs(readNotebook(file)));
   const mb = fs.statSync(file).size / 1e6;
   console.log(`${spec.out}: executed in ${((Date.now() - t0) / 1000).toFixed(0)} s, ${mb.toFixed(2)} MB`);
