@@ -156,7 +156,7 @@ export function mobileFigures(m: DeviseResults['mobile']): Record<'mobile_accura
       { title: `Exported for mobile (${m.rows[0]?.model ?? ''}): each variant against the trained model` }),
     mobile_sizes: tableFigure(['model', ...variants.map((v) => (v === 'none' ? 'fp32' : v))],
       [...new Set(m.sizes.map((s) => s.arch))].map((arch) => [arch, ...variants.map((v) => `${((m.sizes.find((s) => s.arch === arch && s.variant === v)?.bytes ?? 0) / 1e6).toFixed(2)} MB`)]),
-      { title: 'Exported model size on disk (model.json + weight shards, 300-d head)' }),
+      { title: "Exported model size on disk (model.json + weight shards, with this run's embedding head)" }),
   };
 }
 

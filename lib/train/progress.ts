@@ -68,6 +68,8 @@ abstract class BaseProgress implements Progress {
   protected loss = NaN;
   protected t0 = 0;
   private lastDraw = 0;
+  /** The least time between two redraws within an epoch. */
+  protected readonly redrawMs: number = 200;
 
   begin(info: ProgressInfo): void {
     this.info = info;
@@ -80,8 +82,7 @@ abstract class BaseProgress implements Progress {
   batch(done: number, smoothLoss: number): void {
     this.done = done;
     this.loss = smoothLoss;
-    // Redraw at most 5×/s: each notebook update is a message to the front end.
-    if (Date.now() - this.lastDraw >= 200) this.draw(false);
+    if (Date.now() - this.lastDraw >= this.redrawMs) this.draw(false);
   }
 
   epoch(row: EpochRecord): void {
@@ -131,6 +132,9 @@ abstract class BaseProgress implements Progress {
 /** One tslab display per fit (created when the fit begins, so it shows in the cell running it): bar + table, rewritten on each update. */
 class NotebookProgress extends BaseProgress {
   private display: NotebookDisplay | undefined;
+  // Once a second: each update is a message to the front end, and tslab's socket throws EBUSY (the kernel dies) when
+  // the next one comes while the last is still being written — seen 5×/s on a loaded machine.
+  protected override readonly redrawMs = 1000;
 
   override begin(info: ProgressInfo): void {
     this.display = newDisplay();
