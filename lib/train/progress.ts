@@ -132,9 +132,9 @@ abstract class BaseProgress implements Progress {
 /** One tslab display per fit (created when the fit begins, so it shows in the cell running it): bar + table, rewritten on each update. */
 class NotebookProgress extends BaseProgress {
   private display: NotebookDisplay | undefined;
-  // Once a second: each update is a message to the front end, and tslab's socket throws EBUSY (the kernel dies) when
-  // the next one comes while the last is still being written — seen 5×/s on a loaded machine.
-  protected override readonly redrawMs = 1000;
+  // Twice a second: each update is a message to the front end, and tslab's socket throws EBUSY (the kernel dies) when
+  // the next one comes while the last is still being written — seen at 5×/s on a loaded machine.
+  protected override readonly redrawMs = 500;
 
   override begin(info: ProgressInfo): void {
     this.display = newDisplay();

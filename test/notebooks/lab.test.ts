@@ -6,8 +6,11 @@
  * during a fit, each section's outputs in the notebook Lab saves — then a person changes the stage-1 rate in its
  * cell and reruns from there, and reruns the stage-2 cell twice (one PCA callback, checkpoints named for their
  * phase); the Quickstart runs on that run, and a cell typed into Lab shows live progress and comes back with
- * `pull`. Screenshots are kept in .cache/test-artifacts/ (paths printed). Skipped, with one line, when .venv/ is
- * absent. (These replace the nbclient runs of the SqueezeNet and Quickstart notebooks in notebooks.test.ts.)
+ * `pull`; the ObjectivesCompared notebook (smoke: data_samples/, 5 photos per class, 1 seed, 2 epochs) runs all
+ * cells: one table row per objective, triplet's "no zero-shot" in words, the verdict printed. The ResNet notebooks
+ * are the SqueezeNet notebook's own cells (one source) with a 20× heavier backbone: they are opened and saved here,
+ * not run. Screenshots are kept in .cache/test-artifacts/ (paths printed). Skipped, with one line, when .venv/ is
+ * absent. (These replace the nbclient runs of the SqueezeNet, Quickstart and ObjectivesCompared notebooks.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,10 +18,11 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLab } from '../../utils/lab';
 import { build, NOTEBOOKS, type NotebookSpec, pull, readNotebook, syncState } from '../../utils/notebooks';
+import { OBJECTIVES } from '../../lib/objectives';
 import { ROOT, tempDir } from '../helpers';
 import { cellOutputs, figuresOf, htmlOf, joinText, launchChromium, type NotebookJson, outputsOf, PLOTLY_MIME, problems, tinyFitCell } from './jupyter';
 import {
-  addCellAndRun, cellOutputText, closeNotebook, editCell, executionCount, hoverFigures, isDirty, labInstalled, openNotebook, outputsShown, progressStates, runAll, runMenu, save, selectCell,
+  addCellAndRun, cellOutputText, closeNotebook, editCell, executionCount, hoverFigures, isDirty, labInstalled, openNotebook, outputsContent, outputsShown, progressStates, runAll, runMenu, save, selectCell,
   servedFolder, startTestLab, waitForCell, waitForRun, watchProgress,
 } from './lab';
 
@@ -229,5 +233,36 @@ describe.skipIf(!installed)('JupyterLab 4 with the devise-ts kernel, through its
     expect(fs.readFileSync(source, 'utf8')).toContain(`// %%\n${FIT_CELL}\n`);
     expect(syncState(spec, readNotebook(spec.out))).toBe('in sync');
     expect(build(spec).changed).toBe(false); // the edit stays
+  });
+
+  it('ObjectivesCompared: Run All Cells (smoke) gives one table row per objective, triplet without zero-shot in words, and the verdict', async () => {
+    const source = path.join(served, 'ObjectivesCompared.nb.ts');
+    fs.copyFileSync(path.join(ROOT, 'notebooks', 'ObjectivesCompared.nb.ts'), source);
+    const spec: NotebookSpec = { source, out: path.join(served, 'ObjectivesCompared.ipynb'), vars: {} };
+    build(spec);
+    const page = await openNotebook(browser, lab, 'ObjectivesCompared.ipynb');
+    try {
+      // A person runs the verdict cell first: it fails at once, saying which names earlier cells define (tslab's check).
+      const verdictCell = cellIndex(JSON.parse(fs.readFileSync(spec.out, 'utf8')) as NotebookJson, 'objectivesVerdict(cmp');
+      await selectCell(page, verdictCell);
+      await page.keyboard.press('Control+Enter');
+      await waitForCell(page, verdictCell, 0, 120_000, log);
+      const early = (await outputsShown(page)).errors.join('\n');
+      expect(early).toMatch(/Cannot find name '(objectivesVerdict|cmp|set)'/);
+      const t0 = Date.now();
+      await runAll(page, 900_000, log);
+      console.log(`ObjectivesCompared in JupyterLab: Run All Cells took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      expect((await outputsShown(page)).errors).toEqual([]);
+      const shown = await outputsContent(page);
+      expect(shown.text).toMatch(/^data_samples: 33 seen classes/m);
+      for (const o of OBJECTIVES) expect(shown.text).toMatch(new RegExp(`^seed 0 ${o} +seen [\\d.]+ %`, 'm'));
+      expect(shown.html.match(/<tr><td>/g)).toHaveLength(OBJECTIVES.length);
+      expect(shown.html).toMatch(/<td>triplet<\/td><td>[\d.]+ \(kNN\)<\/td><td>no zero-shot \(no label vectors\)<\/td>/);
+      expect(shown.text).toMatch(/^For zero-shot \(unseen classes named by their label vectors\) use \w+ \([\d.]+ %\).*; chance is 10\.0 %/m);
+      expect(shown.text).toMatch(/^For image → image retrieval among known classes use \w+/m);
+      await screenshot(page, 'lab-ObjectivesCompared.png');
+    } finally {
+      await closeNotebook(page, lab);
+    }
   });
 });

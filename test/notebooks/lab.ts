@@ -172,6 +172,14 @@ export async function waitForRun(page: Page, timeoutMs: number, log: (s: string)
 }
 
 /** What the page shows after a run: error and stderr outputs (text; not the library's `WARNING: ` lines), plotly outputs, HTML tables. */
+/** Every output's text (one per line) and every output table's HTML, as Lab shows them. */
+export async function outputsContent(page: Page): Promise<{ text: string; html: string }> {
+  return page.evaluate(() => ({
+    text: Array.from(document.querySelectorAll('.jp-OutputArea-output'), (e: any) => e.textContent as string).join('\n'),
+    html: Array.from(document.querySelectorAll('.jp-OutputArea-output table'), (e: any) => e.outerHTML as string).join(''),
+  }));
+}
+
 export async function outputsShown(page: Page): Promise<{ errors: string[]; plotly: number; tables: number }> {
   return page.evaluate(() => ({
     errors: Array.from(document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'), (e: any) => e.textContent as string).filter((t) => !t.startsWith('WARNING: ')),
