@@ -102,6 +102,11 @@ export const ENV_VARIABLES: { name: string; doc: string; default: string; value:
   name: v.name, doc: v.doc, default: v.default, get value() { return process.env[v.name] || undefined; },
 }));
 
+/** Whether the user set `name` to something (an empty value counts as unset, as for the DEVISE_* variables). */
+export function isSet(name: string): boolean {
+  return Boolean(process.env[name]);
+}
+
 /** Sets variables for this process and its children (a command's `--backend` flag chooses DEVISE_NATIVE this way). */
 export function setEnv(values: Record<string, string | undefined>): void {
   for (const [name, value] of Object.entries(values)) {

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defineCli, runCli, UserError } from '../lib/cli';
-import { childEnv, userPath } from '../lib/env';
+import { childEnv, isSet, userPath } from '../lib/env';
 import { KERNEL_DISPLAY_NAME, KERNEL_NAME } from './kernel';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -450,7 +450,7 @@ export function relativizeOutputs(nb: Notebook): Notebook {
  * real photos that are not part of the repository, so a machine without them is told how to get them.
  */
 export function runEnvOf(spec: NotebookSpec): Record<string, string> {
-  const unset = Object.fromEntries(Object.entries(spec.runEnv ?? {}).filter(([name]) => !process.env[name]));
+  const unset = Object.fromEntries(Object.entries(spec.runEnv ?? {}).filter(([name]) => !isSet(name)));
   if (unset.DEVISE_DATA && !fs.existsSync(userPath(unset.DEVISE_DATA))) {
     throw new UserError(
       `${spec.out} runs on ${unset.DEVISE_DATA} (the committed outputs' real photos), which is not on this machine`,
