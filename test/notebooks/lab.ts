@@ -242,4 +242,12 @@ export async function save(page: Page, file: string): Promise<void> {
     if (Date.now() - t0 > 60_000) throw new Error(`Ctrl-S in JupyterLab did not write ${file} within 60 s`);
   }
   await page.waitForFunction(() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty'), undefined, { timeout: 60_000 });
+  // The server truncates the file and then writes it (a 2 MB notebook was read empty): wait until it stops changing.
+  for (let last = '', t0 = Date.now(); ; await new Promise((r) => setTimeout(r, 300))) {
+    const s = fs.statSync(file);
+    const now = `${s.size}:${s.mtimeMs}`;
+    if (s.size > 0 && now === last) return;
+    if (Date.now() - t0 > 60_000) throw new Error(`JupyterLab's save of ${file} did not settle within 60 s`);
+    last = now;
+  }
 }
