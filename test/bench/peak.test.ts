@@ -103,3 +103,11 @@ describe.skipIf(!loadNative().addon)('bench peak and achieved GFLOP/s', () => {
     expect(Math.abs(j.gflopsPerSec - (j.imgPerSec * perImage) / 1e9)).toBeLessThan(0.02 * j.gflopsPerSec + 0.01);
   }, 300_000);
 });
+
+describe('training a BatchNorm backbone without the native kernels', () => {
+  it('bench train --backend wasm (the addon hidden) trains ResNet34: the composed batch norm, not the unregistered native kernel', () => {
+    const r = bench(['train', '--model', 'resnet34', '--batch', '2', '--size', '32', '--steps', '1', '--backend', 'wasm']);
+    expect(r.backend).toBe('wasm');
+    expect(r.imgPerSec as number).toBeGreaterThan(0);
+  }, 300_000);
+});

@@ -62,6 +62,8 @@ export function batchNormTraining(x: tf.Tensor, scale: tf.Tensor, offset: tf.Ten
   // Spatial activations only: on a head's [N, C] features the composed ops are already cheap, and the
   // head keeps tfjs's own arithmetic (the committed results stay bit-identical).
   if (!nativeFloat32(x, scale, offset) || x.rank !== 4 || x.size === 0 || !perChannel(scale) || !perChannel(offset)) return undefined;
+  // Without the addon (not built, or hidden with DEVISE_NATIVE=0) the kernel was never registered: compose instead.
+  if (!tf.getKernel(BATCH_NORM_TRAIN, 'wasm')) return undefined;
   const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x, scale, offset }, { varianceEpsilon: epsilon }) as tf.Tensor[];
   return { y: y!, mean: mean!, variance: variance! };
 }
