@@ -65,6 +65,9 @@ export interface ModelComparisonRun {
   lr: { stage1: number; stage2a: number };
   counts: { train: number; valid: number; test: number; openVocabulary: number; openVocabularyLabels: number };
   seconds: number;
+  /** Where its speeds were measured (what initBackend chose); rows written before this was recorded lack it. */
+  backend?: string;
+  threads?: number;
 }
 
 /** Mean and sample sd over the seeds of one number. */
@@ -93,7 +96,7 @@ export interface ModelComparisonRow {
 export interface ModelComparison {
   rows: ModelComparisonRow[];
   runs: ModelComparisonRun[];
-  settings: ComparisonSettings & { models: Arch[]; seeds: number[]; backend: string; threads: number; inference: string; trainSpeed: string };
+  settings: ComparisonSettings & { models: Arch[]; seeds: number[]; inference: string; trainSpeed: string; speedsOn: string };
   chance: { stage1: number; zeroShot: number; openVocabulary: number | null };
   verdict: string[];
 }
@@ -209,6 +212,7 @@ async function runOne(s: ComparisonSettings, model: Arch, seed: number, out: str
     seed, labels: s.labels, epochs: s.epochs, lrFindIterations: s.lrFindIterations, lr: {}, out: runDir, smoke: false,
   });
   const open = s.animals ? openVocabularyPhotos(s.data, s.animals, s.perClass) : undefined;
+  const where = await initBackend();
   const t0 = Date.now();
   const r = await runDevise(cfg, log, { labelSources: false, mobile: false, sizes: false, openVocabulary: open, command });
   const m = runMetrics(r) as { stage1Accuracy: number; stage2Top1: number; stage2Top5: number; zeroShotPerClassTop1: number; gzsl: { u: number; s: number; H: number; calibrated: { u: number; s: number; H: number }; ausuc: number } };
@@ -246,6 +250,8 @@ async function runOne(s: ComparisonSettings, model: Arch, seed: number, out: str
     lr: { stage1: r.lr.stage1.value, stage2a: r.lr.stage2a.value },
     counts: { ...r.counts, openVocabulary: open?.items.length ?? 0, openVocabularyLabels: open?.labels.length ?? 0 },
     seconds: (Date.now() - t0) / 1000,
+    backend: where.backend,
+    threads: where.threads,
   };
   writeFileAtomically(path.join(dir, ROW_FILE), JSON.stringify(run, null, 2) + '\n');
   return run;
@@ -327,7 +333,7 @@ export function modelComparisonMarkdown(c: ModelComparison): string {
   const { head, rows } = comparisonTable(c);
   const s = c.settings;
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`), '',
-    `${displayPath(s.data)} (first ${s.perClass ?? 'all'} photos per class), ${s.size} px, labels ${s.labels}, epochs ${s.epochs.stage1}+${s.epochs.stage1Unfrozen}+${s.epochs.stage2a}+${s.epochs.stage2b}, batch ${s.bs}, LR finder; mean ± sd over seeds; ${c.settings.inference}; ${c.settings.trainSpeed}; ${c.settings.backend}, ${c.settings.threads} threads.`,
+    `${displayPath(s.data)} (first ${s.perClass ?? 'all'} photos per class), ${s.size} px, labels ${s.labels}, epochs ${s.epochs.stage1}+${s.epochs.stage1Unfrozen}+${s.epochs.stage2a}+${s.epochs.stage2b}, batch ${s.bs}, LR finder; mean ± sd over seeds; ${c.settings.inference}; ${c.settings.trainSpeed}; ${c.settings.speedsOn}.`,
     '', ...c.verdict.map((l) => `- ${l}`), ''].join('\n');
 }
 
@@ -365,8 +371,19 @@ export function readComparison(file = path.join(ROOT, 'models', 'compare', 'comp
   return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelComparison;
 }
 
+/** Where each run's speeds were measured, grouped: e.g. "speeds on wasm, 2 threads (SqueezeNet 1.1 seeds 0, 1; ResNet-50 seed 0)". */
+function speedsOn(runs: ModelComparisonRun[]): string {
+  const groups = new Map<string, ModelComparisonRun[]>();
+  for (const r of runs) {
+    const key = r.threads === undefined ? 'threads not recorded' : `${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const which = (rs: ModelComparisonRun[]) => [...new Set(rs.map((r) => r.model))].map((m) => `${nameOf(m)} seed${rs.filter((r) => r.model === m).length > 1 ? 's' : ''} ${rs.filter((r) => r.model === m).map((r) => r.seed).join(', ')}`).join('; ');
+  return `speeds as each run measured them: ${[...groups].map(([k, rs]) => `${k} (${which(rs)})`).join(', ')}`;
+}
+
 /** The comparison from every finished run in `out` (models in `models` order), written as compare.json and compare.md. */
-export function writeComparison(out: string, s: ComparisonSettings, models: Arch[], seeds: number[], backend: { backend: string; threads: number }): ModelComparison {
+export function writeComparison(out: string, s: ComparisonSettings, models: Arch[], seeds: number[]): ModelComparison {
   const runs = models.flatMap((m) => seeds.map((seed) => finishedRun(out, m, seed)).filter((r): r is ModelComparisonRun => r !== undefined));
   const rows = models.map((m) => runs.filter((r) => r.model === m)).filter((rs) => rs.length).map((rs) => modelComparisonRow(rs[0]!.model, rs));
   const seen = runs[0] ? readAwa2(s.data).trainClasses.length : 0;
@@ -375,7 +392,7 @@ export function writeComparison(out: string, s: ComparisonSettings, models: Arch
   const chance = { stage1: seen ? 1 / seen : NaN, zeroShot: unseen ? 1 / unseen : NaN, openVocabulary: open ? 1 / open : null };
   const c: ModelComparison = {
     rows, runs,
-    settings: { ...s, models, seeds, ...backend, inference: `inference: the fp32 export's forward pass on a batch of ${INFER_BATCH}, ms per image`, trainSpeed: 'training img/s: stages 1, 2a, 2b (validation included, LR finders not)' },
+    settings: { ...s, models, seeds, speedsOn: speedsOn(runs), inference: `inference: the fp32 export's forward pass on a batch of ${INFER_BATCH}, ms per image`, trainSpeed: 'training img/s: stages 1, 2a, 2b (validation included, LR finders not)' },
     chance,
     verdict: [...comparisonVerdict(rows, chance), ...models.filter((m) => !rows.some((r) => r.model === m)).map((m) => `${nameOf(m)}: no run finished in ${displayPath(out)} (npm run compare runs it; a stopped run starts over).`)],
   };
@@ -406,8 +423,8 @@ async function runPending(opts: ComparisonOptions, s: ComparisonSettings, log: (
   const all = [...opts.models.map((model) => ({ model, seed: opts.seeds[0]! })), ...opts.models.flatMap((model) => opts.seeds.slice(1).map((seed) => ({ model, seed })))];
   const pending = all.filter((p) => !finishedRun(opts.out, p.model, p.seed));
   log(`${all.length} runs (${opts.models.join(', ')} × seeds ${opts.seeds.join(', ')}); ${all.length - pending.length} finished in ${opts.out}, ${pending.length} ${opts.run === false ? 'not run (table only)' : 'to run'}.`);
-  const backend = await initBackend();
-  if (opts.run === false) return writeComparison(opts.out, s, opts.models, opts.seeds, backend);
+  await initBackend();
+  if (opts.run === false) return writeComparison(opts.out, s, opts.models, opts.seeds);
   if (pending.length) {
     const source = await labelSource(s.labels);
     await costEstimate(s, opts.models, pending, source.dim, log);
@@ -417,7 +434,7 @@ async function runPending(opts: ComparisonOptions, s: ComparisonSettings, log: (
     const r = await runOne(s, p.model, p.seed, opts.out, log, opts.command ?? 'runComparison');
     log(`${p.model} seed ${p.seed}: stage 1 ${(100 * r.stage1Accuracy).toFixed(1)} %, stage 2 top-1 ${(100 * r.stage2Top1).toFixed(1)} %, zero-shot ${(100 * r.zeroShotPerClassTop1).toFixed(1)} %, calibrated H ${(100 * r.gzsl.calibrated.H).toFixed(1)} %, open vocabulary ${r.openVocabularyTop1 === null ? '–' : `${(100 * r.openVocabularyTop1).toFixed(1)} %`} (${humanDuration(r.seconds)})`);
     // After every run, so a killed comparison leaves the table of what finished.
-    writeComparison(opts.out, s, opts.models, opts.seeds, backend);
+    writeComparison(opts.out, s, opts.models, opts.seeds);
   }
-  return writeComparison(opts.out, s, opts.models, opts.seeds, backend);
+  return writeComparison(opts.out, s, opts.models, opts.seeds);
 }
