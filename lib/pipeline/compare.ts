@@ -297,7 +297,8 @@ const VERDICT_METRICS: { key: string; name: string; get: (r: ModelComparisonRow)
  * higher, or within one sd (the larger of the two) counts as a tie — and at what fraction of its size; plus the
  * ImageNet caveat of these photos.
  */
-export function comparisonVerdict(rows: ModelComparisonRow[], chance: ModelComparison['chance']): string[] {
+/** `speedsComparable`: every run recorded the same backend and threads (else no speed ratio is claimed). */
+export function comparisonVerdict(rows: ModelComparisonRow[], chance: ModelComparison['chance'], speedsComparable = true): string[] {
   const lines: string[] = [];
   if (rows.length < 2) lines.push(`Only ${rows.map((r) => nameOf(r.model)).join('') || 'no model'} finished: nothing to compare yet.`);
   else {
@@ -314,7 +315,8 @@ export function comparisonVerdict(rows: ModelComparisonRow[], chance: ModelCompa
     const fraction = small.sizeBytes.fp32.mean / base.sizeBytes.fp32.mean;
     const speed = base.inferMsPerImage.mean / small.inferMsPerImage.mean;
     const lower = outcomes.filter((o) => o.outcome === 'lower');
-    const size = `at ${(100 * fraction).toFixed(1)} % of the size (${(small.sizeBytes.fp32.mean / 1e6).toFixed(1)} vs ${(base.sizeBytes.fp32.mean / 1e6).toFixed(1)} MB fp32) and ${speed.toFixed(1)}× the inference speed`;
+    const speedText = speedsComparable ? ` and ${speed.toFixed(1)}× the inference speed` : ' (inference speeds not compared: the runs measured them at different thread counts, or did not record where)';
+    const size = `at ${(100 * fraction).toFixed(1)} % of the size (${(small.sizeBytes.fp32.mean / 1e6).toFixed(1)} vs ${(base.sizeBytes.fp32.mean / 1e6).toFixed(1)} MB fp32)${speedText}`;
     lines.unshift(lower.length
       ? `The original's conclusion does NOT hold here: ${nameOf(small.model)} is below ${nameOf(base.model)} in ${lower.map((o) => o.name).join(', ')} (by more than one sd), ${size}.`
       : `The original's conclusion holds here: ${nameOf(small.model)} reaches ${nameOf(base.model)}'s accuracy (stage 1, stage 2, zero-shot: higher or within one sd) ${size}.`);
@@ -394,7 +396,7 @@ export function writeComparison(out: string, s: ComparisonSettings, models: Arch
     rows, runs,
     settings: { ...s, models, seeds, speedsOn: speedsOn(runs), inference: `inference: the fp32 export's forward pass on a batch of ${INFER_BATCH}, ms per image`, trainSpeed: 'training img/s: stages 1, 2a, 2b (validation included, LR finders not)' },
     chance,
-    verdict: [...comparisonVerdict(rows, chance), ...models.filter((m) => !rows.some((r) => r.model === m)).map((m) => `${nameOf(m)}: no run finished in ${displayPath(out)} (npm run compare runs it; a stopped run starts over).`)],
+    verdict: [...comparisonVerdict(rows, chance, runs.every((r) => r.threads !== undefined) && new Set(runs.map((r) => `${r.backend} ${r.threads}`)).size <= 1), ...models.filter((m) => !rows.some((r) => r.model === m)).map((m) => `${nameOf(m)}: no run finished in ${displayPath(out)} (npm run compare runs it; a stopped run starts over).`)],
   };
   writeFileAtomically(path.join(out, 'compare.json'), JSON.stringify(c, null, 2) + '\n');
   writeFileAtomically(path.join(out, 'compare.md'), modelComparisonMarkdown(c));

@@ -109,5 +109,10 @@ describe('the verdict', () => {
     expect(lower[0]).toMatch(/does NOT hold/);
     expect(lower.join('\n')).toMatch(/lower by 14\.0 points/);
     expect(lower.join('\n')).toMatch(/ImageNet/);
+    expect(lower[0]).toMatch(/× the inference speed/);
+    // Runs timed at different thread counts (or not recorded): no speed ratio is claimed.
+    const unequal = comparisonVerdict([row('squeezenet1_1', 0.5, 0.02, 5), row('resnet50', 0.64, 0.02, 95)], chance, false);
+    expect(unequal[0]).not.toMatch(/× the inference speed/);
+    expect(unequal[0]).toMatch(/inference speeds not compared/);
   });
 });
