@@ -37,10 +37,36 @@ const requireHere = createRequire(__filename);
 
 function tslabJupyter(): TslabJupyter | undefined {
   try {
-    return requireHere('tslab/dist/jupyter') as TslabJupyter;
+    const jupyter = requireHere('tslab/dist/jupyter') as TslabJupyter;
+    if (jupyter.lastWriteDisplayData != null) queueKernelSends();
+    return jupyter;
   } catch {
     return undefined;
   }
+}
+
+interface QueuedSocket {
+  send(msg: unknown): Promise<void>;
+  deviseLastSend?: Promise<unknown>;
+}
+
+/**
+ * tslab writes every output with `socket.send(…)` and does not wait for it; zeromq 6 throws EBUSY when a send
+ * starts while the socket's previous one is still in flight, and the kernel dies ("Socket is busy writing" — met
+ * at a cell boundary after a long fit on a loaded machine). In the kernel's process, each socket's sends are chained
+ * so one starts when the last has finished, in order. Applied once, to the zeromq that tslab loads.
+ */
+function queueKernelSends(): void {
+  const zmq = createRequire(requireHere.resolve('tslab/dist/jupyter'))('zeromq') as { Publisher: { prototype: object } };
+  const socket = Object.getPrototypeOf(zmq.Publisher.prototype) as { send: QueuedSocket['send']; deviseQueued?: boolean };
+  if (socket.deviseQueued) return;
+  const send = socket.send;
+  socket.send = function (this: QueuedSocket, msg: unknown) {
+    const next = (this.deviseLastSend ?? Promise.resolve()).then(() => send.call(this, msg));
+    this.deviseLastSend = next.catch(() => undefined);
+    return next;
+  };
+  socket.deviseQueued = true;
 }
 
 /** Whether this code runs inside a tslab kernel (checked without emitting any output). */
