@@ -38,7 +38,13 @@ const requireHere = createRequire(__filename);
 function tslabJupyter(): TslabJupyter | undefined {
   try {
     const jupyter = requireHere('tslab/dist/jupyter') as TslabJupyter;
-    if (jupyter.lastWriteDisplayData != null) queueKernelSends();
+    if (jupyter.lastWriteDisplayData != null) {
+      try {
+        queueKernelSends();
+      } catch {
+        // Unqueued sends still work (the race is rare): never lose the notebook's displays over it.
+      }
+    }
     return jupyter;
   } catch {
     return undefined;
@@ -47,25 +53,38 @@ function tslabJupyter(): TslabJupyter | undefined {
 
 interface QueuedSocket {
   send(msg: unknown): Promise<void>;
-  deviseLastSend?: Promise<unknown>;
+}
+
+/** The zeromq module as far as {@link queueZeromqSends} needs it. */
+export interface ZeromqModule {
+  Publisher: { prototype: object };
+}
+
+function queueKernelSends(): void {
+  queueZeromqSends(createRequire(requireHere.resolve('tslab/dist/jupyter'))('zeromq') as ZeromqModule);
 }
 
 /**
  * tslab writes every output with `socket.send(…)` and does not wait for it; zeromq 6 throws EBUSY when a send
  * starts while the socket's previous one is still in flight, and the kernel dies ("Socket is busy writing" — met
- * at a cell boundary after a long fit on a loaded machine). In the kernel's process, each socket's sends are chained
- * so one starts when the last has finished, in order. Applied once, to the zeromq that tslab loads.
+ * at a cell boundary after a long fit on a loaded machine). Chains each socket's sends so one starts when the last
+ * has finished, in order. Applied once per zeromq module (in a kernel: the one tslab loads).
  */
-function queueKernelSends(): void {
-  const zmq = createRequire(requireHere.resolve('tslab/dist/jupyter'))('zeromq') as { Publisher: { prototype: object } };
+export function queueZeromqSends(zmq: ZeromqModule): void {
   const socket = Object.getPrototypeOf(zmq.Publisher.prototype) as { send: QueuedSocket['send']; deviseQueued?: boolean };
   if (socket.deviseQueued) return;
   const send = socket.send;
-  socket.send = function (this: QueuedSocket, msg: unknown) {
-    const next = (this.deviseLastSend ?? Promise.resolve()).then(() => send.call(this, msg));
-    this.deviseLastSend = next.catch(() => undefined);
-    return next;
-  };
+  // Sockets are not extensible, so each one's last send is kept beside it.
+  const lastSend = new WeakMap<QueuedSocket, Promise<unknown>>();
+  // zeromq defines `send` read-only (but configurable): redefine it rather than assign.
+  Object.defineProperty(socket, 'send', {
+    configurable: true,
+    value: function (this: QueuedSocket, msg: unknown) {
+      const next = (lastSend.get(this) ?? Promise.resolve()).then(() => send.call(this, msg));
+      lastSend.set(this, next.catch(() => undefined));
+      return next;
+    },
+  });
   socket.deviseQueued = true;
 }
 
