@@ -294,7 +294,7 @@ await show(knn.neighbors.map((i, rank) => ({ image: path.basename(space.evalItem
 // run's own `DEVISE_LABELS` is always among them); a source that cannot embed every class says why.
 
 // %%
-const LABEL_SPACES = 'word2vec,glove,glove100,wordnet,attributes'; // @param LABEL_SPACES
+const LABEL_SPACES: string = 'word2vec,glove,glove100,wordnet,attributes'; // @param LABEL_SPACES
 if (LABEL_SPACES) {
   // (no `{ stage1Model }` shorthand: tslab 1.0.22 does not rewrite it to the earlier cell's variable — ReferenceError)
   const sourceRows = await compareLabelSources(run, { stage1Model: stage1Model, lr: lr2a, names: [...LABEL_SPACES.split(','), cfg.labels] });
