@@ -9,6 +9,7 @@ import { queueZeromqSends, type ZeromqModule } from '../../lib/plots/display';
 
 interface Socket {
   bind(a: string): Promise<void>;
+  readonly lastEndpoint: string | null;
   connect(a: string): void;
   send(m: Buffer[]): Promise<void>;
   receive(): Promise<Buffer[]>;
@@ -18,11 +19,11 @@ type Zeromq = ZeromqModule & { Push: new (o: object) => Socket; Pull: new (o: ob
 const zmq = createRequire(require.resolve('tslab/dist/jupyter'))('zeromq') as Zeromq;
 
 /** Starts `n` 10 MB sends without waiting, then reads them all; the sends' outcomes, or the error thrown starting one. */
-async function burst(port: number, n: number): Promise<{ thrown?: string; settled: string[]; received: number }> {
+async function burst(n: number): Promise<{ thrown?: string; settled: string[]; received: number }> {
   const push = new zmq.Push({ sendHighWaterMark: 1 });
-  await push.bind(`tcp://127.0.0.1:${port}`);
+  await push.bind('tcp://127.0.0.1:*'); // a free port
   const pull = new zmq.Pull({ receiveHighWaterMark: 1 });
-  pull.connect(`tcp://127.0.0.1:${port}`);
+  pull.connect(push.lastEndpoint!);
   await new Promise((r) => setTimeout(r, 200));
   const sends: Promise<void>[] = [];
   let thrown: string | undefined;
@@ -41,10 +42,10 @@ async function burst(port: number, n: number): Promise<{ thrown?: string; settle
 
 describe('queueZeromqSends', () => {
   it('without it a burst of sends throws EBUSY; with it every send goes out, in order', async () => {
-    const before = await burst(5611, 10);
+    const before = await burst(10);
     expect(before.thrown).toBe('EBUSY');
     queueZeromqSends(zmq);
-    const after = await burst(5612, 10);
+    const after = await burst(10);
     expect(after.thrown).toBeUndefined();
     expect(after.settled).toEqual(Array(10).fill('fulfilled'));
     expect(after.received).toBe(10); // each message's first byte is its index: received in the order sent
