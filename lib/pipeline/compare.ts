@@ -373,14 +373,24 @@ export function readComparison(file = path.join(ROOT, 'models', 'compare', 'comp
   return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelComparison;
 }
 
-/** Where each run's speeds were measured, grouped: e.g. "speeds on wasm, 2 threads (SqueezeNet 1.1 seeds 0, 1; ResNet-50 seed 0)". */
-function speedsOn(runs: ModelComparisonRun[]): string {
+const NOT_RECORDED = 'threads not recorded';
+
+/** The runs grouped by where their speeds were measured ("wasm, 2 threads"; rows from before recording: NOT_RECORDED). */
+function speedGroups(runs: ModelComparisonRun[]): Map<string, ModelComparisonRun[]> {
   const groups = new Map<string, ModelComparisonRun[]>();
   for (const r of runs) {
-    const key = r.threads === undefined ? 'threads not recorded' : `${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+    const key = r.threads === undefined ? NOT_RECORDED : `${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  const which = (rs: ModelComparisonRun[]) => [...new Set(rs.map((r) => r.model))].map((m) => `${nameOf(m)} seed${rs.filter((r) => r.model === m).length > 1 ? 's' : ''} ${rs.filter((r) => r.model === m).map((r) => r.seed).join(', ')}`).join('; ');
+  return groups;
+}
+
+/** e.g. "speeds as each run measured them: wasm, 2 threads (SqueezeNet 1.1 seeds 0, 1; ResNet-50 seed 0)". */
+function speedsOn(groups: Map<string, ModelComparisonRun[]>): string {
+  const which = (rs: ModelComparisonRun[]) => [...new Set(rs.map((r) => r.model))].map((m) => {
+    const seeds = rs.filter((r) => r.model === m).map((r) => r.seed);
+    return `${nameOf(m)} seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}`;
+  }).join('; ');
   return `speeds as each run measured them: ${[...groups].map(([k, rs]) => `${k} (${which(rs)})`).join(', ')}`;
 }
 
@@ -392,11 +402,12 @@ export function writeComparison(out: string, s: ComparisonSettings, models: Arch
   const unseen = runs[0] ? readAwa2(s.data).testClasses.length : 0;
   const open = runs[0]?.counts.openVocabularyLabels;
   const chance = { stage1: seen ? 1 / seen : NaN, zeroShot: unseen ? 1 / unseen : NaN, openVocabulary: open ? 1 / open : null };
+  const groups = speedGroups(runs);
   const c: ModelComparison = {
     rows, runs,
-    settings: { ...s, models, seeds, speedsOn: speedsOn(runs), inference: `inference: the fp32 export's forward pass on a batch of ${INFER_BATCH}, ms per image`, trainSpeed: 'training img/s: stages 1, 2a, 2b (validation included, LR finders not)' },
+    settings: { ...s, models, seeds, speedsOn: speedsOn(groups), inference: `inference: the fp32 export's forward pass on a batch of ${INFER_BATCH}, ms per image`, trainSpeed: 'training img/s: stages 1, 2a, 2b (validation included, LR finders not)' },
     chance,
-    verdict: [...comparisonVerdict(rows, chance, runs.every((r) => r.threads !== undefined) && new Set(runs.map((r) => `${r.backend} ${r.threads}`)).size <= 1), ...models.filter((m) => !rows.some((r) => r.model === m)).map((m) => `${nameOf(m)}: no run finished in ${displayPath(out)} (npm run compare runs it; a stopped run starts over).`)],
+    verdict: [...comparisonVerdict(rows, chance, groups.size <= 1 && !groups.has(NOT_RECORDED)), ...models.filter((m) => !rows.some((r) => r.model === m)).map((m) => `${nameOf(m)}: no run finished in ${displayPath(out)} (npm run compare runs it; a stopped run starts over).`)],
   };
   writeFileAtomically(path.join(out, 'compare.json'), JSON.stringify(c, null, 2) + '\n');
   writeFileAtomically(path.join(out, 'compare.md'), modelComparisonMarkdown(c));

@@ -35,10 +35,13 @@ interface TslabJupyter {
 
 const requireHere = createRequire(__filename);
 
+let sendsQueued = false;
+
 function tslabJupyter(): TslabJupyter | undefined {
   try {
     const jupyter = requireHere('tslab/dist/jupyter') as TslabJupyter;
-    if (jupyter.lastWriteDisplayData != null) {
+    if (jupyter.lastWriteDisplayData != null && !sendsQueued) {
+      sendsQueued = true; // once per process: this runs on every display (progress redraws included)
       try {
         queueKernelSends();
       } catch {
