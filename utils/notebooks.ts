@@ -50,11 +50,10 @@ export const NOTEBOOKS: NotebookSpec[] = [
       ARCH: 'resnet50',
       TITLE: 'ResNet-50 (baseline)',
       WHY: 'ResNet-50 is the baseline, with real ImageNet weights (Keras\'s ResNet-50 v1, `npm run weights -- download resnet50`): more accurate on ImageNet than SqueezeNet, but about 25.8 M parameters (about 100 MB with the DeViSE head). The cells are those of `VisualSemanticModels_Squeezenet1_1.ipynb`; only the backbone differs. (The original\'s baseline was ResNet34: `VisualSemanticModels_Resnet34.ipynb` runs it for users who download torchvision\'s weights.)',
-      RAN: 'This notebook is committed without outputs: the full recipe with ResNet-50 takes more than 35 minutes on a quiet 2-core CPU. `npm run notebooks -- execute --only Resnet50` runs it with the settings of the SqueezeNet notebook\'s outputs (real photos: Tiny ImageNet\'s 64 px ImageNet photos of 13 AWA2 classes, 150 per class, 112 px, `glove100` labels, epochs 4,2,5,3, seed 0); ResNet-50\'s numbers at those settings are in `npm run compare`\'s table, which the conclusion of `VisualSemanticModels_Squeezenet1_1.ipynb` shows',
+      RAN: RAN_ON_REAL_PHOTOS,
       LABEL_SPACES: '',
     },
     runEnv: REAL_PHOTOS,
-    notExecuted: 'the full recipe with ResNet-50 takes more than 35 minutes on a quiet 2-core CPU; run it with --only Resnet50',
   },
   {
     source: MAIN,
@@ -141,6 +140,11 @@ function cellOf(seg: Segment, vars: Record<string, string>): Cell {
 /** The cells of a percent-format source, parameters substituted. Text before the first `// %%` is the file's own header (not a cell). */
 export function parseCells(text: string, vars: Record<string, string> = {}): Cell[] {
   return segmentsOf(text).segments.map((seg) => cellOf(seg, vars)).filter((c) => c.source !== '' || c.cell_type === 'code');
+}
+
+/** A whole source file as one notebook runs it (its `// @param` lines substituted): what the tests type-check per notebook. */
+export function variantSource(spec: NotebookSpec): string {
+  return fs.readFileSync(path.resolve(ROOT, spec.source), 'utf8').split('\n').map((line) => paramLine(line, spec.vars) ?? line).join('\n');
 }
 
 /** The stamp in the first cell: which file to edit. */
