@@ -34,7 +34,12 @@ describe('app core', () => {
     const sample = path.join(ROOT, 'data_samples/JPEGImages/seal/seal_10001.jpg');
     const wide = path.join(tmp.dir, 'wide.png'); // non-square, with transparency
     await sharp(sample).resize(150, 100, { fit: 'fill' }).ensureAlpha(0.6).png().toFile(wide);
-    for (const [file, size] of [[sample, 128], [sample, 64], [sample, 224], [wide, 224], [wide, 64]] as const) {
+    // Photos larger than the input, cropped across (landscape) and down (portrait): the app resizes only the crop's window.
+    const landscape = path.join(tmp.dir, 'landscape.png');
+    const portrait = path.join(tmp.dir, 'portrait.png');
+    await sharp(sample).resize(500, 375, { fit: 'fill' }).png().toFile(landscape);
+    await sharp(sample).resize(300, 450, { fit: 'fill' }).png().toFile(portrait);
+    for (const [file, size] of [[sample, 128], [sample, 64], [sample, 224], [wide, 224], [wide, 64], [landscape, 224], [portrait, 224], [portrait, 112]] as const) {
     const { data, info } = await sharp(file).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     const rgb = rgbaToRgbOnWhite(data);
       const lib = applyTransforms(await decodeImage(file, size), size, CENTER);

@@ -18,7 +18,15 @@ export function rgbaToRgbOnWhite(rgba: Uint8ClampedArray | Uint8Array): Uint8Arr
   const n = rgba.length / 4;
   const out = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
-    const a = rgba[i * 4 + 3]! / 255;
+    const alpha = rgba[i * 4 + 3]!;
+    if (alpha === 255) {
+      // Opaque (every camera photo): the formula below gives the colour unchanged.
+      out[i * 3] = rgba[i * 4]!;
+      out[i * 3 + 1] = rgba[i * 4 + 1]!;
+      out[i * 3 + 2] = rgba[i * 4 + 2]!;
+      continue;
+    }
+    const a = alpha / 255;
     for (let c = 0; c < 3; c++) out[i * 3 + c] = Math.round(rgba[i * 4 + c]! * a + 255 * (1 - a));
   }
   return out;
@@ -45,19 +53,25 @@ const catmullRom = (x: number) => {
   return 0;
 };
 
+/** The filter of one separable pass, for outputs `from`…`to − 1`: output o reads `index[k]` × `weight[k]` for k in `offset[o − from]`…`offset[o − from + 1] − 1`. */
+interface Taps {
+  offset: Int32Array;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
 /**
- * One separable pass along rows (`horizontal`) or columns, HWC → float, as libvips' `vips_resize` (sharp) does it:
- * shrinking is `vips_reduce` (Lanczos-3 widened by the factor, centre convention), enlarging is `vips_affine`
- * with the bicubic interpolator at input x = out / scale − 0.5 and edge pixels repeated.
+ * The taps libvips' `vips_resize` (sharp) uses along one axis of `inLen` pixels resized to `out`: shrinking is
+ * `vips_reduce` (Lanczos-3 widened by the factor, centre convention), enlarging is `vips_affine` with the bicubic
+ * interpolator at input x = out / scale − 0.5 and edge pixels repeated.
  */
-function resample(src: Float32Array, w: number, h: number, out: number, horizontal: boolean): Float32Array {
-  const inLen = horizontal ? w : h;
+function tapsFor(inLen: number, out: number, from: number, to: number): Taps {
   const scale = out / inLen;
-  const [ow, oh] = horizontal ? [out, h] : [w, out];
-  const dst = new Float32Array(ow * oh * 3);
-  for (let o = 0; o < out; o++) {
-    const taps: number[] = [];
-    const weights: number[] = [];
+  const index: number[] = [];
+  const weight: number[] = [];
+  const offset = new Int32Array(to - from + 1);
+  for (let o = from; o < to; o++) {
+    const first = index.length;
     if (scale < 1) {
       const support = 3 / scale; // widen the kernel when shrinking (antialiasing)
       const center = (o + 0.5) / scale - 0.5;
@@ -66,37 +80,71 @@ function resample(src: Float32Array, w: number, h: number, out: number, horizont
       let sum = 0;
       for (let i = lo; i <= hi; i++) {
         const wt = lanczos3((i - center) * scale);
-        taps.push(i);
-        weights.push(wt);
+        if (wt === 0) continue; // adds exactly nothing to a sum: left out
+        index.push(i);
+        weight.push(wt);
         sum += wt;
       }
-      for (let k = 0; k < weights.length; k++) weights[k]! /= sum || 1;
+      for (let k = first; k < weight.length; k++) weight[k]! /= sum || 1;
     } else {
       const x = o / scale - 0.5;
       const f = Math.floor(x);
       for (let i = f - 1; i <= f + 2; i++) {
-        taps.push(Math.min(inLen - 1, Math.max(0, i)));
-        weights.push(catmullRom(i - x));
+        index.push(Math.min(inLen - 1, Math.max(0, i)));
+        weight.push(catmullRom(i - x));
       }
     }
-    const lines = horizontal ? h : w;
-    for (let l = 0; l < lines; l++) {
+    offset[o - from + 1] = index.length;
+  }
+  return { offset, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+}
+
+/** The pass along rows: rows `r0`…`r0 + rows − 1` of the HWC image `src` (`w` wide) → `taps`' columns × `rows` (float). */
+function resampleRows(src: Uint8Array | Float32Array, w: number, r0: number, rows: number, taps: Taps): Float32Array {
+  const { offset, weight } = taps;
+  const index3 = taps.index.map((i) => i * 3);
+  const ow = offset.length - 1;
+  const dst = new Float32Array(ow * rows * 3);
+  let d = 0;
+  for (let l = 0; l < rows; l++) {
+    const line = (r0 + l) * w * 3;
+    for (let o = 0; o < ow; o++) {
       let r = 0;
       let g = 0;
       let b = 0;
-      for (let k = 0; k < weights.length; k++) {
-        const i = taps[k]!;
-        const s = horizontal ? (l * w + i) * 3 : (i * w + l) * 3;
-        const wt = weights[k]!;
+      const end = offset[o + 1]!;
+      for (let k = offset[o]!; k < end; k++) {
+        const s = line + index3[k]!;
+        const wt = weight[k]!;
         r += src[s]! * wt;
         g += src[s + 1]! * wt;
         b += src[s + 2]! * wt;
       }
-      const d = horizontal ? (l * ow + o) * 3 : (o * ow + l) * 3;
-      dst[d] = r;
-      dst[d + 1] = g;
-      dst[d + 2] = b;
+      dst[d++] = r;
+      dst[d++] = g;
+      dst[d++] = b;
     }
+  }
+  return dst;
+}
+
+/**
+ * The pass along columns: columns `c0`…`c0 + cols − 1` of `src` (`w` wide) → cols × `taps`' rows (float). Each output
+ * row is summed tap by tap over the whole row at once (a float64 row of sums, same order of terms per value).
+ */
+function resampleColumns(src: Uint8Array | Float32Array, w: number, c0: number, cols: number, taps: Taps): Float32Array {
+  const { offset, index, weight } = taps;
+  const oh = offset.length - 1;
+  const dst = new Float32Array(cols * oh * 3);
+  const acc = new Float64Array(cols * 3);
+  for (let o = 0; o < oh; o++) {
+    acc.fill(0);
+    for (let k = offset[o]!; k < offset[o + 1]!; k++) {
+      const s0 = (index[k]! * w + c0) * 3;
+      const wt = weight[k]!;
+      for (let j = 0; j < cols * 3; j++) acc[j]! += src[s0 + j]! * wt;
+    }
+    dst.set(acc, o * cols * 3);
   }
   return dst;
 }
@@ -109,62 +157,102 @@ const bicubicTable = Array.from({ length: TRANSFORM_SCALE + 1 }, (_, i) => {
 });
 
 /**
- * Enlarging on both axes as libvips' affine + bicubic on uchar: input position x = out / scale − 0.5 rounded to
- * 1/1024 px, integer Catmull-Rom coefficients (×4096), each row rounded, then the column; edges repeated.
+ * libvips' affine + bicubic on uchar along one axis of `inLen` enlarged to `out`, for outputs `from`…`to − 1`: input
+ * position x = out / scale − 0.5 rounded to 1/1024 px, its 4 integer Catmull-Rom coefficients (×4096) and the 4
+ * input indices they read (edges repeated).
  */
-function enlargeBicubic(rgb: Uint8Array, w: number, h: number, W: number, H: number): Uint8Array {
-  const out = new Uint8Array(W * H * 3);
+function bicubicTaps(inLen: number, out: number, from: number, to: number): { index: Int32Array; coef: Int32Array } {
   const pad = 4; // keeps positions positive, as libvips' edge extension does
-  const half = 1 << (INTERPOLATE_SHIFT - 1);
-  const at = (x: number, y: number, c: number) => rgb[(Math.min(h - 1, Math.max(0, y)) * w + Math.min(w - 1, Math.max(0, x))) * 3 + c]!;
-  const phase = (pos: number) => {
+  const index = new Int32Array((to - from) * 4);
+  const coef = new Int32Array((to - from) * 4);
+  for (let o = from; o < to; o++) {
+    const pos = o / (out / inLen) - 0.5;
     const s = Math.trunc((pos + pad) * TRANSFORM_SCALE * 2);
-    return { i: Math.trunc(pos + pad) - pad, c: bicubicTable[((s & (TRANSFORM_SCALE * 2 - 1)) + 1) >> 1]! };
-  };
-  const xs = Array.from({ length: W }, (_, o) => phase(o / (W / w) - 0.5));
-  for (let oy = 0; oy < H; oy++) {
-    const { i: iy, c: cy } = phase(oy / (H / h) - 0.5);
-    for (let ox = 0; ox < W; ox++) {
-      const { i: ix, c: cx } = xs[ox]!;
-      for (let ch = 0; ch < 3; ch++) {
-        let acc = 0;
-        for (let j = 0; j < 4; j++) {
-          let row = 0;
-          for (let k = 0; k < 4; k++) row += cx[k]! * at(ix - 1 + k, iy - 1 + j, ch);
-          acc += cy[j]! * ((row + half) >> INTERPOLATE_SHIFT);
-        }
-        out[(oy * W + ox) * 3 + ch] = Math.min(255, Math.max(0, (acc + half) >> INTERPOLATE_SHIFT));
+    const i = Math.trunc(pos + pad) - pad;
+    const c = bicubicTable[((s & (TRANSFORM_SCALE * 2 - 1)) + 1) >> 1]!;
+    for (let k = 0; k < 4; k++) {
+      index[(o - from) * 4 + k] = Math.min(inLen - 1, Math.max(0, i - 1 + k));
+      coef[(o - from) * 4 + k] = c[k]!;
+    }
+  }
+  return { index, coef };
+}
+
+/**
+ * Enlarging on both axes (libvips: each row of 4 taps rounded, then the column of 4 rows), the window `x0, y0, cw × ch`
+ * of the `W`×`H` result. A rounded row value depends only on the input row it reads, so each input row the window
+ * needs is filtered once and shared by the output rows that read it.
+ */
+function enlargeBicubic(rgb: Uint8Array, w: number, h: number, W: number, H: number, x0: number, y0: number, cw: number, ch: number): Uint8Array {
+  const out = new Uint8Array(cw * ch * 3);
+  const half = 1 << (INTERPOLATE_SHIFT - 1);
+  const xs = bicubicTaps(w, W, x0, x0 + cw);
+  const ys = bicubicTaps(h, H, y0, y0 + ch);
+  const rows = new Map<number, Int32Array>();
+  const rowOf = (y: number): Int32Array => {
+    let row = rows.get(y);
+    if (row) return row;
+    row = new Int32Array(cw * 3);
+    for (let ox = 0; ox < cw; ox++) {
+      for (let c = 0; c < 3; c++) {
+        let v = 0;
+        for (let k = 0; k < 4; k++) v += xs.coef[ox * 4 + k]! * rgb[(y * w + xs.index[ox * 4 + k]!) * 3 + c]!;
+        row[ox * 3 + c] = (v + half) >> INTERPOLATE_SHIFT;
       }
+    }
+    rows.set(y, row);
+    return row;
+  };
+  for (let oy = 0; oy < ch; oy++) {
+    const taps = [0, 1, 2, 3].map((j) => rowOf(ys.index[oy * 4 + j]!));
+    const coef = ys.coef.subarray(oy * 4, oy * 4 + 4);
+    for (let i = 0; i < cw * 3; i++) {
+      let acc = 0;
+      for (let j = 0; j < 4; j++) acc += coef[j]! * taps[j]![i]!;
+      out[oy * cw * 3 + i] = Math.min(255, Math.max(0, (acc + half) >> INTERPOLATE_SHIFT));
     }
   }
   return out;
 }
 
-/** HWC uint8 RGB resized to `W`×`H` as sharp's `resize` with kernel lanczos3 (identity when the size is unchanged). */
-export function resizeLanczos3(rgb: Uint8Array, w: number, h: number, W: number, H: number): Uint8Array {
-  if (w === W && h === H) return rgb;
-  if (W > w && H > h) return enlargeBicubic(rgb, w, h, W, H);
-  let f: Float32Array = Float32Array.from(rgb);
-  let cw = w;
-  if (W !== w) {
-    f = resample(f, w, h, W, true);
-    cw = W;
+/**
+ * HWC uint8 RGB resized to `W`×`H` as sharp's `resize` with kernel lanczos3 (identity when the size is unchanged),
+ * computing only the window `x0, y0, cw × ch` of the result (default: all of it). Shrinking, or enlarging along one
+ * axis, is two separable float passes (rows, then columns), each over only what the window needs.
+ */
+export function resizeLanczos3(rgb: Uint8Array, w: number, h: number, W: number, H: number, x0 = 0, y0 = 0, cw = W, ch = H): Uint8Array {
+  if (W > w && H > h) return enlargeBicubic(rgb, w, h, W, H, x0, y0, cw, ch);
+  let f: Uint8Array | Float32Array;
+  if (W === w && H === h) f = rgb;
+  else if (H === h) f = resampleRows(rgb, w, y0, ch, tapsFor(w, W, x0, x0 + cw));
+  else {
+    const vertical = tapsFor(h, H, y0, y0 + ch);
+    if (W === w) f = resampleColumns(rgb, w, x0, cw, vertical);
+    else {
+      // Only the rows the vertical taps read go through the row pass.
+      const first = Math.min(...vertical.index);
+      const rows = Math.max(...vertical.index) - first + 1;
+      const across = resampleRows(rgb, w, first, rows, tapsFor(w, W, x0, x0 + cw));
+      f = resampleColumns(across, cw, 0, cw, { ...vertical, index: vertical.index.map((i) => i - first) });
+    }
   }
-  if (H !== h) f = resample(f, cw, h, H, false);
-  const out = new Uint8Array(f.length);
-  for (let i = 0; i < f.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(f[i]!)));
+  const out = new Uint8Array(cw * ch * 3);
+  if (f === rgb) {
+    for (let i = 0; i < ch; i++) out.set(rgb.subarray(((y0 + i) * W + x0) * 3, ((y0 + i) * W + x0 + cw) * 3), i * cw * 3);
+    return out;
+  }
+  const floats = f as Float32Array;
+  for (let i = 0; i < out.length; i++) {
+    const v = Math.round(floats[i]!);
+    out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
   return out;
 }
 
 /** The library's validation view of an image: short side resized to `size`, then the center `size`² crop. */
 export function centerCropRgb(rgb: Uint8Array, w: number, h: number, size: number): Uint8Array {
   const [W, H] = outsideSize(w, h, size);
-  const resized = resizeLanczos3(rgb, w, h, W, H);
-  const x0 = Math.round(0.5 * (W - size));
-  const y0 = Math.round(0.5 * (H - size));
-  const out = new Uint8Array(size * size * 3);
-  for (let i = 0; i < size; i++) out.set(resized.subarray(((y0 + i) * W + x0) * 3, ((y0 + i) * W + x0 + size) * 3), i * size * 3);
-  return out;
+  return resizeLanczos3(rgb, w, h, W, H, Math.round(0.5 * (W - size)), Math.round(0.5 * (H - size)), size, size);
 }
 
 /** Rows of `flat` (n × dim) scaled to unit length (zero rows stay zero). */
