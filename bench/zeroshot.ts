@@ -47,6 +47,7 @@ const ROWS: Record<string, Row> = {
   'lr2=3e-2': { ...BASE, lr2: 3e-2 },
   'no-hidden': { ...BASE, keepHidden: false },
   size112: { ...BASE, size: 112 },
+  size224: { ...BASE, size: 224 },
   word2vec: { ...BASE, labels: 'word2vec' },
 };
 const OPEN_VOCABULARY = TINY_IMAGENET_ANIMALS.slice(10).map((c) => c.label);

@@ -157,9 +157,22 @@ export interface ZeroShotInput {
 
 /** Everything the zero-shot section reports, for one score matrix. */
 export interface ZeroShotResult {
-  zsl: { perClassTop1: number; n: number; chance: number; perClass: Map<number, { top1: number; n: number }> };
+  zsl: { perClassTop1: number; n: number; chance: number; perClass: Map<number, { top1: number; n: number }>; landing: Map<number, Landing<number>> };
   gzsl: GzslResult & { calibrated: GzslResult & { gamma: number }; ausuc: number; curve: CurvePoint[]; chanceU: number };
 }
+
+/**
+ * Where one unseen class's images go: how many land nearest each label of all (seen ∪ unseen, uncalibrated), and
+ * which unseen label each is given under the ZSL protocol. This is what explains a weak zero-shot number: the photos
+ * land near some seen labels, and the unseen label whose vector is nearest those wins them.
+ */
+export interface Landing<K extends number | string> {
+  n: number;
+  nearestOfAll: Map<K, number>;
+  unseenLabel: Map<K, number>;
+}
+
+const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
 
 /** ZSL (unseen images over unseen labels), GZSL uncalibrated and calibrated, the curve and AUSUC. */
 export function zeroShot(input: ZeroShotInput): ZeroShotResult {
@@ -169,6 +182,15 @@ export function zeroShot(input: ZeroShotInput): ZeroShotResult {
   const zslIdx = Array.from(actual).flatMap((a, i) => (unseenSet.has(a) ? [i] : []));
   const zslPred = zslIdx.map((i) => argmaxShifted(scores[i]!, unseen, new Set(), 0));
   const zslActual = zslIdx.map((i) => actual[i]!);
+  const landing = new Map<number, Landing<number>>();
+  const everyLabel = [...seen, ...unseen];
+  zslIdx.forEach((i, j) => {
+    const l = landing.get(actual[i]!) ?? { n: 0, nearestOfAll: new Map(), unseenLabel: new Map() };
+    l.n++;
+    bump(l.nearestOfAll, argmaxShifted(scores[i]!, everyLabel, new Set(), 0));
+    bump(l.unseenLabel, zslPred[j]!);
+    landing.set(actual[i]!, l);
+  });
   const cal = input.calibration ?? (() => {
     const idx = Array.from(actual).flatMap((a, i) => (seenSet.has(a) ? [i] : []));
     return { scores: idx.map((i) => scores[i]!), actual: idx.map((i) => actual[i]!) };
@@ -176,7 +198,7 @@ export function zeroShot(input: ZeroShotInput): ZeroShotResult {
   const gamma = chooseGamma(cal.scores, cal.actual, seen, unseen, input.maxSeenLoss);
   const curve = seenUnseenCurve(scores, actual, seen, unseen);
   return {
-    zsl: { perClassTop1: perClassMeanAccuracy(zslActual, zslPred), n: zslIdx.length, chance: unseen.length ? 1 / unseen.length : 0, perClass: perClassTop1(zslActual, zslPred) },
+    zsl: { perClassTop1: perClassMeanAccuracy(zslActual, zslPred), n: zslIdx.length, chance: unseen.length ? 1 / unseen.length : 0, perClass: perClassTop1(zslActual, zslPred), landing },
     gzsl: {
       ...gzslAt(scores, actual, seen, unseen, 0),
       calibrated: { ...gzslAt(scores, actual, seen, unseen, gamma), gamma },
@@ -192,7 +214,11 @@ export interface ZeroShotSummary {
   split: string;
   seenClasses: number;
   unseenClasses: number;
-  zsl: { perClassTop1: number; n: number; chance: number; perClass: Record<string, { top1: number; n: number }> };
+  zsl: {
+    perClassTop1: number; n: number; chance: number; perClass: Record<string, { top1: number; n: number }>;
+    /** Per unseen class: the fraction of its images nearest each label of all, and given each unseen label (largest first). */
+    landing: Record<string, { n: number; nearestOfAll: Record<string, number>; unseenLabel: Record<string, number> }>;
+  };
   gzsl: GzslResult & { calibrated: GzslResult & { gamma: number }; ausuc: number; curve: CurvePoint[]; chanceU: number };
   /** The same numbers with CSLS hubness reduction (k nearest images per label). */
   csls: { k: number; zslPerClassTop1: number; u: number; s: number; H: number; calibrated: { u: number; s: number; H: number; gamma: number }; calibratedH: number; ausuc: number };
@@ -218,11 +244,38 @@ export function describeZeroShot(z: Omit<ZeroShotSummary, 'verdict'>): string[] 
   } else {
     out.push(`Generalized zero-shot without calibration: u ${pct(gzsl.u)}, s ${pct(gzsl.s)}, H ${pct(gzsl.H)}.`);
   }
+  out.push(...describeLanding(z));
   const c = gzsl.calibrated;
   out.push(c.H > 0
     ? `Calibrated stacking (γ = ${c.gamma.toFixed(3)}, chosen on the seen validation images only): u ${pct(c.u)}, s ${pct(c.s)}, H ${pct(c.H)}${gzsl.H > 0 ? ` (uncalibrated H ${pct(gzsl.H)})` : ''}.`
     : `Calibrated stacking (γ = ${c.gamma.toFixed(3)}, chosen on the seen validation images only) still leaves H = 0: the unseen classes are out of reach of this model; train on more seen classes or real data.`);
   out.push(`Area under the seen–unseen curve (AUSUC, all γ): ${gzsl.ausuc.toFixed(3)}; chance for u is about ${pct(gzsl.chanceU)}.`);
+  return out;
+}
+
+/** A landing with class indices turned into names, each count into a fraction of the class's images, largest first. */
+export function namedLanding(l: Landing<number>, names: string[]): ZeroShotSummary['zsl']['landing'][string] {
+  const named = (m: Map<number, number>) => Object.fromEntries([...m].sort((a, b) => b[1] - a[1]).map(([c, k]) => [names[c]!, k / l.n]));
+  return { n: l.n, nearestOfAll: named(l.nearestOfAll), unseenLabel: named(l.unseenLabel) };
+}
+
+/**
+ * Why zero-shot is what it is, from where the unseen photos land: per unseen class, the labels of all its photos are
+ * nearest, then the unseen label each is given; an unseen label that takes more than its share of every unseen photo
+ * is a hub (other classes' photos land nearer it than their own label), which CSLS corrects for.
+ */
+function describeLanding(z: Omit<ZeroShotSummary, 'verdict'>): string[] {
+  const entries = Object.entries(z.zsl.landing ?? {});
+  if (!entries.length) return [];
+  const top = (m: Record<string, number>, k: number) => Object.entries(m).slice(0, k).map(([c, f]) => `${c.replace(/\+/g, ' ')} ${pct(f)}`).join(', ');
+  const lines = entries.map(([c, l]) => `${c.replace(/\+/g, ' ')} (${l.n}): nearest of all labels ${top(l.nearestOfAll, 2)} → given ${top(l.unseenLabel, 2)}`);
+  const out = [`Where the unseen photos go (nearest of all labels → the unseen label given): ${lines.join('; ')}.`];
+  const taken = new Map<string, number>();
+  for (const [, l] of entries) for (const [u, f] of Object.entries(l.unseenLabel)) taken.set(u, (taken.get(u) ?? 0) + (f * l.n) / z.zsl.n);
+  const [hub, share] = [...taken].sort((a, b) => b[1] - a[1])[0]!;
+  if (share > 1.5 * z.zsl.chance) {
+    out.push(`'${hub.replace(/\+/g, ' ')}' is given to ${pct(share)} of all unseen photos (a fair share is ${pct(z.zsl.chance)}): other classes' photos land nearer its word vector than their own (a hub). With CSLS hubness reduction (k = ${z.csls.k}) zero-shot is ${pct(z.csls.zslPerClassTop1)} (without: ${pct(z.zsl.perClassTop1)}).`);
+  }
   return out;
 }
 

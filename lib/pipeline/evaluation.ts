@@ -18,7 +18,7 @@ import type { Callback } from '../train/types';
 import { embedImages } from '../train/vision';
 import type { LabelSource } from '../vectors/labels';
 import { LABEL_SOURCES, labelSource } from '../vectors/sources';
-import { csls, describeZeroShot, type LabelSourceRow, zeroShot, type ZeroShotResult, type ZeroShotSummary } from '../zeroshot';
+import { csls, describeZeroShot, type LabelSourceRow, namedLanding, zeroShot, type ZeroShotResult, type ZeroShotSummary } from '../zeroshot';
 import type { DeviseRun } from './notebook';
 import type { SearchSpace } from './space';
 
@@ -35,11 +35,12 @@ function scoresOf(run: DeviseRun, embeddings: Float32Array[], items: Item[], sou
 
 function summarise(z: ZeroShotResult, zc: ZeroShotResult, allClasses: string[], run: DeviseRun, k: number): ZeroShotSummary {
   const perClass = Object.fromEntries([...z.zsl.perClass].map(([c, v]) => [allClasses[c]!, v]));
+  const landing = Object.fromEntries([...z.zsl.landing].map(([c, l]) => [allClasses[c]!, namedLanding(l, allClasses)]));
   const base = {
     split: run.cfg.split,
     seenClasses: run.data.classes.length,
     unseenClasses: run.data.testClasses?.length ?? 0,
-    zsl: { perClassTop1: z.zsl.perClassTop1, n: z.zsl.n, chance: z.zsl.chance, perClass },
+    zsl: { perClassTop1: z.zsl.perClassTop1, n: z.zsl.n, chance: z.zsl.chance, perClass, landing },
     gzsl: z.gzsl,
     csls: {
       k, zslPerClassTop1: zc.zsl.perClassTop1, u: zc.gzsl.u, s: zc.gzsl.s, H: zc.gzsl.H,

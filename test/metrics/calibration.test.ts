@@ -1,6 +1,6 @@
 /** Calibrated stacking, the seen–unseen curve, AUSUC, per-class top-1 and CSLS against hand-computed examples. */
 import { describe, expect, it } from 'vitest';
-import { ausuc, chooseGamma, csls, gzslAt, perClassTop1, seenUnseenCurve, zeroShot } from '../../lib/zeroshot';
+import { ausuc, chooseGamma, csls, describeZeroShot, gzslAt, namedLanding, perClassTop1, seenUnseenCurve, zeroShot } from '../../lib/zeroshot';
 
 // Classes 0, 1 seen; 2, 3 unseen. Flip points (best seen − best unseen): A 0.4, B 0.2, C 0.1, D 0.4.
 const TEST = [
@@ -77,6 +77,32 @@ describe('per-class zero-shot results', () => {
     expect(z.zsl.n).toBe(2);
     expect(z.zsl.chance).toBe(0.5);
     expect(z.gzsl.chanceU).toBe(0.25);
+  });
+
+  it('where the unseen photos land: nearest of all labels, the unseen label given, and a hub named in words', () => {
+    const scores = [
+      [0.9, 0.1, 0.5, 0.6], // class 2: nearest 0, given 3
+      [0.2, 0.1, 0.8, 0.3], // class 2: nearest 2, given 2
+      [0.7, 0.1, 0.2, 0.4], // class 2: nearest 0, given 3
+      [0.1, 0.9, 0.2, 0.5], // class 3: nearest 1, given 3
+      [0.1, 0.2, 0.1, 0.7], // class 3: nearest 3, given 3
+      [0.1, 0.8, 0.3, 0.6], // class 3: nearest 1, given 3
+    ];
+    const z = zeroShot({ scores, actual: [2, 2, 2, 3, 3, 3], seen: SEEN, unseen: UNSEEN });
+    expect([...z.zsl.landing.get(2)!.nearestOfAll]).toEqual([[0, 2], [2, 1]]);
+    expect([...z.zsl.landing.get(2)!.unseenLabel]).toEqual([[3, 2], [2, 1]]);
+    const names = ['ox', 'lion', 'persian+cat', 'pig'];
+    const landing = { 'persian+cat': namedLanding(z.zsl.landing.get(2)!, names), pig: namedLanding(z.zsl.landing.get(3)!, names) };
+    expect(landing['persian+cat']).toEqual({ n: 3, nearestOfAll: { ox: 2 / 3, 'persian+cat': 1 / 3 }, unseenLabel: { pig: 2 / 3, 'persian+cat': 1 / 3 } });
+    const lines = describeZeroShot({
+      split: 'standard', seenClasses: 2, unseenClasses: 2,
+      zsl: { perClassTop1: z.zsl.perClassTop1, n: z.zsl.n, chance: z.zsl.chance, perClass: {}, landing },
+      gzsl: z.gzsl,
+      csls: { k: 2, zslPerClassTop1: 0.5, u: 0, s: 0, H: 0, calibrated: { u: 0, s: 0, H: 0, gamma: 0 }, calibratedH: 0, ausuc: 0 },
+    });
+    expect(lines).toContain('Where the unseen photos go (nearest of all labels → the unseen label given): persian cat (3): nearest of all labels ox 66.7%, persian cat 33.3% → given pig 66.7%, persian cat 33.3%; pig (3): nearest of all labels lion 66.7%, pig 33.3% → given pig 100.0%.');
+    // 'pig' takes 5 of the 6 photos: over 1.5× its fair share of 50 %.
+    expect(lines.find((l) => l.startsWith("'pig' is given to 83.3% of all unseen photos (a fair share is 50.0%)"))).toContain('CSLS');
   });
 });
 
