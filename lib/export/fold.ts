@@ -29,7 +29,7 @@ interface LayerJson {
   inbound_nodes: [string, number, number, Record<string, unknown>][][];
 }
 
-interface TopologyJson {
+export interface TopologyJson {
   class_name: string;
   config: { name: string; layers: LayerJson[]; input_layers: [string, number, number][]; output_layers: [string, number, number][] };
   keras_version?: string;
@@ -141,6 +141,12 @@ export function foldArtifacts(topologyIn: TopologyJson, weightsIn: NamedWeight[]
   };
   for (const bn of layers) {
     if (!isBatchNorm(bn.class_name) || removed.has(bn.name)) continue;
+    if (opts.before === false && opts.after === false) {
+      // Nothing to fold: the layer stays, and its weights are not read (the topology alone may be given).
+      bn.class_name = 'BatchNormalization';
+      log.standardBatchNorm.push(bn.name);
+      continue;
+    }
     const cfg = bn.config as { axis?: number | number[]; epsilon?: number; center?: boolean; scale?: boolean };
     const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
     const mean = get(`${bn.name}/moving_mean`).values;
@@ -218,6 +224,16 @@ export function foldArtifacts(topologyIn: TopologyJson, weightsIn: NamedWeight[]
     .map((l) => ({ ...l, config: { ...l.config, trainable: false }, inbound_nodes: l.inbound_nodes.map((node) => node.map((ref) => [...resolve([ref[0], ref[1], ref[2]]), ref[3]] as LayerJson['inbound_nodes'][0][0])) }));
   topology.config.output_layers = topology.config.output_layers.map((r) => resolve(r));
   return { topology, weights: [...W.values()], log };
+}
+
+/**
+ * Whether folding BatchNorm into weights saves work per image: some BatchNorm reads a convolution's output (ResNets:
+ * one pass over every activation saved). Where BatchNorm only sits in the head (SqueezeNet), it costs next to nothing
+ * as a layer, and the topology alone can be rewritten (`foldArtifacts(t, [], { before: false, after: false })`).
+ */
+export function batchNormAfterConv(topology: TopologyJson): boolean {
+  const byName = new Map(topology.config.layers.map((l) => [l.name, l]));
+  return topology.config.layers.some((l) => isBatchNorm(l.class_name) && byName.get(l.inbound_nodes[0]?.[0]?.[0] ?? '')?.class_name === 'Conv2D');
 }
 
 /** Every layer class of a topology (tests: only standard tfjs classes). */

@@ -99,6 +99,15 @@ describe('imageDataBunch / ImageLoader', () => {
     expect(Array.from(v.first!.subarray(0, want.length))).toEqual(Array.from(want));
   });
 
+  it('normalizeInto: hand-computed pixels for both weight conventions (torchvision RGB mean/std, Caffe BGR minus mean)', () => {
+    const out = new Float32Array(7);
+    normalizeInto(Uint8Array.of(255, 0, 128, 10, 20, 30), out, 1, IMAGENET);
+    [(1 - 0.485) / 0.229, (0 - 0.456) / 0.224, (128 / 255 - 0.406) / 0.225, (10 / 255 - 0.485) / 0.229].forEach((v, i) => expect(out[1 + i]).toBeCloseTo(v, 5));
+    expect(out[0]).toBe(0); // before the offset: untouched
+    normalizeInto(Uint8Array.of(255, 0, 128), out, 0, CAFFE);
+    [128 - 103.939, 0 - 116.779, 255 - 123.68].forEach((v, i) => expect(out[i]).toBeCloseTo(v, 4));
+  });
+
   it('a requested class with no images is a clear error naming the folder', async () => {
     await expect(imageDataBunch({ root, preprocessing: IMAGENET, classes: ['fox', 'moose'] })).rejects.toThrow(/'moose' \(.*train\/moose\).*missing or empty/);
   });

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../lib/backend/index';
-import { foldArtifacts, layerClasses } from '../../lib/export/fold';
+import { batchNormAfterConv, foldArtifacts, layerClasses, modelArtifacts } from '../../lib/export/fold';
 import { exportModel, readExportMeta } from '../../lib/export/model';
 import { encodeWeights, quantizeUint8, toFloat16 } from '../../lib/export/quantize';
 import { argmaxCosine, embedFiles, exportReport, exportRun, exportSizes, imagePixels, type ExportImageTable } from '../../lib/export/run';
@@ -88,6 +88,27 @@ describe('folding', () => {
     const diff = tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, m2.predict(x) as tf.Tensor))).dataSync()[0]!;
     expect(diff).toBeLessThan(1e-5);
     expect(() => foldArtifacts({ class_name: 'Model', config: { name: 'x', layers: [{ name: 'a', class_name: 'Dense', config: {}, inbound_nodes: [[], []] }], input_layers: [], output_layers: [] } }, [])).toThrow(/shared layers/);
+    expect(batchNormAfterConv((await modelArtifacts(model)).topology)).toBe(true);
+  });
+
+  it("BatchNorm only in the head (SqueezeNet's shape): the topology alone is rewritten (ReLU fused, Dropout dropped, BatchNorm kept) and runs on the unchanged weights", async () => {
+    const input = tf.input({ shape: [6, 6, 2] });
+    const c = tf.layers.conv2d({ name: 'c', filters: 3, kernelSize: 3 }).apply(input) as tf.SymbolicTensor;
+    const r = tf.layers.reLU({ name: 'r' }).apply(c) as tf.SymbolicTensor;
+    const p = tf.layers.globalAveragePooling2d({ name: 'p' }).apply(r) as tf.SymbolicTensor;
+    const b = tf.layers.batchNormalization({ name: 'b' }).apply(p) as tf.SymbolicTensor;
+    const d = tf.layers.dropout({ name: 'd', rate: 0.5 }).apply(b) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: tf.layers.dense({ name: 'f', units: 4 }).apply(d) as tf.SymbolicTensor });
+    const bn = model.getLayer('b');
+    bn.setWeights(bn.getWeights().map((w, i) => (i === 3 ? tf.randomUniform(w.shape, 0.5, 2, 'float32', i) : tf.randomNormal(w.shape, 0, 1, 'float32', i + 7))));
+    const { topology, weights } = await modelArtifacts(model);
+    expect(batchNormAfterConv(topology)).toBe(false);
+    const inf = foldArtifacts(topology, [], { before: false, after: false }); // no weights given: none may be read
+    expect(inf.log).toEqual({ droppedDropout: ['d'], foldedBefore: {}, foldedAfter: {}, standardBatchNorm: ['b'], fusedRelu: { r: 'c' } });
+    const { specs, data } = encodeWeights(weights, 'none');
+    const m2 = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: inf.topology, weightSpecs: specs as tf.io.WeightsManifestEntry[], weightData: data.slice().buffer }));
+    const x = tf.randomNormal([2, 6, 6, 2], 0, 1, 'float32', 3);
+    expect(tf.max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, m2.predict(x) as tf.Tensor))).dataSync()[0]!).toBeLessThan(1e-5);
   });
 });
 

@@ -8,7 +8,7 @@
  * last: {kind, ms, labels?, images?}, nearestLabel(bytes) }.
  */
 import * as tf from '@tensorflow/tfjs';
-import { foldArtifacts, type NamedWeight } from '../../lib/export/fold';
+import { batchNormAfterConv, foldArtifacts, type NamedWeight, type TopologyJson } from '../../lib/export/fold';
 import { encodeWeights } from '../../lib/export/quantize';
 import { BACKENDS, type BackendChoice, chooseBackend, forgetBackend, loadScript, prepareWasm } from './backend';
 import { centerCropRgb, cosineTopK, displayName, findLabel, fromBase64, type Hit, normalizeInto, normalizeRows, type Preprocessing, rgbaToRgbOnWhite, rowsFromInt8 } from './core';
@@ -60,30 +60,36 @@ async function source(): Promise<{ text(f: string): Promise<string>; bytes(f: st
 }
 
 /**
- * Fetches the export (all files at once), prepares the wasm binary, then builds the model on the backend the
- * measured warm-up picks (./backend.ts): the first warm-up run also moves the weights there and compiles, so the
- * first query pays for neither.
+ * Fetches the export, prepares the wasm binary, then builds the model on the backend the measured warm-up picks
+ * (./backend.ts): the first warm-up run also moves the weights there and compiles, so the first query pays for
+ * neither. Only model.json (the backend's key) is awaited first: the weights, labels and images download while the
+ * backend starts.
  */
 async function load(): Promise<{ st: State; choice: BackendChoice }> {
   const forced = new URLSearchParams(location.search).get('backend');
   const [src] = await Promise.all([source(), prepareWasm()]);
-  const modelJson = JSON.parse(await src.text('model/model.json')) as { weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; modelTopology: object; userDefinedMetadata: { devise: Meta } };
-  const [shards, labelsText, imagesText, bin] = await Promise.all([
+  const modelJson = JSON.parse(await src.text('model/model.json')) as { weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; modelTopology: TopologyJson; userDefinedMetadata: { devise: Meta } };
+  const files = Promise.all([
     Promise.all(modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => src.bytes(`model/${p}`)))),
     src.text('labels.json'),
     src.text('images.json'),
     src.bytes('images.bin'),
   ]);
-  const weightData = new Uint8Array(tf.io.CompositeArrayBuffer.join(shards.map((b) => b.slice().buffer)));
+  files.catch(() => undefined); // a failed download is reported where it is awaited (warm-up or below), not as unhandled
   const meta = modelJson.userDefinedMetadata.devise;
   let model: tf.LayersModel | undefined;
   const warm = async () => {
-    model ??= await foldedModel(modelJson.modelTopology, modelJson.weightsManifest.flatMap((g) => g.weights), weightData);
+    if (!model) {
+      const [shards] = await files;
+      const weightData = new Uint8Array(tf.io.CompositeArrayBuffer.join(shards.map((b) => b.slice().buffer)));
+      model = await foldedModel(modelJson.modelTopology, modelJson.weightsManifest.flatMap((g) => g.weights), weightData);
+    }
     const y = tf.tidy(() => model!.predict(tf.zeros([1, meta.inputSize, meta.inputSize, 3])) as tf.Tensor);
     await y.data();
     y.dispose();
   };
   const choice = await chooseBackend(forced, backendKey(meta), warm);
+  const [, labelsText, imagesText, bin] = await files;
   const labels = JSON.parse(labelsText) as Labels;
   const images = JSON.parse(imagesText) as { dim: number; encoding?: 'int8-rows'; rows: ImageRow[] };
   // A quarter of the bytes in int8 (lib/export/run.ts int8Rows); an older export holds float32.
@@ -93,15 +99,21 @@ async function load(): Promise<{ st: State; choice: BackendChoice }> {
 }
 
 /**
- * The model in the fastest form tfjs runs: weights dequantised as tfjs loads them, then every BatchNorm folded and
- * every plain ReLU fused into its Conv2D/Dense (lib/export/fold.ts, the export's own code). A uint8 export ships
- * BatchNorm unfolded (folding before quantising costs accuracy); folding the dequantised fp32 weights here does not.
+ * The model in the fastest form tfjs runs: every plain ReLU fused into its Conv2D/Dense and Dropout removed
+ * (lib/export/fold.ts, the export's own code). BatchNorm is folded into the weights only where it follows a
+ * convolution (ResNets): the weights are then dequantised as tfjs loads them and folded here (a uint8 export ships
+ * BatchNorm unfolded: folding before quantising costs accuracy). Elsewhere (SqueezeNet: BatchNorm only in the head)
+ * it stays a layer and tfjs reads the export's own quantised weights, without a decode → fold → encode pass at load.
  */
-async function foldedModel(topology: object, specs: tf.io.WeightsManifestEntry[], data: Uint8Array): Promise<tf.LayersModel> {
+async function foldedModel(topology: TopologyJson, specs: tf.io.WeightsManifestEntry[], data: Uint8Array): Promise<tf.LayersModel> {
+  if (!batchNormAfterConv(topology)) {
+    const inf = foldArtifacts(topology, [], { before: false, after: false });
+    return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: inf.topology, weightSpecs: specs, weightData: data.slice().buffer }));
+  }
   const decoded = tf.io.decodeWeights(data.buffer as ArrayBuffer, specs);
   const weights: NamedWeight[] = specs.map((s) => ({ name: s.name, shape: s.shape, values: decoded[s.name]!.dataSync() as Float32Array }));
   tf.dispose(Object.values(decoded));
-  const inf = foldArtifacts(topology as Parameters<typeof foldArtifacts>[0], weights);
+  const inf = foldArtifacts(topology, weights);
   const fp32 = encodeWeights(inf.weights, 'none');
   const weightData = fp32.data.slice().buffer; // its own ArrayBuffer, exactly the bytes
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: inf.topology, weightSpecs: fp32.specs as tf.io.WeightsManifestEntry[], weightData }));

@@ -188,28 +188,44 @@ function enlargeBicubic(rgb: Uint8Array, w: number, h: number, W: number, H: num
   const half = 1 << (INTERPOLATE_SHIFT - 1);
   const xs = bicubicTaps(w, W, x0, x0 + cw);
   const ys = bicubicTaps(h, H, y0, y0 + ch);
+  const xIndex3 = xs.index.map((i) => i * 3);
+  const xCoef = xs.coef;
   const rows = new Map<number, Int32Array>();
   const rowOf = (y: number): Int32Array => {
     let row = rows.get(y);
     if (row) return row;
     row = new Int32Array(cw * 3);
+    const line = y * w * 3;
     for (let ox = 0; ox < cw; ox++) {
-      for (let c = 0; c < 3; c++) {
-        let v = 0;
-        for (let k = 0; k < 4; k++) v += xs.coef[ox * 4 + k]! * rgb[(y * w + xs.index[ox * 4 + k]!) * 3 + c]!;
-        row[ox * 3 + c] = (v + half) >> INTERPOLATE_SHIFT;
+      const a = line + xIndex3[ox * 4]!;
+      const b = line + xIndex3[ox * 4 + 1]!;
+      const c = line + xIndex3[ox * 4 + 2]!;
+      const d = line + xIndex3[ox * 4 + 3]!;
+      const ka = xCoef[ox * 4]!;
+      const kb = xCoef[ox * 4 + 1]!;
+      const kc = xCoef[ox * 4 + 2]!;
+      const kd = xCoef[ox * 4 + 3]!;
+      for (let ch3 = 0; ch3 < 3; ch3++) {
+        row[ox * 3 + ch3] = (ka * rgb[a + ch3]! + kb * rgb[b + ch3]! + kc * rgb[c + ch3]! + kd * rgb[d + ch3]! + half) >> INTERPOLATE_SHIFT;
       }
     }
     rows.set(y, row);
     return row;
   };
+  const n = cw * 3;
   for (let oy = 0; oy < ch; oy++) {
-    const taps = [0, 1, 2, 3].map((j) => rowOf(ys.index[oy * 4 + j]!));
-    const coef = ys.coef.subarray(oy * 4, oy * 4 + 4);
-    for (let i = 0; i < cw * 3; i++) {
-      let acc = 0;
-      for (let j = 0; j < 4; j++) acc += coef[j]! * taps[j]![i]!;
-      out[oy * cw * 3 + i] = Math.min(255, Math.max(0, (acc + half) >> INTERPOLATE_SHIFT));
+    const ra = rowOf(ys.index[oy * 4]!);
+    const rb = rowOf(ys.index[oy * 4 + 1]!);
+    const rc = rowOf(ys.index[oy * 4 + 2]!);
+    const rd = rowOf(ys.index[oy * 4 + 3]!);
+    const ka = ys.coef[oy * 4]!;
+    const kb = ys.coef[oy * 4 + 1]!;
+    const kc = ys.coef[oy * 4 + 2]!;
+    const kd = ys.coef[oy * 4 + 3]!;
+    const base = oy * n;
+    for (let i = 0; i < n; i++) {
+      const v = (ka * ra[i]! + kb * rb[i]! + kc * rc[i]! + kd * rd[i]! + half) >> INTERPOLATE_SHIFT;
+      out[base + i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
   return out;
