@@ -211,9 +211,6 @@ function showLabels(st: State, labelHits: Hit[]): void {
 
 async function queryImage(st: State, file: Blob): Promise<void> {
   let modelMs = 0;
-  const q = $('query') as HTMLImageElement;
-  q.src = URL.createObjectURL(file);
-  q.style.display = 'block';
   const t0 = performance.now();
   const emb = await embed(st, file, (ms) => (modelMs = ms));
   lastEmbedding = emb;
@@ -221,6 +218,11 @@ async function queryImage(st: State, file: Blob): Promise<void> {
   const labelHits = labelHitsOf(st, emb);
   const imageHits = cosineTopK(emb, st.imageTable, st.labels.dim, 8);
   const ms = performance.now() - t0;
+  // The photo appears with its results: an <img> decoding the same file during the query slowed the query's own decode.
+  const q = $('query') as HTMLImageElement;
+  if (q.src.startsWith('blob:')) URL.revokeObjectURL(q.src);
+  q.src = URL.createObjectURL(file);
+  q.style.display = 'block';
   showLabels(st, labelHits);
   $('neighbours').replaceChildren(...imageHits.map((h) => figure(st.rows[h.index]!, h.score)));
   $('image-timing').textContent = `query ${ms.toFixed(0)} ms (decode ${(tModel - t0 - modelMs).toFixed(0)} ms, model ${modelMs.toFixed(0)} ms, search ${(ms - (tModel - t0)).toFixed(1)} ms)`;
