@@ -9,6 +9,7 @@
  * γ is chosen on held-out images of seen classes only (`calibration`), never on unseen-class test images: the largest
  * γ that keeps their GZSL accuracy within `maxSeenLoss` (default 10 %) of its uncalibrated value.
  */
+import { displayName } from './data/items';
 import { harmonicMean, perClassMeanAccuracy } from './metrics';
 
 type Rows = ArrayLike<number>[];
@@ -267,14 +268,14 @@ export function namedLanding(l: Landing<number>, names: string[]): ZeroShotSumma
 function describeLanding(z: Omit<ZeroShotSummary, 'verdict'>): string[] {
   const entries = Object.entries(z.zsl.landing ?? {});
   if (!entries.length) return [];
-  const top = (m: Record<string, number>, k: number) => Object.entries(m).slice(0, k).map(([c, f]) => `${c.replace(/\+/g, ' ')} ${pct(f)}`).join(', ');
-  const lines = entries.map(([c, l]) => `${c.replace(/\+/g, ' ')} (${l.n}): nearest of all labels ${top(l.nearestOfAll, 2)} → given ${top(l.unseenLabel, 2)}`);
+  const top = (m: Record<string, number>, k: number) => Object.entries(m).slice(0, k).map(([c, f]) => `${displayName(c)} ${pct(f)}`).join(', ');
+  const lines = entries.map(([c, l]) => `${displayName(c)} (${l.n}): nearest of all labels ${top(l.nearestOfAll, 2)} → given ${top(l.unseenLabel, 2)}`);
   const out = [`Where the unseen photos go (nearest of all labels → the unseen label given): ${lines.join('; ')}.`];
   const taken = new Map<string, number>();
   for (const [, l] of entries) for (const [u, f] of Object.entries(l.unseenLabel)) taken.set(u, (taken.get(u) ?? 0) + (f * l.n) / z.zsl.n);
   const [hub, share] = [...taken].sort((a, b) => b[1] - a[1])[0]!;
   if (share > 1.5 * z.zsl.chance) {
-    out.push(`'${hub.replace(/\+/g, ' ')}' is given to ${pct(share)} of all unseen photos (a fair share is ${pct(z.zsl.chance)}): other classes' photos land nearer its word vector than their own (a hub). With CSLS hubness reduction (k = ${z.csls.k}) zero-shot is ${pct(z.csls.zslPerClassTop1)} (without: ${pct(z.zsl.perClassTop1)}).`);
+    out.push(`'${displayName(hub)}' is given to ${pct(share)} of all unseen photos (a fair share is ${pct(z.zsl.chance)}): other classes' photos land nearer its word vector than their own (a hub). With CSLS hubness reduction (k = ${z.csls.k}) zero-shot is ${pct(z.csls.zslPerClassTop1)} (without: ${pct(z.zsl.perClassTop1)}).`);
   }
   return out;
 }
