@@ -23,7 +23,7 @@ const wasmDir = () => path.join(path.dirname(require.resolve('@tensorflow/tfjs-b
 /**
  * tfjs-backend-wasm's threaded build (Emscripten) starts a fixed pool of 8 web workers while the backend loads, each
  * evaluating the module's script and instantiating it: on a 2-core machine most of the backend's start (measured
- * about 700 → 500 ms with 2). The pool is made `globalThis.DEVISE_WASM_WORKERS` (set by web/src/backend.ts to the
+ * about 700 → 500 ms with 2). The pool is made `window.DEVISE_WASM_WORKERS` (set by web/src/backend.ts to the
  * threads it asks XNNPACK for), still 8 when unset. XNNPACK's pool must find its workers ready (the main thread
  * cannot wait for one to load), so the count never goes below the threads asked for.
  */
@@ -36,7 +36,7 @@ const workerPool: Plugin = {
       const text = fs.readFileSync(args.path, 'utf8');
       if (!text.includes(POOL)) return undefined;
       patched++;
-      return { contents: text.replace(POOL, 'var pthreadPoolSize=globalThis.DEVISE_WASM_WORKERS||8;'), loader: 'js' };
+      return { contents: text.replace(POOL, 'var pthreadPoolSize=window.DEVISE_WASM_WORKERS||8;'), loader: 'js' };
     });
     b.onEnd(() => {
       if (!patched) throw new Error(`web/build.ts: tfjs-backend-wasm no longer holds '${POOL}' (a new version?): update the worker-pool patch`);

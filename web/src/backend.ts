@@ -94,7 +94,7 @@ async function start(name: string): Promise<boolean> {
   if (name !== 'wasm' || wasmStarted) return tf.setBackend(name);
   wasmStarted = true;
   // The worker pool the threaded build starts (web/build.ts): as many as the threads asked for, not Emscripten's 8.
-  (globalThis as unknown as { DEVISE_WASM_WORKERS?: number }).DEVISE_WASM_WORKERS = wasmThreads();
+  (window as unknown as { DEVISE_WASM_WORKERS?: number }).DEVISE_WASM_WORKERS = wasmThreads();
   const doubled = 2 * wasmThreads();
   Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => doubled, configurable: true }); // shadows the prototype's getter
   try {
