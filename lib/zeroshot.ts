@@ -266,7 +266,7 @@ export function namedLanding(l: Landing<number>, names: string[]): ZeroShotSumma
  * is a hub (other classes' photos land nearer it than their own label), which CSLS corrects for.
  */
 function describeLanding(z: Omit<ZeroShotSummary, 'verdict'>): string[] {
-  const entries = Object.entries(z.zsl.landing ?? {});
+  const entries = Object.entries(z.zsl.landing);
   if (!entries.length) return [];
   const top = (m: Record<string, number>, k: number) => Object.entries(m).slice(0, k).map(([c, f]) => `${displayName(c)} ${pct(f)}`).join(', ');
   const lines = entries.map(([c, l]) => `${displayName(c)} (${l.n}): nearest of all labels ${top(l.nearestOfAll, 2)} → given ${top(l.unseenLabel, 2)}`);

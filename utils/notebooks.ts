@@ -41,7 +41,7 @@ const MAIN = 'notebooks/VisualSemanticModels.nb.ts';
 /** The real photos the committed outputs ran on (`npm run data -- tiny-imagenet` builds them; ../shared holds a copy). */
 const REAL_PHOTOS = { DEVISE_DATA: '../shared/data/tiny-imagenet-awa2', DEVISE_PER_CLASS: '150', DEVISE_SIZE: '112', DEVISE_LABELS: 'glove100' };
 const RAN_ON_REAL_PHOTOS = 'The outputs below ran on real photos: Tiny ImageNet\'s 64 px ImageNet photos of 13 AWA2 classes (10 seen, 3 unseen: persian cat, pig, chimpanzee), the first 150 of each class (1,350 train / 150 valid / 450 unseen), upscaled to 112 px, `glove100` labels (GloVe 6B 100-d), the default recipe (epochs 4,2,5,3, LR finder, batch 16, seed 0)';
-// In execution order: the ResNet-50 run (when asked for) first, so the SqueezeNet conclusion has both rows; the Quickstart reads the SqueezeNet run.
+// In execution order: the ResNet-50 run first, so the SqueezeNet conclusion has both rows; the Quickstart reads the SqueezeNet run.
 export const NOTEBOOKS: NotebookSpec[] = [
   {
     source: MAIN,

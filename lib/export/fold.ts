@@ -141,23 +141,20 @@ export function foldArtifacts(topologyIn: TopologyJson, weightsIn: NamedWeight[]
   };
   for (const bn of layers) {
     if (!isBatchNorm(bn.class_name) || removed.has(bn.name)) continue;
-    if (opts.before === false && opts.after === false) {
-      // Nothing to fold: the layer stays, and its weights are not read (the topology alone may be given).
-      bn.class_name = 'BatchNormalization';
-      log.standardBatchNorm.push(bn.name);
-      continue;
-    }
     const cfg = bn.config as { axis?: number | number[]; epsilon?: number; center?: boolean; scale?: boolean };
     const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
-    const mean = get(`${bn.name}/moving_mean`).values;
-    const variance = get(`${bn.name}/moving_variance`).values;
-    const n = mean.length;
-    const gamma = cfg.scale === false ? new Float32Array(n).fill(1) : get(`${bn.name}/gamma`).values;
-    const beta = cfg.center === false ? new Float32Array(n) : get(`${bn.name}/beta`).values;
-    const eps = cfg.epsilon ?? 1e-3;
-    // float64 for the fold itself; stored as float32.
-    const s = Array.from(mean, (_, c) => gamma[c]! / Math.sqrt(variance[c]! + eps));
-    const t = Array.from(mean, (m, c) => beta[c]! - m * s[c]!);
+    // The layer's per-channel scale and shift, read only when it is folded: with both folds off, no weight is read
+    // (the topology alone may be given). float64 for the fold itself; stored as float32.
+    const scaleShift = () => {
+      const mean = get(`${bn.name}/moving_mean`).values;
+      const variance = get(`${bn.name}/moving_variance`).values;
+      const n = mean.length;
+      const gamma = cfg.scale === false ? new Float32Array(n).fill(1) : get(`${bn.name}/gamma`).values;
+      const beta = cfg.center === false ? new Float32Array(n) : get(`${bn.name}/beta`).values;
+      const eps = cfg.epsilon ?? 1e-3;
+      const s = Array.from(mean, (_, c) => gamma[c]! / Math.sqrt(variance[c]! + eps));
+      return { n, s, t: Array.from(mean, (m, c) => beta[c]! - m * s[c]!) };
+    };
     const foldable = axis.length === 1 && (axis[0] === -1);
     const cons = consumers();
     const input = resolve(singleInput(bn));
@@ -169,6 +166,7 @@ export function foldArtifacts(topologyIn: TopologyJson, weightsIn: NamedWeight[]
       for (const k of ['gamma', 'beta', 'moving_mean', 'moving_variance']) W.delete(`${bn.name}/${k}`);
     };
     if (opts.before !== false && foldable && (prev.class_name === 'Conv2D' || prev.class_name === 'Dense') && (prevCfg.activation ?? 'linear') === 'linear' && (cons.get(prev.name) ?? []).length === 1) {
+      const { n, s, t } = scaleShift();
       const kernel = get(`${prev.name}/kernel`);
       const out = kernel.shape[kernel.shape.length - 1]!;
       if (out !== n) throw new Error(`export: ${bn.name} has ${n} channels but ${prev.name} outputs ${out}`);
@@ -184,6 +182,7 @@ export function foldArtifacts(topologyIn: TopologyJson, weightsIn: NamedWeight[]
     const next = (cons.get(bn.name) ?? []).map((c) => byName.get(c)).filter((l): l is LayerJson => l !== undefined);
     const only = next.length === 1 && (cons.get(bn.name) ?? []).length === 1 ? next[0]! : undefined;
     if (opts.after !== false && foldable && only && only.class_name === 'Dense') {
+      const { n, s, t } = scaleShift();
       const kernel = get(`${only.name}/kernel`);
       const [inDim, outDim] = kernel.shape as [number, number];
       if (kernel.shape.length === 2 && inDim === n) {

@@ -295,9 +295,9 @@ const VERDICT_METRICS: { key: string; name: string; get: (r: ModelComparisonRow)
 /**
  * The verdict in words, from the numbers: does the first model (the small one) reach the second's accuracy —
  * higher, or within one sd (the larger of the two) counts as a tie — and at what fraction of its size; plus the
- * ImageNet caveat of these photos.
+ * ImageNet caveat of these photos. `speedsComparable`: every run recorded the same backend and threads (else no speed
+ * ratio is claimed).
  */
-/** `speedsComparable`: every run recorded the same backend and threads (else no speed ratio is claimed). */
 export function comparisonVerdict(rows: ModelComparisonRow[], chance: ModelComparison['chance'], speedsComparable = true): string[] {
   const lines: string[] = [];
   if (rows.length < 2) lines.push(`Only ${rows.map((r) => nameOf(r.model)).join('') || 'no model'} finished: nothing to compare yet.`);

@@ -59,8 +59,11 @@ describe('notebook sources', () => {
     fs.mkdirSync(path.join(ROOT, '.cache'), { recursive: true });
     const dir = fs.mkdtempSync(path.join(ROOT, '.cache', 'notebook-variants-'));
     fs.symlinkSync(path.join(ROOT, 'notebooks', 'lib'), path.join(dir, 'lib'));
-    const variants = NOTEBOOKS.filter((s) => Object.keys(s.vars).length).map((s) => path.basename(s.out, '.ipynb') + '.nb.ts');
-    for (const [i, spec] of NOTEBOOKS.filter((s) => Object.keys(s.vars).length).entries()) fs.writeFileSync(path.join(dir, variants[i]!), variantSource(spec));
+    const variants = NOTEBOOKS.filter((s) => Object.keys(s.vars).length).map((spec) => {
+      const file = `${path.basename(spec.out, '.ipynb')}.nb.ts`;
+      fs.writeFileSync(path.join(dir, file), variantSource(spec));
+      return file;
+    });
     fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ extends: path.join(ROOT, 'notebooks', 'tsconfig.json'), include: variants }));
     try {
       for (const tsc of [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), path.join(ROOT, 'node_modules', '@tslab', 'typescript-for-tslab', 'bin', 'tsc')]) {

@@ -81,7 +81,7 @@ async function load(): Promise<{ st: State; choice: BackendChoice }> {
   const warm = async () => {
     if (!model) {
       const [shards] = await files;
-      const weightData = new Uint8Array(tf.io.CompositeArrayBuffer.join(shards.map((b) => b.slice().buffer)));
+      const weightData = tf.io.CompositeArrayBuffer.join(shards.map((b) => b.slice().buffer));
       model = await foldedModel(modelJson.modelTopology, modelJson.weightsManifest.flatMap((g) => g.weights), weightData);
     }
     const y = tf.tidy(() => model!.predict(tf.zeros([1, meta.inputSize, meta.inputSize, 3])) as tf.Tensor);
@@ -105,12 +105,12 @@ async function load(): Promise<{ st: State; choice: BackendChoice }> {
  * BatchNorm unfolded: folding before quantising costs accuracy). Elsewhere (SqueezeNet: BatchNorm only in the head)
  * it stays a layer and tfjs reads the export's own quantised weights, without a decode → fold → encode pass at load.
  */
-async function foldedModel(topology: TopologyJson, specs: tf.io.WeightsManifestEntry[], data: Uint8Array): Promise<tf.LayersModel> {
+async function foldedModel(topology: TopologyJson, specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): Promise<tf.LayersModel> {
   if (!batchNormAfterConv(topology)) {
     const inf = foldArtifacts(topology, [], { before: false, after: false });
-    return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: inf.topology, weightSpecs: specs, weightData: data.slice().buffer }));
+    return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: inf.topology, weightSpecs: specs, weightData: data }));
   }
-  const decoded = tf.io.decodeWeights(data.buffer as ArrayBuffer, specs);
+  const decoded = tf.io.decodeWeights(data, specs);
   const weights: NamedWeight[] = specs.map((s) => ({ name: s.name, shape: s.shape, values: decoded[s.name]!.dataSync() as Float32Array }));
   tf.dispose(Object.values(decoded));
   const inf = foldArtifacts(topology, weights);
