@@ -22,9 +22,8 @@ const wasmDir = () => path.join(path.dirname(require.resolve('@tensorflow/tfjs-b
 
 /**
  * tfjs-backend-wasm's threaded build (Emscripten) starts a fixed pool of 8 web workers while the backend loads, each
- * evaluating the module's script and instantiating it: on a 2-core machine most of the backend's start (measured
- * about 700 → 500 ms with 2). The pool is made `window.DEVISE_WASM_WORKERS` (set by web/src/backend.ts to the
- * threads it asks XNNPACK for), still 8 when unset. XNNPACK's pool must find its workers ready (the main thread
+ * evaluating the module's script and instantiating it: on a 2-core machine most of the backend's start. The pool is
+ * made `window.DEVISE_WASM_WORKERS` (set by web/src/backend.ts to the threads it asks XNNPACK for), still 8 when unset. XNNPACK's pool must find its workers ready (the main thread
  * cannot wait for one to load), so the count never goes below the threads asked for.
  */
 const POOL = 'var pthreadPoolSize=8;';
