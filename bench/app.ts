@@ -2,8 +2,9 @@
  * The search app in headless Chromium at 390×844: exports a run (uint8 by default), builds and serves the app on
  * 127.0.0.1 (cross-origin isolated), uploads one image (`--queries` times) and types one word, first on the
  * backend the app picks itself, then on every other backend the page can start (WebGPU, WebGL, wasm). Per backend:
- * load time, median image-query latency (decode + preprocess + model + both scans), the model's part and its
- * achieved GFLOP/s (FLOPs from the exported model's layer shapes), wasm threads, bytes the page fetched.
+ * load time, how long the app's background warm-up then ran, median image-query latency after it (decode + preprocess +
+ * model + both scans), the model's part and its achieved GFLOP/s (FLOPs from the exported model's layer shapes), wasm
+ * threads, bytes the page fetched; for the chosen backend also coldQueryMs: the median with the warm-up turned off.
  *
  *   npm run bench -- app --json                                  # the newest run under reports/
  *   npm run bench -- app --run reports/<timestamp> --backend wasm --quantize float16 --json
@@ -40,10 +41,10 @@ const round1 = (v: number): number => Math.round(v * 10) / 10;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 /** One page load on `backend` (undefined: the app's own choice), on a fresh server so bytesFetched is that load's. */
-async function measure(dir: string, image: string, word: string, queries: number, flops: number, backend?: string): Promise<Record<string, unknown>> {
+async function measure(dir: string, image: string, word: string, queries: number, flops: number, backend?: string, warmUp = true): Promise<Record<string, unknown>> {
   const server = await serveStatic(dir);
   try {
-    const r = await driveApp({ url: server.url, image, word, backend, repeat: queries });
+    const r = await driveApp({ url: server.url, image, word, backend, warmUp, repeat: queries });
     if (r.consoleErrors.length || r.outsideRequests.length) throw new Error(`the app misbehaved: ${JSON.stringify({ consoleErrors: r.consoleErrors, outsideRequests: r.outsideRequests })}`);
     const modelMs = median(r.modelAllMs);
     return {
@@ -51,6 +52,7 @@ async function measure(dir: string, image: string, word: string, queries: number
       threads: r.threads ?? undefined,
       crossOriginIsolated: r.isolated,
       loadMs: Math.round(r.loadMs),
+      warmUpMs: Math.round(r.warmUpMs),
       queryMs: round1(median(r.imageQueryAllMs)),
       firstQueryMs: round1(r.imageQueryMs),
       modelMs: round1(modelMs),
@@ -86,6 +88,8 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
     const forced = flag(argv, 'backend');
     // The app's own choice first (its warm-up says which others it could start), then each other one forced.
     const chosen = await measure(out, image, word, queries, flops, forced);
+    // The same backend without the background warm-up: what the first queries right after load take.
+    const cold = await measure(out, image, word, queries, flops, chosen.backend as string, false);
     const backends: Record<string, Record<string, unknown>> = { [chosen.backend as string]: chosen };
     const unavailable: Record<string, string> = {};
     for (const b of forced ? [] : PAGE_BACKENDS.filter((b) => b !== chosen.backend)) {
@@ -104,6 +108,8 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
       queries,
       flopsPerImage: flops,
       ...chosen,
+      coldQueryMs: cold.queryMs,
+      coldModelMs: cold.modelMs,
       backends,
       ...(Object.keys(unavailable).length && { unavailable }),
       modelBytes: app.export.model.bytes,

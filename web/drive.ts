@@ -21,6 +21,8 @@ export interface DriveResult {
   measuredMs: Record<string, number>;
   skipped: Record<string, string>;
   loadMs: number;
+  /** How long the app's background warm-up ran after load before the first query (0 with `warmUp: false`). */
+  warmUpMs: number;
   imageQueryMs: number;
   /** Every image query's ms with `repeat` > 1 (the first is `imageQueryMs`), and the model's part of each. */
   imageQueryAllMs: number[];
@@ -46,8 +48,11 @@ export interface DriveResult {
   screenshot?: Buffer;
 }
 
-/** Opens `url`, waits for the app, uploads (or with `drop`, drags in) `image`, types `word`; `backend` forces one (`?backend=`). */
-export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; drop?: boolean; repeat?: number; screenshot?: boolean; timeoutMs?: number; classify?: string[] }): Promise<DriveResult> {
+/**
+ * Opens `url`, waits for the app and its background warm-up (`warmUp: false` turns that off: `?warmup=0`), uploads
+ * (or with `drop`, drags in) `image`, types `word`; `backend` forces one (`?backend=`).
+ */
+export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; warmUp?: boolean; drop?: boolean; repeat?: number; screenshot?: boolean; timeoutMs?: number; classify?: string[] }): Promise<DriveResult> {
   const { chromium } = await import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-app-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
@@ -67,12 +72,13 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     });
     const timeout = opts.timeoutMs ?? 120_000;
     page.setDefaultTimeout(timeout);
-    await page.goto(opts.url + (opts.backend ? `?backend=${opts.backend}` : ''));
+    const query = new URLSearchParams({ ...(opts.backend && { backend: opts.backend }), ...(opts.warmUp === false && { warmup: '0' }) }).toString();
+    await page.goto(opts.url + (query ? `?${query}` : ''));
     await page.waitForFunction(() => {
-      const d = (globalThis as unknown as { devise?: { loadMs?: number; error?: string } }).devise;
-      return d?.loadMs !== undefined || d?.error !== undefined;
+      const d = (globalThis as unknown as { devise?: { warmUpMs?: number; error?: string } }).devise;
+      return d?.warmUpMs !== undefined || d?.error !== undefined;
     });
-    const state = () => page.evaluate(() => (globalThis as unknown as { devise: { backend: string; threads: number | null; isolated: boolean; simd: boolean | null; measuredMs: Record<string, number>; skipped: Record<string, string>; loadMs: number; error?: string; last?: { kind: string; ms: number; modelMs?: number; labels?: DriveResult['top5']; images?: DriveResult['textImages'] } } }).devise);
+    const state = () => page.evaluate(() => (globalThis as unknown as { devise: { backend: string; threads: number | null; isolated: boolean; simd: boolean | null; measuredMs: Record<string, number>; skipped: Record<string, string>; loadMs: number; warmUpMs: number; error?: string; last?: { kind: string; ms: number; modelMs?: number; labels?: DriveResult['top5']; images?: DriveResult['textImages'] } } }).devise);
     const first = await state();
     if (first.error) throw new Error(`the app failed to load: ${first.error}`);
     const classified: string[] = [];
@@ -124,6 +130,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       measuredMs: first.measuredMs,
       skipped: first.skipped,
       loadMs: first.loadMs,
+      warmUpMs: first.warmUpMs,
       imageQueryMs: img.ms,
       imageQueryAllMs,
       modelAllMs,

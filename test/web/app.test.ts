@@ -192,10 +192,10 @@ describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () =
     expect(ran).toContain('none:wasm');
   }, 600_000);
 
-  it('npm run bench -- app --json reports loadMs, queryMs, GFLOP/s, bytes fetched, threads and modelBytes', () => {
+  it('npm run bench -- app --json reports loadMs, warm-up, queryMs with and without it, GFLOP/s, bytes fetched, threads and modelBytes', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/index.ts'), 'app', '--run', run, '--backend', 'wasm', '--queries', '2', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
     expect(r.status, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { loadMs: number; firstQueryMs: number; queryMs: number; modelMs: number; modelBytes: number; quantize: string; queries: number; backend: string; inputSize: number; gflopsPerSec: number; flopsPerImage: number; bytesFetched: number; threads: number; appJsBytes: number; exportBytes: number };
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { loadMs: number; warmUpMs: number; firstQueryMs: number; queryMs: number; coldQueryMs: number; coldModelMs: number; modelMs: number; modelBytes: number; quantize: string; queries: number; backend: string; inputSize: number; gflopsPerSec: number; flopsPerImage: number; bytesFetched: number; threads: number; appJsBytes: number; exportBytes: number };
     console.log(`[web] bench app: ${JSON.stringify(j)}`);
     expect(j.quantize).toBe('uint8');
     expect(j.queries).toBe(2);
@@ -204,6 +204,9 @@ describe.skipIf(!browserAvailable())('app in headless Chromium (390×844)', () =
     expect(j.threads).toBeGreaterThan(1);
     expect(j.loadMs).toBeGreaterThan(0);
     expect(j.firstQueryMs).toBeGreaterThan(0);
+    expect(j.warmUpMs).toBeGreaterThan(0); // the background warm-up ran before the queries
+    expect(j.coldQueryMs).toBeGreaterThanOrEqual(j.coldModelMs); // and the same queries were measured without it
+    expect(j.coldModelMs).toBeGreaterThan(0);
     expect(j.queryMs).toBeGreaterThanOrEqual(j.modelMs);
     expect(j.gflopsPerSec).toBeCloseTo(j.flopsPerImage / (j.modelMs * 1e6), 0);
     // What one page load fetched: app.js, one wasm binary and the export (not the three binaries nor bundle.js).

@@ -188,43 +188,39 @@ function enlargeBicubic(rgb: Uint8Array, w: number, h: number, W: number, H: num
   const half = 1 << (INTERPOLATE_SHIFT - 1);
   const xs = bicubicTaps(w, W, x0, x0 + cw);
   const ys = bicubicTaps(h, H, y0, y0 + ch);
-  const xIndex3 = xs.index.map((i) => i * 3);
-  const xCoef = xs.coef;
-  const rows = new Map<number, Int32Array>();
-  const rowOf = (y: number): Int32Array => {
-    let row = rows.get(y);
-    if (row) return row;
-    row = new Int32Array(cw * 3);
+  const n = cw * 3;
+  // The input rows the window reads (ys.index ascends), each filtered once along x into one buffer.
+  const first = ys.index[0]!;
+  const rows = new Int32Array((ys.index[ys.index.length - 1]! - first + 1) * n);
+  for (let y = first, r = 0; r < rows.length; y++, r += n) {
     const line = y * w * 3;
     for (let ox = 0; ox < cw; ox++) {
-      const a = line + xIndex3[ox * 4]!;
-      const b = line + xIndex3[ox * 4 + 1]!;
-      const c = line + xIndex3[ox * 4 + 2]!;
-      const d = line + xIndex3[ox * 4 + 3]!;
-      const ka = xCoef[ox * 4]!;
-      const kb = xCoef[ox * 4 + 1]!;
-      const kc = xCoef[ox * 4 + 2]!;
-      const kd = xCoef[ox * 4 + 3]!;
-      for (let ch3 = 0; ch3 < 3; ch3++) {
-        row[ox * 3 + ch3] = (ka * rgb[a + ch3]! + kb * rgb[b + ch3]! + kc * rgb[c + ch3]! + kd * rgb[d + ch3]! + half) >> INTERPOLATE_SHIFT;
-      }
+      const a = line + xs.index[ox * 4]! * 3;
+      const b = line + xs.index[ox * 4 + 1]! * 3;
+      const c = line + xs.index[ox * 4 + 2]! * 3;
+      const d = line + xs.index[ox * 4 + 3]! * 3;
+      const ka = xs.coef[ox * 4]!;
+      const kb = xs.coef[ox * 4 + 1]!;
+      const kc = xs.coef[ox * 4 + 2]!;
+      const kd = xs.coef[ox * 4 + 3]!;
+      const o = r + ox * 3;
+      rows[o] = (ka * rgb[a]! + kb * rgb[b]! + kc * rgb[c]! + kd * rgb[d]! + half) >> INTERPOLATE_SHIFT;
+      rows[o + 1] = (ka * rgb[a + 1]! + kb * rgb[b + 1]! + kc * rgb[c + 1]! + kd * rgb[d + 1]! + half) >> INTERPOLATE_SHIFT;
+      rows[o + 2] = (ka * rgb[a + 2]! + kb * rgb[b + 2]! + kc * rgb[c + 2]! + kd * rgb[d + 2]! + half) >> INTERPOLATE_SHIFT;
     }
-    rows.set(y, row);
-    return row;
-  };
-  const n = cw * 3;
+  }
   for (let oy = 0; oy < ch; oy++) {
-    const ra = rowOf(ys.index[oy * 4]!);
-    const rb = rowOf(ys.index[oy * 4 + 1]!);
-    const rc = rowOf(ys.index[oy * 4 + 2]!);
-    const rd = rowOf(ys.index[oy * 4 + 3]!);
+    const ra = (ys.index[oy * 4]! - first) * n;
+    const rb = (ys.index[oy * 4 + 1]! - first) * n;
+    const rc = (ys.index[oy * 4 + 2]! - first) * n;
+    const rd = (ys.index[oy * 4 + 3]! - first) * n;
     const ka = ys.coef[oy * 4]!;
     const kb = ys.coef[oy * 4 + 1]!;
     const kc = ys.coef[oy * 4 + 2]!;
     const kd = ys.coef[oy * 4 + 3]!;
     const base = oy * n;
     for (let i = 0; i < n; i++) {
-      const v = (ka * ra[i]! + kb * rb[i]! + kc * rc[i]! + kd * rd[i]! + half) >> INTERPOLATE_SHIFT;
+      const v = (ka * rows[ra + i]! + kb * rows[rb + i]! + kc * rows[rc + i]! + kd * rows[rd + i]! + half) >> INTERPOLATE_SHIFT;
       out[base + i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
