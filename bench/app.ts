@@ -2,7 +2,7 @@
  * The search app in headless Chromium at 390×844: exports a run (uint8 by default), builds and serves the app on
  * 127.0.0.1 (cross-origin isolated), uploads one image (`--queries` times) and types one word, first on the
  * backend the app picks itself, then on every other backend the page can start (WebGPU, WebGL, wasm). Per backend:
- * load time, how long the app's background warm-up then ran, median image-query latency after it (decode + preprocess +
+ * load time (and when each of its steps ended), how long the app's background warm-up then ran, median image-query latency after it (decode + preprocess +
  * model + both scans), the model's part and its achieved GFLOP/s (FLOPs from the exported model's layer shapes), wasm
  * threads, bytes the page fetched; for the chosen backend also coldQueryMs: the median with the warm-up turned off.
  *
@@ -52,6 +52,7 @@ async function measure(dir: string, image: string, word: string, queries: number
       threads: r.threads ?? undefined,
       crossOriginIsolated: r.isolated,
       loadMs: Math.round(r.loadMs),
+      loadSteps: Object.fromEntries(Object.entries(r.loadSteps).map(([k, v]) => [k, Math.round(v)])),
       warmUpMs: Math.round(r.warmUpMs),
       queryMs: round1(median(r.imageQueryAllMs)),
       firstQueryMs: round1(r.imageQueryMs),

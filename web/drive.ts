@@ -21,6 +21,8 @@ export interface DriveResult {
   measuredMs: Record<string, number>;
   skipped: Record<string, string>;
   loadMs: number;
+  /** When each step of the load ended, ms from its start: modelJson, downloads, backend (ready), model (built), firstRun. */
+  loadSteps: Record<string, number>;
   /** How long the app's background warm-up ran after load before the first query (0 with `warmUp: false`). */
   warmUpMs: number;
   imageQueryMs: number;
@@ -78,7 +80,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       const d = (globalThis as unknown as { devise?: { warmUpMs?: number; error?: string } }).devise;
       return d?.warmUpMs !== undefined || d?.error !== undefined;
     });
-    const state = () => page.evaluate(() => (globalThis as unknown as { devise: { backend: string; threads: number | null; isolated: boolean; simd: boolean | null; measuredMs: Record<string, number>; skipped: Record<string, string>; loadMs: number; warmUpMs: number; error?: string; last?: { kind: string; ms: number; modelMs?: number; labels?: DriveResult['top5']; images?: DriveResult['textImages'] } } }).devise);
+    const state = () => page.evaluate(() => (globalThis as unknown as { devise: { backend: string; threads: number | null; isolated: boolean; simd: boolean | null; measuredMs: Record<string, number>; skipped: Record<string, string>; loadMs: number; loadSteps: Record<string, number>; warmUpMs: number; error?: string; last?: { kind: string; ms: number; modelMs?: number; labels?: DriveResult['top5']; images?: DriveResult['textImages'] } } }).devise);
     const first = await state();
     if (first.error) throw new Error(`the app failed to load: ${first.error}`);
     const classified: string[] = [];
@@ -130,6 +132,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
       measuredMs: first.measuredMs,
       skipped: first.skipped,
       loadMs: first.loadMs,
+      loadSteps: first.loadSteps,
       warmUpMs: first.warmUpMs,
       imageQueryMs: img.ms,
       imageQueryAllMs,

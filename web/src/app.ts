@@ -4,7 +4,7 @@
  * image → image and text → image with an exact cosine scan. The tfjs backend (WebGPU, WebGL, wasm with SIMD and
  * threads) is picked by a measured warm-up of the model on this device (./backend.ts); `?backend=` forces one.
  *
- * Test hooks: `window.devise` = { ready, backend, threads, isolated, simd, measuredMs, loadMs, warmUpMs, error,
+ * Test hooks: `window.devise` = { ready, backend, threads, isolated, simd, measuredMs, loadMs, loadSteps, warmUpMs, error,
  * last: {kind, ms, labels?, images?}, nearestLabel(bytes) }. `?warmup=0` turns the background warm-up off.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -36,7 +36,9 @@ interface State {
 }
 
 interface Last { kind: 'image' | 'text'; ms: number; /** The model's part of an image query (preprocessing and search excluded). */ modelMs?: number; labels?: { label: string; seen: boolean; score: number }[]; images?: { label: string; score: number; thumb: boolean }[] }
-const hooks: Partial<BackendChoice> & { ready?: Promise<void>; loadMs?: number; warmUpMs?: number; last?: Last; error?: string; nearestLabel?: (bytes: Uint8Array) => Promise<string> } = {};
+/** When each step of the load ended, in ms from its start (the backend is ready when the model is first wanted). */
+interface LoadSteps { modelJson?: number; downloads?: number; backend?: number; model?: number; firstRun?: number }
+const hooks: Partial<BackendChoice> & { ready?: Promise<void>; loadMs?: number; loadSteps?: LoadSteps; warmUpMs?: number; last?: Last; error?: string; nearestLabel?: (bytes: Uint8Array) => Promise<string> } = {};
 (window as unknown as { devise: typeof hooks }).devise = hooks;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -68,30 +70,36 @@ async function source(): Promise<{ text(f: string): Promise<string>; bytes(f: st
  * Fetches the export, prepares the wasm binary, then builds the model on the backend the measured warm-up picks
  * (./backend.ts): the first warm-up run also moves the weights there and compiles, so the first query pays for
  * neither. Only model.json (the backend's key) is awaited first: the weights, labels and images download while the
- * backend starts.
+ * backend starts. `steps` gets when each step ended.
  */
-async function load(): Promise<{ st: State; choice: BackendChoice }> {
+async function load(steps: LoadSteps): Promise<{ st: State; choice: BackendChoice }> {
+  const t0 = performance.now();
+  const ended = (step: keyof LoadSteps) => (steps[step] ??= performance.now() - t0);
   const forced = new URLSearchParams(location.search).get('backend');
   const [src] = await Promise.all([source(), prepareWasm()]);
   const modelJson = JSON.parse(await src.text('model/model.json')) as { weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; modelTopology: TopologyJson; userDefinedMetadata: { devise: Meta } };
+  ended('modelJson');
   const files = Promise.all([
     Promise.all(modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => src.bytes(`model/${p}`)))),
     src.text('labels.json'),
     src.text('images.json'),
     src.bytes('images.bin'),
   ]);
-  files.catch(() => undefined); // a failed download is reported where it is awaited (warm-up or below), not as unhandled
+  files.then(() => ended('downloads'), () => undefined); // a failed download is reported where it is awaited (warm-up or below)
   const meta = modelJson.userDefinedMetadata.devise;
   let model: tf.LayersModel | undefined;
   const warm = async () => {
     if (!model) {
+      ended('backend');
       const [shards] = await files;
       const weightData = tf.io.CompositeArrayBuffer.join(shards.map((b) => b.slice().buffer));
       model = await foldedModel(modelJson.modelTopology, modelJson.weightsManifest.flatMap((g) => g.weights), weightData);
+      ended('model');
     }
     const y = tf.tidy(() => forward(model!, tf.zeros([1, meta.inputSize, meta.inputSize, 3])));
     await y.data();
     y.dispose();
+    ended('firstRun');
   };
   const choice = await chooseBackend(forced, backendKey(meta), warm);
   const [, labelsText, imagesText, bin] = await files;
@@ -266,10 +274,11 @@ function queryText(st: State, word: string): void {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const { st, choice } = await load();
+  const loadSteps: LoadSteps = {};
+  const { st, choice } = await load(loadSteps);
   const loadMs = performance.now() - t0;
   hooks.nearestLabel = async (bytes) => st.labels.classes[cosineTopK(await embed(st, new Blob([bytes as Uint8Array<ArrayBuffer>])), st.labelTable, st.labels.dim, 1)[0]!.index]!;
-  Object.assign(hooks, choice, { loadMs });
+  Object.assign(hooks, choice, { loadMs, loadSteps });
   $('status').textContent = `${st.meta.arch} ${st.meta.inputSize}px · ${st.meta.quantize === 'none' ? 'fp32' : st.meta.quantize} · ${describeBackend(choice)} · ${st.labels.classes.length} labels · ${galleryLine(st.rows)}${st.labels.gamma ? ` · GZSL γ ${st.labels.gamma.toFixed(2)}` : ''} · loaded in ${loadMs.toFixed(0)} ms`;
   backendSelector(choice, backendKey(st.meta));
   const vocab = $('vocabulary');
