@@ -52,9 +52,9 @@ export interface DriveResult {
 
 /**
  * Opens `url`, waits for the app and its background warm-up (`warmUp: false` turns that off: `?warmup=0`), uploads
- * (or with `drop`, drags in) `image`, types `word`; `backend` forces one (`?backend=`).
+ * (or with `drop`, drags in) `image` (`repeat` times, `pauseMs` apart), types `word`; `backend` forces one (`?backend=`).
  */
-export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; warmUp?: boolean; drop?: boolean; repeat?: number; screenshot?: boolean; timeoutMs?: number; classify?: string[] }): Promise<DriveResult> {
+export async function driveApp(opts: { url: string; image: string; word: string; backend?: string; warmUp?: boolean; drop?: boolean; repeat?: number; pauseMs?: number; screenshot?: boolean; timeoutMs?: number; classify?: string[] }): Promise<DriveResult> {
   const { chromium } = await import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'devise-app-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS, viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
@@ -104,6 +104,7 @@ export async function driveApp(opts: { url: string; image: string; word: string;
     const imageQueryAllMs = [img.ms];
     const modelAllMs = [img.modelMs ?? NaN];
     for (let i = 1; i < (opts.repeat ?? 1); i++) {
+      if (opts.pauseMs) await page.waitForTimeout(opts.pauseMs);
       await page.evaluate(() => {
         (globalThis as unknown as { devise: { last?: unknown } }).devise.last = undefined;
         const input = (globalThis as unknown as { document: { getElementById(id: string): { value: string } } }).document.getElementById('file');
