@@ -9,7 +9,8 @@
  *
  *   npm run bench -- app --json                                  # the newest run under reports/
  *   npm run bench -- app --run reports/<timestamp> --backend wasm --quantize float16 --json
- *   npm run bench -- app --image photo.jpg --pause 2000 --json   # your own photo, a query every 2 s */
+ *   npm run bench -- app --image photo.jpg --pause 2000 --json   # your own photo, a query every 2 s
+ */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
