@@ -75,6 +75,7 @@ const VARIABLES = {
   wasmThreads: integer('DEVISE_WASM_THREADS', "threads of tfjs-wasm's XNNPACK pool (1 turns threads off)", 1, 4, '1 with native kernels, else DEVISE_THREADS up to 4'),
   native: choice('DEVISE_NATIVE', 'the native oneDNN kernels: 0 hides them, 1 requires them', ['0', '1'] as const, 'used when built'),
   nativeFormat: choice('DEVISE_NATIVE_FORMAT', "the convolutions' activation layout", ['nhwc', 'any', 'auto'] as const, 'nhwc'),
+  nativeWinograd: choice('DEVISE_NATIVE_WINOGRAD', 'Winograd for 3×3 stride-1 convolutions where oneDNN has it: 0 turns it off', ['0', '1'] as const, '1'),
   tfIntraOpThreads: integer('TF_NUM_INTRAOP_THREADS', "TensorFlow's own intra-op pool (the tfjs-node backend)", 1, Infinity, 'one per core'),
   // Tools around the run.
   chromium: pathVar('DEVISE_CHROMIUM', 'the Chromium that renders figures and runs the browser tests', '/usr/bin/chromium'),

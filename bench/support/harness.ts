@@ -176,7 +176,7 @@ export async function modelBench(mode: 'train' | 'infer', argv: string[], setup:
       ...(torch && { torchImgPerSec: round2(torch.imgPerSec), ratio: round2(imgPerSec / torch.imgPerSec), torchCpuMsPerStep: Math.round(torch.cpuMs), cpuRatio: round2(torch.cpuMs / cpuMs), torchVersion: torch.version, torchLayout: torch.layout }),
       // The PyTorch a user would install today (pip, in the project venv), the better of its two layouts.
       ...(venvTorch && { venvTorch: { version: venvTorch.version, imgPerSec: round2(venvTorch.imgPerSec), layout: venvTorch.layout, layouts: venvTorch.layouts, ratio: round2(imgPerSec / venvTorch.imgPerSec), cpuMsPerStep: Math.round(venvTorch.cpuMs), cpuRatio: round2(venvTorch.cpuMs / cpuMs) } }),
-      ...(info.native?.kernels.length && { native: (({ dnnl, isa, format, blocked, delegatedBy }) => ({ dnnl, isa, format, blocked, delegated: delegatedBy }))(nativeStatus()) }),
+      ...(info.native?.kernels.length && { native: (({ dnnl, isa, format, blocked, winograd, winogradPrimitives, delegatedBy }) => ({ dnnl, isa, format, blocked, winograd, winogradPrimitives, delegated: delegatedBy }))(nativeStatus()) }),
       ...(profile && { profile }),
     };
   } finally {

@@ -199,7 +199,7 @@ export function formatBackendInfo(info: BackendInfo): string {
     `tfjs      ${info.tfjs}   node ${info.versions.node}`,
     `kernels   ${info.kernels.length ? info.kernels.join(', ') : 'none replaced'}`,
   ];
-  if (info.native?.kernels.length) lines.push(`native    ${info.native.kernels.join(', ')} (oneDNN ${info.native.dnnl}, ${info.native.isa}, ${info.native.threads} threads, ${info.native.format} activations)`);
+  if (info.native?.kernels.length) lines.push(`native    ${info.native.kernels.join(', ')} (oneDNN ${info.native.dnnl}, ${info.native.isa}, ${info.native.threads} threads, ${info.native.format} activations${info.native.winograd ? ', Winograd for 3×3 stride 1' : ''})`);
   else if (info.native?.why) lines.push(`native    not used: ${info.native.why}`, nativeKernelsAdvice(info)!);
   for (const s of info.skipped) lines.push(`not used  ${s.provider}: ${s.why}`);
   return lines.join('\n');

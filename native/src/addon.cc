@@ -213,6 +213,12 @@ Napi::Value SetActivationFormat(const Napi::CallbackInfo& info) {
   return guarded(info, [&] { devise::set_activation_format(info[0].As<Napi::String>().Utf8Value()); });
 }
 
+// setWinograd(on): Winograd for 3×3 stride-1 convolutions created afterwards.
+Napi::Value SetWinograd(const Napi::CallbackInfo& info) {
+  devise::set_winograd(info[0].As<Napi::Boolean>().Value());
+  return info.Env().Undefined();
+}
+
 // peak(seconds, n) → {sgemm, conv}: best GFLOP/s of oneDNN sgemm (n×n) and a 3×3 convolution at the current threads.
 Napi::Value Peak(const Napi::CallbackInfo& info) {
   double sgemm = 0, conv = 0;
@@ -228,15 +234,17 @@ Napi::Value Peak(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// info() → {dnnl, isa, threads, format, cached, blocked}
+// info() → {dnnl, isa, threads, format, winograd, cached, blocked, winogradPrimitives}
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("dnnl", devise::dnnl_version());
   o.Set("isa", devise::dnnl_isa());
   o.Set("threads", devise::threads());
   o.Set("format", devise::activation_format());
+  o.Set("winograd", devise::winograd());
   o.Set("cached", static_cast<double>(devise::cached_primitives()));
   o.Set("blocked", static_cast<double>(devise::blocked_primitives()));
+  o.Set("winogradPrimitives", static_cast<double>(devise::winograd_primitives()));
   return o;
 }
 
@@ -255,6 +263,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("copyBlocks", Napi::Function::New(env, CopyBlocks));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setActivationFormat", Napi::Function::New(env, SetActivationFormat));
+  exports.Set("setWinograd", Napi::Function::New(env, SetWinograd));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("peak", Napi::Function::New(env, Peak));
   return exports;

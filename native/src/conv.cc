@@ -1,8 +1,8 @@
 // Convolutions on oneDNN, cached per shape. tfjs memory is bound to oneDNN "user" memories (NHWC
 // activations, HWIO weights) by pointer on every call; where the primitive prefers another layout
-// (blocked weights, or blocked activations with set_activation_format("any")) a cached reorder moves
-// the data into a buffer the cache entry owns. Scratchpads are owned by the entry too, so a call
-// allocates nothing once its shape has been seen.
+// (blocked weights, or blocked activations with set_activation_format("any") or Winograd) a cached
+// reorder moves the data into a buffer the cache entry owns. Scratchpads are owned by the entry too,
+// so a call allocates nothing once its shape has been seen.
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -35,6 +35,8 @@ dnnl::stream& stream() {
 
 std::string g_format = "nhwc";
 size_t blocked_count = 0;  // "auto" choices that went to the blocked layout
+bool g_winograd = true;
+size_t winograd_count = 0;  // primitives made with Winograd
 
 // A tensor as the caller holds it (`user`, bound by pointer per call) and as the primitive wants it
 // (`inner`): the same memory when the layouts agree, else a buffer of the entry plus a reorder.
@@ -87,9 +89,13 @@ dnnl::primitive_attr user_scratchpad(const dnnl::post_ops* ops = nullptr) {
   return attr;
 }
 
-// The forward descriptor the backward passes take as their hint (same shapes and layouts).
-dnnl::convolution_forward::primitive_desc forward_hint(const Geometry& g) {
-  dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+// 3×3, stride 1, no dilation: where oneDNN has Winograd F(4×4, 3×3) (AVX-512, channels in blocks of 16). It
+// computes the same convolution with fewer multiplications, in oneDNN's blocked layout only.
+bool winograd_shape(const ConvDims& d) { return d.kh == 3 && d.kw == 3 && d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1; }
+
+// The forward descriptor the backward passes take as their hint (same shapes, layouts and algorithm).
+dnnl::convolution_forward::primitive_desc forward_hint(const Geometry& g, dnnl::algorithm al) {
+  dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, al,
                                      g.src_any, g.wei_any, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
   return {fd, cpu()};
 }
@@ -127,12 +133,12 @@ std::map<Key, std::unique_ptr<Forward>> forwards;
 std::map<Key, std::unique_ptr<BackwardData>> backward_datas;
 std::map<Key, std::unique_ptr<BackwardWeights>> backward_weights;
 
-std::unique_ptr<Forward> make_forward(const ConvDims& d, bool bias, bool relu, tag a) {
+std::unique_ptr<Forward> make_forward(const ConvDims& d, bool bias, bool relu, tag a, dnnl::algorithm al) {
   Geometry g = geometry(d, a);
   memory::desc bias_md({d.co}, dt::f32, tag::x);
-  auto fd = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+  auto fd = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, al,
                                                    g.src_any, g.wei_any, bias_md, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r)
-                 : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                 : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, al,
                                                    g.src_any, g.wei_any, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
   dnnl::post_ops ops;
   if (relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
@@ -149,11 +155,10 @@ std::unique_ptr<Forward> make_forward(const ConvDims& d, bool bias, bool relu, t
   return e;
 }
 
-std::unique_ptr<BackwardData> make_backward_data(const ConvDims& d, tag a) {
+std::unique_ptr<BackwardData> make_backward_data(const ConvDims& d, tag a, dnnl::algorithm al) {
   Geometry g = geometry(d, a);
-  dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, g.src_any, g.wei_any, g.dst_any,
-                                           g.strides, g.dilates, g.pad_l, g.pad_r);
-  dnnl::convolution_backward_data::primitive_desc pd(bd, user_scratchpad(), cpu(), forward_hint(g));
+  dnnl::convolution_backward_data::desc bd(al, g.src_any, g.wei_any, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
+  dnnl::convolution_backward_data::primitive_desc pd(bd, user_scratchpad(), cpu(), forward_hint(g, al));
   auto e = std::make_unique<BackwardData>();
   e->prim = dnnl::convolution_backward_data(pd);
   e->diff_dst = Port(g.dst_user, pd.diff_dst_desc(), true);
@@ -164,11 +169,10 @@ std::unique_ptr<BackwardData> make_backward_data(const ConvDims& d, tag a) {
   return e;
 }
 
-std::unique_ptr<BackwardWeights> make_backward_weights(const ConvDims& d, tag a) {
+std::unique_ptr<BackwardWeights> make_backward_weights(const ConvDims& d, tag a, dnnl::algorithm al) {
   Geometry g = geometry(d, a);
-  dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, g.src_any, g.wei_any, g.dst_any,
-                                              g.strides, g.dilates, g.pad_l, g.pad_r);
-  dnnl::convolution_backward_weights::primitive_desc pd(bd, user_scratchpad(), cpu(), forward_hint(g));
+  dnnl::convolution_backward_weights::desc bd(al, g.src_any, g.wei_any, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
+  dnnl::convolution_backward_weights::primitive_desc pd(bd, user_scratchpad(), cpu(), forward_hint(g, al));
   auto e = std::make_unique<BackwardWeights>();
   e->prim = dnnl::convolution_backward_weights(pd);
   e->src = Port(g.src_user, pd.src_desc(), true);
@@ -191,22 +195,36 @@ double best_of_two(F f) {
   return best;
 }
 
-// The cached primitive for `key`, made on first use. In "auto" format both layouts are built and run
-// twice on this call's data; blocked is kept only when clearly (>10%) faster than plain NHWC.
+// The cached primitive for `key`, made on first use: Winograd (blocked) where the shape and oneDNN allow it,
+// else direct in the activation format. In "auto" format both layouts are built and run twice on this
+// call's data; blocked is kept only when clearly (>10%) faster than plain NHWC.
 template <typename E, typename Make, typename Run>
-E& cached(std::map<Key, std::unique_ptr<E>>& cache, const Key& key, Make make, Run run) {
+E& cached(std::map<Key, std::unique_ptr<E>>& cache, const Key& key, bool winograd, Make make, Run run) {
   auto& slot = cache[key];
   if (slot) return *slot;
+  if (g_winograd && winograd) {
+    try {
+      slot = make(tag::any, dnnl::algorithm::convolution_winograd);
+      winograd_count++;
+      return *slot;
+    } catch (const dnnl::error&) {
+      // no Winograd implementation for this shape or CPU: direct below
+    }
+  }
+  const auto direct = dnnl::algorithm::convolution_direct;
   if (g_format != "auto") {
-    slot = make(g_format == "any" ? tag::any : tag::nhwc);
+    slot = make(g_format == "any" ? tag::any : tag::nhwc, direct);
     return *slot;
   }
-  auto plain = make(tag::nhwc), blocked = make(tag::any);
+  auto plain = make(tag::nhwc, direct), blocked = make(tag::any, direct);
   const double tp = best_of_two([&] { run(*plain); }), tb = best_of_two([&] { run(*blocked); });
   slot = std::move(tb < 0.9 * tp ? blocked : plain);
   if (slot.get() != plain.get()) blocked_count++;
   return *slot;
 }
+
+// What a cached primitive was made under (part of its key): the activation format and Winograd on/off.
+std::string settings() { return g_format + (g_winograd ? "+winograd" : ""); }
 
 void run_forward(Forward& e, const float* x, const float* w, const float* bias, float* y) {
   e.src.in(x);
@@ -240,18 +258,20 @@ void run_backward_weights(BackwardWeights& e, const float* x, const float* dy, f
 
 void conv_forward(const ConvDims& d, const float* x, const float* w, const float* bias, float* y, bool relu) {
   auto run = [&](Forward& e) { run_forward(e, x, w, bias, y); };
-  run(cached(forwards, Key{(bias != nullptr) + 2 * relu, g_format, key_of(d, 0)},
-             [&](tag a) { return make_forward(d, bias != nullptr, relu, a); }, run));
+  run(cached(forwards, Key{(bias != nullptr) + 2 * relu, settings(), key_of(d, 0)}, winograd_shape(d),
+             [&](tag a, dnnl::algorithm al) { return make_forward(d, bias != nullptr, relu, a, al); }, run));
 }
 
 void conv_backward_data(const ConvDims& d, const float* dy, const float* w, float* dx) {
   auto run = [&](BackwardData& e) { run_backward_data(e, dy, w, dx); };
-  run(cached(backward_datas, Key{0, g_format, key_of(d, 0)}, [&](tag a) { return make_backward_data(d, a); }, run));
+  run(cached(backward_datas, Key{0, settings(), key_of(d, 0)}, winograd_shape(d),
+             [&](tag a, dnnl::algorithm al) { return make_backward_data(d, a, al); }, run));
 }
 
 void conv_backward_weights(const ConvDims& d, const float* x, const float* dy, float* dw) {
   auto run = [&](BackwardWeights& e) { run_backward_weights(e, x, dy, dw); };
-  run(cached(backward_weights, Key{0, g_format, key_of(d, 0)}, [&](tag a) { return make_backward_weights(d, a); }, run));
+  run(cached(backward_weights, Key{0, settings(), key_of(d, 0)}, winograd_shape(d),
+             [&](tag a, dnnl::algorithm al) { return make_backward_weights(d, a, al); }, run));
 }
 
 void set_activation_format(const std::string& format) {
@@ -262,6 +282,12 @@ void set_activation_format(const std::string& format) {
 }
 
 std::string activation_format() { return g_format; }
+
+void set_winograd(bool on) { g_winograd = on; }
+
+bool winograd() { return g_winograd; }
+
+size_t winograd_primitives() { return winograd_count; }
 
 size_t cached_primitives() { return forwards.size() + backward_datas.size() + backward_weights.size(); }
 

@@ -71,6 +71,10 @@ int threads();
 // shape, the faster kept). Applies to primitives created afterwards.
 void set_activation_format(const std::string& format);
 std::string activation_format();
+// Winograd F(4×4, 3×3) for 3×3 stride-1 convolutions where oneDNN has it (default on; blocked layout, reorders in
+// and out); off: direct everywhere. Applies to primitives created afterwards.
+void set_winograd(bool on);
+bool winograd();
 // Best fp32 rate (GFLOP/s) over repeated calls for at least `seconds`, at the current thread count: oneDNN
 // sgemm on n×n matrices, and conv_forward on a ResNet-sized 3×3 convolution (the roofline of bench -- peak).
 double peak_sgemm_gflops(int64_t n, double seconds);
@@ -78,8 +82,9 @@ double peak_conv_gflops(double seconds);
 // oneDNN version and the CPU ISA its JIT uses.
 std::string dnnl_version();
 std::string dnnl_isa();
-// Number of cached convolution primitives, and how many of them "auto" put on the blocked layout.
+// Number of cached convolution primitives, how many of them "auto" put on the blocked layout, and how many use Winograd.
 size_t cached_primitives();
 size_t blocked_primitives();
+size_t winograd_primitives();
 
 }  // namespace devise

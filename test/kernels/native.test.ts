@@ -74,6 +74,36 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
     }
   }));
 
+  it('Winograd on 3×3 stride-1 convolutions (ResNet\'s blocks) matches the cpu backend, and is what runs on AVX-512', () => allNative(async () => {
+    const r = rng(SEED + 29);
+    const { addon } = loadNative();
+    const cases: ConvCase[] = [
+      { x: [4, 14, 14, 64], f: [3, 3, 64, 64], stride: 1, dilation: 1, pad: 'same', dy: [4, 14, 14, 64] },
+      { x: [2, 7, 9, 32], f: [3, 3, 32, 48], stride: 1, dilation: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]], dy: [2, 7, 9, 48] },
+      { x: [1, 10, 10, 16], f: [3, 3, 16, 16], stride: 1, dilation: 1, pad: 'valid', dy: [1, 8, 8, 16] },
+      { x: [3, 6, 5, 8], f: [3, 3, 8, 24], stride: 1, dilation: 1, pad: 'same', dy: [3, 6, 5, 24] },
+    ];
+    try {
+      for (const winograd of [true, false]) {
+        addon!.setWinograd(winograd);
+        const before = addon!.info().winogradPrimitives;
+        for (const c of cases) {
+          const { x, filter, dy } = convTensors(r, c);
+          const common = { strides: 1, pad: c.pad, dataFormat: 'NHWC' };
+          expect((await compare('Conv2D', { x, filter }, { ...common, dilations: 1 })).err, `winograd ${winograd} y ${label(c)}`).toBeLessThan(TOL);
+          expect((await compare('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: c.f })).err, `winograd ${winograd} dW ${label(c)}`).toBeLessThan(TOL);
+          expect((await compare('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: c.x })).err, `winograd ${winograd} dX ${label(c)}`).toBeLessThan(TOL);
+        }
+        // Forward, backward data and backward weights of each shape; none when it is off.
+        const made = addon!.info().winogradPrimitives - before;
+        if (!winograd) expect(made).toBe(0);
+        else if (/^avx512/.test(addon!.info().isa)) expect(made).toBe(3 * cases.length);
+      }
+    } finally {
+      addon!.setWinograd(true);
+    }
+  }));
+
   it('the blocked (any) and timed (auto) activation layouts give the same results', () => allNative(async () => {
     const r = rng(SEED + 27);
     const { addon } = loadNative();

@@ -30,7 +30,8 @@ export interface NativeAddon {
   copyBlocks(heap: Float32Array, src: number, srcStride: number, dst: number, dstStride: number, len: number, count: number): void;
   setThreads(n: number): number;
   setActivationFormat(format: 'nhwc' | 'any' | 'auto'): void;
-  info(): { dnnl: string; isa: string; threads: number; format: string; cached: number; blocked: number };
+  setWinograd(on: boolean): void;
+  info(): { dnnl: string; isa: string; threads: number; format: string; winograd: boolean; cached: number; blocked: number; winogradPrimitives: number };
 }
 
 /** The build hint every "not available" reason ends with. */
@@ -61,6 +62,7 @@ export function loadNative(): { addon?: NativeAddon; why?: string } {
     const addon = withOmpSpin(() => createRequire(__filename)('devise-native') as NativeAddon);
     addon.setThreads(threads);
     addon.setActivationFormat(activationFormat());
+    addon.setWinograd(env.nativeWinograd !== '0');
     loaded = { addon };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

@@ -36,9 +36,12 @@ export interface NativeStatus {
   dnnl?: string;
   isa?: string;
   threads?: number;
-  /** Activation layout of the convolutions (DEVISE_NATIVE_FORMAT), and primitives on blocked layouts. */
+  /** Activation layout of the convolutions (DEVISE_NATIVE_FORMAT), and primitives "auto" put on blocked layouts. */
   format?: string;
   blocked?: number;
+  /** Winograd for 3×3 stride-1 convolutions (DEVISE_NATIVE_WINOGRAD), and the primitives made with it so far. */
+  winograd?: boolean;
+  winogradPrimitives?: number;
   /** Calls handed to the replaced kernel because the case is not native (dtype, layout, activation...). */
   delegated: number;
   /** The same, per kernel name. */
@@ -266,5 +269,5 @@ export function nativeStatus(): NativeStatus {
   const { addon, why } = loadNative();
   if (!addon) return { kernels: [], why, delegated, delegatedBy: { ...delegatedBy } };
   const info = addon.info();
-  return { kernels: nativeKernels().map((k) => k.kernelName), dnnl: info.dnnl, isa: info.isa, threads: info.threads, format: info.format, blocked: info.blocked, delegated, delegatedBy: { ...delegatedBy } };
+  return { kernels: nativeKernels().map((k) => k.kernelName), dnnl: info.dnnl, isa: info.isa, threads: info.threads, format: info.format, blocked: info.blocked, winograd: info.winograd, winogradPrimitives: info.winogradPrimitives, delegated, delegatedBy: { ...delegatedBy } };
 }
