@@ -136,10 +136,11 @@ std::map<Key, std::unique_ptr<BackwardWeights>> backward_weights;
 std::unique_ptr<Forward> make_forward(const ConvDims& d, bool bias, bool relu, tag a, dnnl::algorithm al) {
   Geometry g = geometry(d, a);
   memory::desc bias_md({d.co}, dt::f32, tag::x);
-  auto fd = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, al,
-                                                   g.src_any, g.wei_any, bias_md, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r)
-                 : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, al,
-                                                   g.src_any, g.wei_any, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
+  // Winograd for inference wants its weights pre-transformed (a reorder of every weight on every call here, as
+  // tfjs hands the weights over per call); for training it transforms them inside the primitive.
+  const auto prop = al == dnnl::algorithm::convolution_winograd ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  auto fd = bias ? dnnl::convolution_forward::desc(prop, al, g.src_any, g.wei_any, bias_md, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r)
+                 : dnnl::convolution_forward::desc(prop, al, g.src_any, g.wei_any, g.dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
   dnnl::post_ops ops;
   if (relu) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
   dnnl::convolution_forward::primitive_desc pd(fd, user_scratchpad(&ops), cpu());
