@@ -89,9 +89,12 @@ dnnl::primitive_attr user_scratchpad(const dnnl::post_ops* ops = nullptr) {
   return attr;
 }
 
-// 3×3, stride 1, no dilation: where oneDNN has Winograd F(4×4, 3×3) (AVX-512, channels in blocks of 16). It
-// computes the same convolution with fewer multiplications, in oneDNN's blocked layout only.
-bool winograd_shape(const ConvDims& d) { return d.kh == 3 && d.kw == 3 && d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1; }
+// 3×3, stride 1, no dilation, at least 16 channels in and out: where oneDNN has Winograd F(4×4, 3×3) (AVX-512). It
+// computes the same convolution with fewer multiplications, in oneDNN's blocked layout only (channels in blocks of
+// 16: narrower layers would pay for the padding, and keep the direct kernel's exact sums of small integers).
+bool winograd_shape(const ConvDims& d) {
+  return d.kh == 3 && d.kw == 3 && d.sh == 1 && d.sw == 1 && d.dh == 1 && d.dw == 1 && d.ci >= 16 && d.co >= 16;
+}
 
 // The forward descriptor the backward passes take as their hint (same shapes, layouts and algorithm).
 dnnl::convolution_forward::primitive_desc forward_hint(const Geometry& g, dnnl::algorithm al) {

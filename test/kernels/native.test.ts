@@ -81,7 +81,7 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
       { x: [4, 14, 14, 64], f: [3, 3, 64, 64], stride: 1, dilation: 1, pad: 'same', dy: [4, 14, 14, 64] },
       { x: [2, 7, 9, 32], f: [3, 3, 32, 48], stride: 1, dilation: 1, pad: [[0, 0], [1, 1], [1, 1], [0, 0]], dy: [2, 7, 9, 48] },
       { x: [1, 10, 10, 16], f: [3, 3, 16, 16], stride: 1, dilation: 1, pad: 'valid', dy: [1, 8, 8, 16] },
-      { x: [3, 6, 5, 8], f: [3, 3, 8, 24], stride: 1, dilation: 1, pad: 'same', dy: [3, 6, 5, 24] },
+      { x: [3, 6, 5, 8], f: [3, 3, 8, 24], stride: 1, dilation: 1, pad: 'same', dy: [3, 6, 5, 24] }, // < 16 channels in: direct
     ];
     try {
       for (const winograd of [true, false]) {
@@ -92,10 +92,10 @@ describe.skipIf(status.kernels.length === 0)('native kernels match the cpu backe
           expect((await compare('Conv2D', { x: t.x, filter: t.filter }, { strides: 1, pad: c.pad, dataFormat: 'NHWC', dilations: 1 })).err, `winograd ${winograd} y ${label(c)}`).toBeLessThan(TOL);
           await expectConvGradients(c, t, TOL);
         }
-        // Forward, backward data and backward weights of each shape; none when it is off.
+        // Forward, backward data and backward weights of each shape with ≥ 16 channels in and out; none when it is off.
         const made = addon!.info().winogradPrimitives - before;
         if (!winograd) expect(made).toBe(0);
-        else if (/^avx512/.test(addon!.info().isa)) expect(made).toBe(3 * cases.length);
+        else if (/^avx512/.test(addon!.info().isa)) expect(made).toBe(3 * cases.filter((c) => c.f[2]! >= 16 && c.f[3]! >= 16).length);
       }
     } finally {
       addon!.setWinograd(true);
