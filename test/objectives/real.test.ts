@@ -94,6 +94,7 @@ describe.skipIf(!haveShared)('the notebook API: toEmbedding with the triplet los
     await learn.fitOneCycle(3, 1e-3);
     expect(await trainLoss()).toBeLessThan(before);
     const knn = await learn.evaluateKnn(5);
+    console.log(`[objectives] triplet kNN top-1 on ${data.valid.items.length} validation photos: ${knn.accuracy}`);
     // Chance is 0.25; at least twice that. 20 validation photos make this coarse (steps of 0.05): the direct
     // convolution gave 0.7 here, Winograd's slightly different rounding 0.5.
     expect(knn.accuracy).toBeGreaterThanOrEqual(0.5);
